@@ -1,0 +1,410 @@
+"""A whole HTTP exchange through a chain of plugins, the way Envoy's filter manager runs it.
+
+Request callbacks run in chain order, response callbacks in reverse. A filter that stops on headers
+holds later data until it continues, then sees it in one body call (Envoy ``iterate_from_current_filter``).
+A local reply before the response started runs through every filter's response callbacks; one sent
+while the response is under way goes straight to the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..outcome import Outcome, UpstreamRequest
+from .abi.enums import Action, FailurePolicy, StreamType
+from .contexts import LocalResponse
+from .headers import HeaderMap, to_pairs
+
+if TYPE_CHECKING:
+    from .host import Host
+    from .http import HttpStream
+    from .plugin import Plugin
+
+MAX_PENDING_ROUNDS = 10_000
+
+
+@dataclass
+class UpstreamResponse:
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | str = b""
+    trailers: list[tuple[str, str]] | None = None
+
+
+@dataclass
+class _Hold:
+    """Per filter and direction: where iteration stopped and what arrived meanwhile."""
+
+    stopped_headers: bool = False
+    headers_eos: bool = False
+    buffering: bool = False
+    body_eos: bool = False
+    held: bytearray = field(default_factory=bytearray)
+    held_eos: bool = False
+    held_trailers: HeaderMap | None = None
+    done: bool = False
+
+
+class Exchange:
+    def __init__(self, host: Host, chain: list[Plugin]) -> None:
+        self.host = host
+        self.info = host.new_stream_info()
+        self.streams: list[HttpStream] = []
+        for plugin in chain:
+            if plugin.failed is not None and plugin.failure_policy in (FailurePolicy.FAIL_OPEN,
+                                                                       FailurePolicy.LEGACY_FAIL_OPEN):
+                continue  # Envoy adds no filter for a failed fail-open plugin
+            if plugin.failed is not None and plugin.failure_policy is FailurePolicy.FAIL_RELOAD:
+                self._maybe_reload(plugin)
+            self.streams.append(plugin.http_stream_for(self.info))
+        n = len(self.streams)
+        self.request_holds = [_Hold() for _ in range(n)]
+        self.response_holds = [_Hold() for _ in range(n)]
+        self.upstream_headers: HeaderMap | None = None
+        self.upstream_body = bytearray()
+        self.upstream_trailers: HeaderMap | None = None
+        self.upstream_complete = False
+        self.response_started = False  # response headers left the last filter toward the client
+        self.downstream_headers: HeaderMap | None = None
+        self.downstream_body = bytearray()
+        self.downstream_trailers: HeaderMap | None = None
+        self.downstream_complete = False
+        self.local_reply: LocalResponse | None = None
+        self.reset = False
+        self.upstream: UpstreamResponse | None = None
+
+    def _maybe_reload(self, plugin: Plugin) -> None:
+        now = self.host.clock.monotonic_ns
+        if plugin.reload_after_ns is None:
+            from .plugin import RELOAD_BACKOFF_NS
+
+            plugin.reload_after_ns = now + RELOAD_BACKOFF_NS
+        elif now >= plugin.reload_after_ns:
+            plugin.reload()
+
+    # -- running -------------------------------------------------------------------------------------
+
+    def run(self, *, method: str, path: str, authority: str, scheme: str,
+            headers: Iterable[tuple[str, str]] | Mapping[str, str] | None, body: bytes | str | Sequence[bytes],
+            trailers: Iterable[tuple[str, str]] | None, upstream: UpstreamResponse) -> Outcome:
+        self.upstream = upstream
+        request = HeaderMap([(b":method", method.encode()), (b":path", path.encode()),
+                             (b":scheme", scheme.encode()), (b":authority", authority.encode())])
+        for k, v in to_pairs(headers):
+            request.add(k, v)
+        chunks = [body.encode() if isinstance(body, str) else bytes(body)] if isinstance(body, str | bytes) \
+            else [bytes(c) for c in body]
+        chunks = [c for c in chunks if c]
+        trailer_map = HeaderMap(to_pairs(trailers)) if trailers else None
+        if chunks and not request.get(b"content-length") and trailer_map is None:
+            request.add(b"content-length", str(sum(len(c) for c in chunks)).encode())
+        self.info.request_headers = request
+        self.info.request_size = sum(len(c) for c in chunks)
+        key = id(self)
+        self.host.exchanges[key] = self
+        try:
+            self._request_headers(0, request, not chunks and trailer_map is None)
+            for index, chunk in enumerate(chunks):
+                if self._request_stopped():
+                    break
+                self._request_data(0, chunk, index == len(chunks) - 1 and trailer_map is None)
+            if trailer_map is not None and not self._request_stopped():
+                self._request_trailers(0, trailer_map)
+            self._drain_pending()
+        finally:
+            self.host.exchanges.pop(key, None)
+            for stream in self.streams:
+                stream.complete()
+        return self._outcome()
+
+    def _request_stopped(self) -> bool:
+        return self.local_reply is not None or self.reset
+
+    def _drain_pending(self) -> None:
+        """Let callouts and timers resolve (issue: callouts) until the client has its answer."""
+        rounds = 0
+        while not self.downstream_complete and not self.reset and rounds < MAX_PENDING_ROUNDS:
+            rounds += 1
+            if not self.host.run_pending():
+                break
+
+    # -- request direction ------------------------------------------------------------------------------
+
+    def _request_headers(self, i: int, headers: HeaderMap, eos: bool) -> None:
+        if i == len(self.streams):
+            self.upstream_headers = headers
+            if eos:
+                self._upstream_done()
+            return
+        hold = self.request_holds[i]
+        action = self.streams[i].on_request_headers(headers, eos)
+        if self._apply_intents(i):
+            return
+        if action is Action.CONTINUE:
+            self._request_headers(i + 1, headers, eos)
+        else:
+            hold.stopped_headers, hold.headers_eos = True, eos
+
+    def _request_data(self, i: int, chunk: bytes, eos: bool) -> None:
+        if self._request_stopped():
+            return
+        if i == len(self.streams):
+            self.upstream_body += chunk
+            if eos:
+                self._upstream_done()
+            return
+        hold = self.request_holds[i]
+        if hold.stopped_headers:
+            hold.held += chunk
+            hold.held_eos = hold.held_eos or eos
+            return
+        result = self.streams[i].request_body(chunk, eos)
+        if self._apply_intents(i):
+            return
+        hold.buffering, hold.body_eos = result.buffering, eos
+        if result.action is Action.CONTINUE:
+            self._request_data(i + 1, result.forward, eos)
+
+    def _request_trailers(self, i: int, trailers: HeaderMap) -> None:
+        if self._request_stopped():
+            return
+        if i == len(self.streams):
+            self.upstream_trailers = trailers
+            self._upstream_done()
+            return
+        hold = self.request_holds[i]
+        if hold.stopped_headers:
+            hold.held_trailers = trailers
+            return
+        action = self.streams[i].on_request_trailers(trailers)
+        if self._apply_intents(i):
+            return
+        if action is Action.CONTINUE:
+            if hold.buffering:
+                hold.buffering = False
+                self._request_data(i + 1, self._take_body(i, "request"), False)
+            self._request_trailers(i + 1, trailers)
+
+    def _take_body(self, i: int, which: str) -> bytes:
+        context = self.streams[i].context
+        if context is None:
+            return b""
+        side = context.request if which == "request" else context.response
+        data = bytes(side.body.data)
+        side.in_body = False
+        return data
+
+    def _resume_request(self, i: int) -> None:
+        hold = self.request_holds[i]
+        if hold.stopped_headers:
+            hold.stopped_headers = False
+            context = self.streams[i].context
+            if context is not None:
+                context.request.headers_live = False
+            has_more = bool(hold.held) or hold.held_trailers is not None or not hold.headers_eos
+            self._request_headers(i + 1, self.info.request_headers or HeaderMap(), not has_more)
+            if hold.held or (hold.held_eos and hold.held_trailers is None):
+                data, hold.held = bytes(hold.held), bytearray()
+                self._request_data(i, data, hold.held_eos and hold.held_trailers is None)
+            if hold.held_trailers is not None:
+                trailers, hold.held_trailers = hold.held_trailers, None
+                self._request_trailers(i, trailers)
+        elif hold.buffering:
+            hold.buffering = False
+            self._request_data(i + 1, self._take_body(i, "request"), hold.body_eos)
+
+    # -- the simulated upstream ---------------------------------------------------------------------------
+
+    def _upstream_done(self) -> None:
+        if self.upstream_complete or self.upstream is None:
+            return
+        self.upstream_complete = True
+        self.info.upstream = ("127.0.0.1", 8080)
+        upstream = self.upstream
+        body = upstream.body.encode() if isinstance(upstream.body, str) else bytes(upstream.body)
+        headers = HeaderMap([(b":status", str(upstream.status).encode())])
+        for k, v in to_pairs(upstream.headers):
+            headers.add(k, v)
+        if headers.get(b"content-length") is None and upstream.trailers is None:
+            headers.add(b"content-length", str(len(body)).encode())
+        self._start_response(headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None)
+
+    def _start_response(self, headers: HeaderMap, body: bytes, trailers: HeaderMap | None) -> None:
+        self.info.response_headers = headers
+        self.info.response_trailers = trailers
+        status = headers.get(b":status")
+        self.info.response_code = int(status) if status and status.isdigit() else None
+        self.info.response_size = len(body)
+        last = len(self.streams) - 1
+        self._response_headers(last, headers, not body and trailers is None)
+        if body and not self.reset:
+            self._response_data(last, body, trailers is None)
+        if trailers is not None and not self.reset:
+            self._response_trailers(last, trailers)
+
+    # -- response direction (filters in reverse) ------------------------------------------------------
+
+    def _response_headers(self, i: int, headers: HeaderMap, eos: bool) -> None:
+        if i < 0:
+            self.response_started = True
+            self.downstream_headers = headers
+            self.downstream_complete = eos
+            return
+        hold = self.response_holds[i]
+        action = self.streams[i].on_response_headers(headers, eos)
+        if self._apply_intents(i):
+            return
+        if action is Action.CONTINUE:
+            self._response_headers(i - 1, headers, eos)
+        else:
+            hold.stopped_headers, hold.headers_eos = True, eos
+
+    def _response_data(self, i: int, chunk: bytes, eos: bool) -> None:
+        if self.reset:
+            return
+        if i < 0:
+            self.downstream_body += chunk
+            self.downstream_complete = eos
+            return
+        hold = self.response_holds[i]
+        if hold.stopped_headers:
+            hold.held += chunk
+            hold.held_eos = hold.held_eos or eos
+            return
+        result = self.streams[i].response_body(chunk, eos)
+        if self._apply_intents(i):
+            return
+        hold.buffering, hold.body_eos = result.buffering, eos
+        if result.action is Action.CONTINUE:
+            self._response_data(i - 1, result.forward, eos)
+
+    def _response_trailers(self, i: int, trailers: HeaderMap) -> None:
+        if self.reset:
+            return
+        if i < 0:
+            self.downstream_trailers = trailers
+            self.downstream_complete = True
+            return
+        hold = self.response_holds[i]
+        if hold.stopped_headers:
+            hold.held_trailers = trailers
+            return
+        action = self.streams[i].on_response_trailers(trailers)
+        if self._apply_intents(i):
+            return
+        if action is Action.CONTINUE:
+            if hold.buffering:
+                hold.buffering = False
+                self._response_data(i - 1, self._take_body(i, "response"), False)
+            self._response_trailers(i - 1, trailers)
+
+    def _resume_response(self, i: int) -> None:
+        hold = self.response_holds[i]
+        if hold.stopped_headers:
+            hold.stopped_headers = False
+            context = self.streams[i].context
+            if context is not None:
+                context.response.headers_live = False
+            has_more = bool(hold.held) or hold.held_trailers is not None or not hold.headers_eos
+            self._response_headers(i - 1, self.info.response_headers or HeaderMap(), not has_more)
+            if hold.held or (hold.held_eos and hold.held_trailers is None):
+                data, hold.held = bytes(hold.held), bytearray()
+                self._response_data(i, data, hold.held_eos and hold.held_trailers is None)
+            if hold.held_trailers is not None:
+                trailers, hold.held_trailers = hold.held_trailers, None
+                self._response_trailers(i, trailers)
+        elif hold.buffering:
+            hold.buffering = False
+            self._response_data(i - 1, self._take_body(i, "response"), hold.body_eos)
+
+    # -- intents: local replies, continue, close ---------------------------------------------------------
+
+    def apply_pending_intents(self) -> None:
+        for i, stream in enumerate(self.streams):
+            if stream.context is not None and stream.context.intents:
+                self._apply_intents(i)
+
+    def _apply_intents(self, i: int) -> bool:
+        """Apply what filter ``i`` asked for during its callback. True when the stream took another path."""
+        took_over = False
+        for kind, value in self.streams[i].take_intents():
+            if kind == "local_reply" and self.local_reply is None and not self.reset:
+                assert isinstance(value, LocalResponse)
+                self._send_local_reply(value)
+                took_over = True
+            elif kind == "close" and not self.reset:
+                self.reset = True
+                self.info.response_details = "wasm_close_stream"
+                took_over = True
+            elif kind == "continue" and not took_over and self.local_reply is None:
+                if value == StreamType.HTTP_REQUEST:
+                    self._resume_request(i)
+                elif value == StreamType.HTTP_RESPONSE:
+                    self._resume_response(i)
+        return took_over
+
+    def _send_local_reply(self, reply: LocalResponse) -> None:
+        self.local_reply = reply
+        self.info.response_details = reply.details
+        headers = HeaderMap([(b":status", str(reply.status).encode())])
+        for k, v in reply.headers:
+            headers.add(k, v)
+        if reply.body:
+            headers.replace(b"content-length", str(len(reply.body)).encode())
+            headers.replace(b"content-type", b"text/plain")
+        else:
+            headers.replace(b"content-length", b"0")
+        if reply.grpc_status is not None:
+            headers.replace(b"grpc-status", str(reply.grpc_status).encode())
+        if self.response_started:
+            self.reset = True  # the client already has headers: Envoy resets the stream
+            return
+        if self.upstream_headers is None or not self.upstream_complete:
+            self.upstream_complete = True  # no upstream request will be made now
+        if self.info.response_headers is not None:
+            # Response under way inside the chain: Envoy sends the reply directly to the client.
+            self.downstream_headers, self.downstream_body = headers, bytearray(reply.body)
+            self.downstream_complete = True
+            self.response_started = True
+            return
+        self.response_holds = [_Hold() for _ in self.streams]
+        self._start_response(headers, reply.body, None)
+
+    # -- result -------------------------------------------------------------------------------------
+
+    def _outcome(self) -> Outcome:
+        upstream_request = None
+        if self.upstream_headers is not None:
+            headers = self.upstream_headers
+            upstream_request = UpstreamRequest(
+                method=(headers.get(b":method") or b"").decode("latin-1"),
+                path=(headers.get(b":path") or b"").decode("latin-1"),
+                headers=headers.as_text(), body=bytes(self.upstream_body),
+                trailers=self.upstream_trailers.as_text() if self.upstream_trailers else [])
+        status = None
+        response_headers: list[tuple[str, str]] = []
+        if self.downstream_headers is not None and not self.reset:
+            raw = self.downstream_headers.get(b":status")
+            status = int(raw) if raw and raw.isdigit() else None
+            response_headers = self.downstream_headers.as_text()
+        failures = [s.plugin.failed for s in self.streams if s.plugin.failed]
+        hung = not self.downstream_complete and not self.reset
+        diagnostics = list(self.host.diagnostics)
+        if hung:
+            diagnostics.append("the stream never completed: a plugin paused it and nothing resumed it")
+        return Outcome(
+            status=status,
+            response_headers=response_headers,
+            response_body=bytes(self.downstream_body) if not self.reset else b"",
+            upstream_request=upstream_request,
+            logs=[r for r in self.host.records if r.source != "host"],
+            plugin_failed=failures[0] if failures else None,
+            response_trailers=self.downstream_trailers.as_text() if self.downstream_trailers else [],
+            local_reply=self.local_reply is not None,
+            details=self.info.response_details,
+            hung=hung,
+            reset=self.reset,
+            diagnostics=diagnostics,
+        )

@@ -1,0 +1,88 @@
+"""Header maps with Envoy's semantics: lower-cased keys, pseudo-headers first, duplicates kept in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+Pairs = list[tuple[bytes, bytes]]
+
+
+def _lower(key: bytes) -> bytes:
+    return key.lower()
+
+
+class HeaderMap:
+    """An ordered multimap of byte strings, as Envoy's ``HeaderMapImpl`` keeps it."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, pairs: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        self.entries: Pairs = []
+        for key, value in pairs:
+            self.add(key, value)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({self.entries!r})"
+
+    def pairs(self) -> Pairs:
+        return list(self.entries)
+
+    def get(self, key: bytes) -> bytes | None:
+        """The first value of ``key`` (what ``proxy_get_header_map_value`` returns)."""
+        key = _lower(key)
+        for k, v in self.entries:
+            if k == key:
+                return v
+        return None
+
+    def get_all(self, key: bytes) -> list[bytes]:
+        key = _lower(key)
+        return [v for k, v in self.entries if k == key]
+
+    def add(self, key: bytes, value: bytes) -> None:
+        key = _lower(key)
+        if key.startswith(b":"):
+            # Envoy keeps pseudo-headers ahead of regular ones.
+            index = 0
+            while index < len(self.entries) and self.entries[index][0].startswith(b":"):
+                index += 1
+            self.entries.insert(index, (key, value))
+        else:
+            self.entries.append((key, value))
+
+    def remove(self, key: bytes) -> None:
+        key = _lower(key)
+        self.entries = [(k, v) for k, v in self.entries if k != key]
+
+    def replace(self, key: bytes, value: bytes) -> None:
+        """Envoy ``setCopy``: every entry of ``key`` goes, one new entry is added."""
+        self.remove(key)
+        self.add(key, value)
+
+    def set_pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+        self.entries = []
+        for key, value in pairs:
+            self.add(key, value)
+
+    def byte_size(self) -> int:
+        """Envoy ``HeaderMap::byteSize``: the sum of key and value lengths."""
+        return sum(len(k) + len(v) for k, v in self.entries)
+
+    def as_text(self) -> list[tuple[str, str]]:
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.entries]
+
+
+def to_pairs(headers: Iterable[tuple[str | bytes, str | bytes]] | dict[str, str] | None) -> Pairs:
+    """Accept str or bytes pairs (or a dict) from a test; encode text as latin-1 like an HTTP codec."""
+    if headers is None:
+        return []
+    items = headers.items() if isinstance(headers, dict) else headers
+    out: Pairs = []
+    for key, value in items:
+        k = key.encode("latin-1") if isinstance(key, str) else bytes(key)
+        v = value.encode("latin-1") if isinstance(value, str) else bytes(value)
+        out.append((k, v))
+    return out

@@ -1,0 +1,63 @@
+"""Spec area "Buffers": proxy_get_buffer_bytes, proxy_get_buffer_status, proxy_set_buffer_bytes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..abi.enums import BufferType, WasmResult
+from . import hostcall
+
+if TYPE_CHECKING:
+    from ..contexts import Buffer
+    from ..vm import VM
+
+MAX_BUFFER_TYPE = max(BufferType)
+
+
+def _buffer(vm: VM, buffer_type: int) -> Buffer | None:
+    context = vm.effective_context()
+    if context is None:
+        return None
+    return context.buffer(buffer_type)
+
+
+@hostcall("proxy_get_buffer_bytes")
+def proxy_get_buffer_bytes(vm: VM, buffer_type: int, start: int, max_size: int, ret_ptr: int,
+                           ret_size: int) -> int:
+    if buffer_type > MAX_BUFFER_TYPE:
+        return WasmResult.BAD_ARGUMENT
+    buffer = _buffer(vm, buffer_type)
+    if buffer is None:
+        return WasmResult.NOT_FOUND
+    data = buffer.data
+    size = len(data)
+    # cpp-host: start past the end reads nothing; start+max past the end is clamped.
+    chunk = b"" if start >= size else bytes(data[start : start + max_size])
+    vm.memory.return_bytes(chunk, ret_ptr, ret_size)
+    return WasmResult.OK
+
+
+@hostcall("proxy_get_buffer_status")
+def proxy_get_buffer_status(vm: VM, buffer_type: int, ret_size: int, ret_flags: int) -> int:
+    if buffer_type > MAX_BUFFER_TYPE:
+        return WasmResult.BAD_ARGUMENT
+    buffer = _buffer(vm, buffer_type)
+    if buffer is None:
+        return WasmResult.NOT_FOUND
+    vm.memory.write_u32(ret_size, len(buffer.data))
+    vm.memory.write_u32(ret_flags, 0)  # cpp-host never sets EndOfStream here
+    return WasmResult.OK
+
+
+@hostcall("proxy_set_buffer_bytes")
+def proxy_set_buffer_bytes(vm: VM, buffer_type: int, start: int, length: int, data_ptr: int,
+                           data_size: int) -> int:
+    if buffer_type > MAX_BUFFER_TYPE:
+        return WasmResult.BAD_ARGUMENT
+    buffer = _buffer(vm, buffer_type)
+    if buffer is None:
+        return WasmResult.NOT_FOUND
+    data = vm.memory.read(data_ptr, data_size)
+    if not buffer.set_bytes(start, length, data):
+        return WasmResult.BAD_ARGUMENT
+    return WasmResult.OK

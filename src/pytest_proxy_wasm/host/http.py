@@ -1,0 +1,209 @@
+"""HTTP streams through one plugin (``HttpStream``), Envoy's filter semantics for one filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .abi.enums import AbiVersion, Action, FailurePolicy
+from .contexts import HttpContext, HttpSide, LocalResponse
+from .headers import HeaderMap, to_pairs
+
+if TYPE_CHECKING:
+    from .headers import Pairs
+    from .plugin import Plugin
+    from .properties import StreamInfo
+
+FAIL_STREAM_REPLY = LocalResponse(503, b"", [], "wasm_fail_stream", 14)  # Envoy Context::failStream
+
+
+@dataclass
+class BodyResult:
+    action: Action
+    forward: bytes  # what goes on to the next filter when the plugin continues
+    buffering: bool
+
+
+class HttpStream:
+    """One plugin's view of one HTTP stream. Drive it callback by callback; inspect what changed."""
+
+    def __init__(self, plugin: Plugin, info: StreamInfo) -> None:
+        self.plugin = plugin
+        self.info = info
+        self.context: HttpContext | None = None
+        self.failed_stream = False
+        self.finished = False
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    def _ensure_context(self) -> HttpContext:
+        context = self.context
+        if context is None or context.vm is not self.plugin.vm:
+            vm = self.plugin.vm
+            context = HttpContext(vm, vm.new_context_id(), self.plugin.root)
+            context.info = self.info
+            vm.contexts[context.id] = context
+            self.context = context
+            vm.call(context, "proxy_on_context_create", context.id, self.plugin.root.id)
+            context.created = True
+        return context
+
+    def _failure_check(self, context: HttpContext) -> Action | None:
+        """cpp-host CHECK_FAIL_HTTP: a failed VM continues (legacy fail_open) or fails the stream once."""
+        if self.plugin.vm.failure is None:
+            return None
+        if self.plugin.failure_policy is FailurePolicy.LEGACY_FAIL_OPEN:
+            return Action.CONTINUE
+        if not self.failed_stream:
+            self.failed_stream = True
+            context.local_response = FAIL_STREAM_REPLY
+            context.intents.append(("local_reply", FAIL_STREAM_REPLY))
+        return Action.PAUSE
+
+    def _call(self, context: HttpContext, name: str, *args: int) -> tuple[int | None, Action | None]:
+        failed = self._failure_check(context)
+        if failed is not None:
+            return None, failed
+        result = self.plugin.vm.call(context, name, *args)
+        return result, self._failure_check(context)
+
+    # -- request and response sides ------------------------------------------------------------------
+
+    def _headers(self, side: HttpSide, name: str, headers: HeaderMap, end_of_stream: bool) -> Action:
+        context = self._ensure_context()
+        side.headers = headers
+        side.headers_live = True
+        args = (context.id, len(headers)) if self.plugin.vm.abi is AbiVersion.V0_1_0 else (
+            context.id, len(headers), int(end_of_stream))
+        replies = len(context.intents)
+        result, failed = self._call(context, name, *args)
+        if failed is not None:
+            return failed
+        if result in (None, 0) and not _replied_since(context, replies):
+            side.headers_live = False
+            return Action.CONTINUE
+        return Action.PAUSE  # 1 -> StopAllIterationAndWatermark (allow_on_headers_stop_iteration false)
+
+    def _body(self, side: HttpSide, name: str, chunk: bytes, end_of_stream: bool) -> BodyResult:
+        context = self._ensure_context()
+        if side.in_body:
+            side.body.data += chunk  # StopIterationAndBuffer: the next call sees everything so far
+        else:
+            side.body.data[:] = chunk
+        side.in_body = True
+        replies = len(context.intents)
+        result, failed = self._call(context, name, context.id, len(side.body.data), int(end_of_stream))
+        if failed is not None:
+            return BodyResult(failed, bytes(side.body.data) if failed is Action.CONTINUE else b"", False)
+        if result in (None, 0) and not _replied_since(context, replies):
+            forward = bytes(side.body.data)
+            side.in_body = False
+            return BodyResult(Action.CONTINUE, forward, False)
+        buffering = result in (1, 2) and not _replied_since(context, replies)
+        if not buffering:
+            side.in_body = False  # StopIterationNoBuffer: Envoy keeps nothing for this filter
+        return BodyResult(Action.PAUSE, b"", buffering)
+
+    def _trailers(self, side: HttpSide, name: str, trailers: HeaderMap) -> Action:
+        context = self._ensure_context()
+        side.trailers = trailers
+        side.trailers_live = True
+        replies = len(context.intents)
+        result, failed = self._call(context, name, context.id, len(trailers))
+        if failed is not None:
+            return failed
+        if result in (None, 0) and not _replied_since(context, replies):
+            side.trailers_live = False
+            return Action.CONTINUE
+        return Action.PAUSE
+
+    # -- the public drive API --------------------------------------------------------------------------
+
+    def on_request_headers(self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str],
+                           end_of_stream: bool = False) -> Action:
+        return self._headers(self._side("request"), "proxy_on_request_headers", _map(headers), end_of_stream)
+
+    def on_request_body(self, chunk: bytes | str, end_of_stream: bool = False) -> Action:
+        return self.request_body(_bytes(chunk), end_of_stream).action
+
+    def request_body(self, chunk: bytes, end_of_stream: bool) -> BodyResult:
+        return self._body(self._side("request"), "proxy_on_request_body", chunk, end_of_stream)
+
+    def on_request_trailers(self, trailers: Pairs | HeaderMap | list[tuple[str, str]]) -> Action:
+        return self._trailers(self._side("request"), "proxy_on_request_trailers", _map(trailers))
+
+    def on_response_headers(self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str],
+                            end_of_stream: bool = False) -> Action:
+        return self._headers(self._side("response"), "proxy_on_response_headers", _map(headers), end_of_stream)
+
+    def on_response_body(self, chunk: bytes | str, end_of_stream: bool = False) -> Action:
+        return self.response_body(_bytes(chunk), end_of_stream).action
+
+    def response_body(self, chunk: bytes, end_of_stream: bool) -> BodyResult:
+        return self._body(self._side("response"), "proxy_on_response_body", chunk, end_of_stream)
+
+    def on_response_trailers(self, trailers: Pairs | HeaderMap | list[tuple[str, str]]) -> Action:
+        return self._trailers(self._side("response"), "proxy_on_response_trailers", _map(trailers))
+
+    def complete(self) -> None:
+        """End of stream as Envoy 1.40 orders it: on_log, then on_done (result ignored), then on_delete."""
+        if self.finished:
+            return
+        self.finished = True
+        context = self._ensure_context()
+        vm = self.plugin.vm
+        context.in_log_phase = True
+        vm.call(context, "proxy_on_log", context.id)
+        context.in_log_phase = False
+        vm.call(context, "proxy_on_done", context.id)
+        vm.call(context, "proxy_on_delete", context.id)
+        vm.contexts.pop(context.id, None)
+
+    # -- inspection ------------------------------------------------------------------------------------
+
+    def _side(self, which: str) -> HttpSide:
+        context = self._ensure_context()
+        return context.request if which == "request" else context.response
+
+    @property
+    def request_headers(self) -> list[tuple[str, str]]:
+        headers = self.context.request.headers if self.context else None
+        return headers.as_text() if headers is not None else []
+
+    @property
+    def response_headers(self) -> list[tuple[str, str]]:
+        headers = self.context.response.headers if self.context else None
+        return headers.as_text() if headers is not None else []
+
+    @property
+    def request_body_buffer(self) -> bytes:
+        return bytes(self.context.request.body.data) if self.context else b""
+
+    @property
+    def response_body_buffer(self) -> bytes:
+        return bytes(self.context.response.body.data) if self.context else b""
+
+    @property
+    def local_response(self) -> LocalResponse | None:
+        return self.context.local_response if self.context else None
+
+    def take_intents(self) -> list[tuple[str, object]]:
+        if self.context is None:
+            return []
+        intents, self.context.intents = self.context.intents, []
+        return intents
+
+
+def _replied_since(context: HttpContext, count: int) -> bool:
+    return any(kind == "local_reply" for kind, _ in context.intents[count:])
+
+
+def _map(headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str]) -> HeaderMap:
+    return headers if isinstance(headers, HeaderMap) else HeaderMap(to_pairs(headers))
+
+
+def _bytes(chunk: bytes | str) -> bytes:
+    return chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+
+
+__all__ = ["BodyResult", "HttpStream"]

@@ -1,0 +1,88 @@
+"""A configured plugin: one root context in a (possibly shared) VM, with its failure policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import PluginStartError
+from .abi.enums import FailurePolicy
+from .contexts import RootContext
+
+if TYPE_CHECKING:
+    from .host import Host
+    from .http import HttpStream
+    from .properties import StreamInfo
+    from .runtime import CompiledModule
+    from .vm import VM
+
+RELOAD_BACKOFF_NS = 1_000_000_000  # Envoy ReloadConfig.backoff default base: 1 s
+
+
+class Plugin:
+    """What Envoy calls a PluginConfig: name, root id, configuration, VM and failure policy."""
+
+    def __init__(self, host: Host, compiled: CompiledModule, vm: VM, *, name: str, root_id: str,
+                 plugin_config: bytes, failure_policy: FailurePolicy) -> None:
+        self.host = host
+        self.compiled = compiled
+        self.vm = vm
+        self.name = name
+        self.root_id = root_id
+        self.plugin_config = plugin_config
+        self.failure_policy = failure_policy
+        self.root: RootContext = self._start()
+        self.reload_after_ns: int | None = None
+        self.reloads = 0
+
+    def _start(self) -> RootContext:
+        vm = self.vm
+        root = RootContext(vm, vm.new_context_id(), self)
+        vm.contexts[root.id] = root
+        self.root = root
+        vm.call(root, "proxy_on_context_create", root.id, 0)
+        root.created = True
+        self._check_start("proxy_on_context_create", None)
+        started = vm.call(root, "proxy_on_vm_start", root.id, len(vm.vm_config))
+        self._check_start("proxy_on_vm_start", started, "Failed to start base Wasm")
+        root.configuring = True
+        try:
+            configured = vm.call(root, "proxy_on_configure", root.id, len(self.plugin_config))
+        finally:
+            root.configuring = False
+        self._check_start("proxy_on_configure", configured, "Failed to configure base Wasm plugin")
+        return root
+
+    def _check_start(self, callback: str, result: int | None, refusal: str = "") -> None:
+        failure = self.vm.failure
+        if failure is not None:
+            raise PluginStartError(self.name, callback, f"{failure.kind}: {failure.message}", failure.logs)
+        if result == 0 and refusal:
+            raise PluginStartError(self.name, callback, f"returned false ({refusal})",
+                                   self.host.log_tail(self.vm))
+
+    @property
+    def failed(self) -> str | None:
+        """Why the plugin's VM failed, or ``None`` while it serves."""
+        failure = self.vm.failure
+        return str(failure) if failure is not None else None
+
+    def http_stream(self) -> HttpStream:
+        """A low-level stream: drive each callback yourself and inspect what the plugin did."""
+        return self.http_stream_for(self.host.new_stream_info())
+
+    def http_stream_for(self, info: StreamInfo) -> HttpStream:
+        from .http import HttpStream
+
+        return HttpStream(self, info)
+
+    def reload(self) -> None:
+        """FAIL_RELOAD: replace the failed VM with a fresh one and start the plugin again."""
+        old = self.vm
+        self.vm = self.host.new_vm(self.compiled, vm_id=old.vm_id, vm_config=old.vm_config, env=old.env,
+                                   share=False)
+        self.reloads += 1
+        self.reload_after_ns = None
+        self._start()
+
+    def __repr__(self) -> str:
+        return f"<Plugin {self.name!r} root_id={self.root_id!r} module={self.compiled.name!r}>"

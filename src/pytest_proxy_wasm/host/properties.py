@@ -1,0 +1,144 @@
+"""Envoy attributes for ``proxy_get_property`` (abi-spec section 7) and their value encodings (4.4)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .abi.pairs import encode_pairs
+
+if TYPE_CHECKING:
+    from .contexts import Context
+    from .headers import HeaderMap
+
+PropertyValue = str | bytes | bool | int | float | Mapping[str, Any] | list[Any] | None
+
+STREAM_ROOTS = {"request", "response", "connection", "upstream", "source", "destination", "metadata",
+                "filter_state", "upstream_filter_state", "connection_id"}
+
+
+def encode_value(value: PropertyValue) -> bytes | None:
+    """Envoy's serializeValue: strings raw, ints 8 bytes LE, bools 1 byte, maps and lists as pairs."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, bool):
+        return b"\x01" if value else b"\x00"
+    if isinstance(value, int):
+        return struct.pack("<q", value) if value < (1 << 63) else struct.pack("<Q", value)
+    if isinstance(value, float):
+        return struct.pack("<d", value)
+    if isinstance(value, Mapping):
+        pairs = []
+        for k, v in value.items():
+            encoded = encode_value(v)
+            pairs.append((encode_value(k) or b"", encoded or b""))
+        return encode_pairs(pairs)
+    if isinstance(value, list):
+        return encode_pairs([(encode_value(v) or b"", b"") for v in value])
+    return None
+
+
+@dataclass
+class StreamInfo:
+    """What Envoy knows about one downstream request, shared by every filter of the chain."""
+
+    request_headers: HeaderMap | None = None
+    response_headers: HeaderMap | None = None
+    response_trailers: HeaderMap | None = None
+    start_ns: int = 0
+    duration_ns: int | None = None
+    request_size: int = 0
+    response_size: int = 0
+    response_code: int | None = None
+    response_details: str = ""
+    request_id: str = ""
+    connection_id: int = 1
+    source: tuple[str, int] = ("127.0.0.1", 45678)
+    destination: tuple[str, int] = ("127.0.0.1", 10000)
+    upstream: tuple[str, int] | None = None
+    protocol: str = "HTTP/1.1"
+    filter_state: dict[bytes, bytes] = field(default_factory=dict)
+
+
+def _header(headers: HeaderMap | None, name: bytes) -> bytes | None:
+    return headers.get(name) if headers is not None else None
+
+
+def _joined(headers: HeaderMap | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if headers is None:
+        return out
+    for k, v in headers.entries:
+        key, val = k.decode("latin-1"), v.decode("latin-1")
+        out[key] = f"{out[key]},{val}" if key in out else val
+    return out
+
+
+def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
+    """Resolve ``request.*``, ``response.*``, ``source.*`` ... from the stream; ``None`` = NOT_FOUND."""
+    root, rest = path[0], path[1:]
+    name = rest[0] if rest else ""
+    req = info.request_headers
+    if root == "request":
+        raw_path = _header(req, b":path") or b""
+        values: dict[str, PropertyValue] = {
+            "path": raw_path, "url_path": raw_path.split(b"?", 1)[0],
+            "host": _header(req, b":authority"), "scheme": _header(req, b":scheme") or b"http",
+            "method": _header(req, b":method"), "referer": _header(req, b"referer"),
+            "useragent": _header(req, b"user-agent"), "id": _header(req, b"x-request-id") or info.request_id,
+            "protocol": info.protocol, "query": raw_path.split(b"?", 1)[1] if b"?" in raw_path else b"",
+            "time": info.start_ns, "size": info.request_size, "total_size": info.request_size,
+            "duration": info.duration_ns,
+        }
+        if name == "headers":
+            headers = _joined(req)
+            return headers.get(rest[1].lower()) if len(rest) > 1 else headers
+        return values.get(name)
+    if root == "response":
+        if name == "headers":
+            headers = _joined(info.response_headers)
+            return headers.get(rest[1].lower()) if len(rest) > 1 else headers
+        if name == "trailers":
+            return _joined(info.response_trailers)
+        return {"code": info.response_code, "code_details": info.response_details or None,
+                "size": info.response_size, "total_size": info.response_size, "flags": 0,
+                "grpc_status": None}.get(name)
+    if root in ("source", "destination", "upstream"):
+        where = {"source": info.source, "destination": info.destination, "upstream": info.upstream}[root]
+        if where is None:
+            return None
+        return {"address": f"{where[0]}:{where[1]}", "port": where[1]}.get(name)
+    if root == "connection":
+        return {"id": info.connection_id, "mtls": False}.get(name)
+    if root == "connection_id":
+        return info.connection_id
+    return None
+
+
+def resolve(context: Context, info: StreamInfo | None, overrides: Mapping[tuple[str, ...], PropertyValue],
+            raw_path: bytes) -> bytes | None:
+    """The encoded value of ``raw_path`` (segments split on NUL) as Envoy would return it."""
+    segments = [s.decode("utf-8", "replace") for s in raw_path.rstrip(b"\0").split(b"\0")]
+    key = tuple(segments)
+    if key in overrides:
+        return encode_value(overrides[key])
+    plugin = context.plugin
+    root = segments[0]
+    if root == "plugin_name" and len(segments) == 1:
+        return plugin.name.encode()
+    if root == "plugin_root_id" and len(segments) == 1:
+        return plugin.root_id.encode()
+    if root == "plugin_vm_id" and len(segments) == 1:
+        return context.vm.vm_id.encode()
+    if info is None:
+        return None  # no stream: request.*, response.* ... are NOT_FOUND in a root context
+    if root in STREAM_ROOTS:
+        return encode_value(stream_attribute(info, segments))
+    # Anything else is the filter-state key ``wasm.<path>`` that proxy_set_property wrote.
+    return info.filter_state.get(b"wasm." + raw_path.rstrip(b"\0"))

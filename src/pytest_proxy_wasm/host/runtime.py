@@ -1,0 +1,136 @@
+"""The wasmtime engine and the compiled-module cache (per process by sha256, and on disk).
+
+A ``Runtime`` is owned by whoever creates it (the pytest plugin makes one per session); nothing here is
+process-global, so xdist workers and parallel hosts never share mutable state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import wasmtime
+
+from ..errors import ModuleLoadError, UnknownAbiVersionError
+from .abi.enums import AbiVersion
+
+EPOCH_TICK_SECONDS = 0.01
+_MARKERS = {v.marker: v for v in AbiVersion}
+
+
+@dataclass(frozen=True)
+class CompiledModule:
+    """A compiled module and what the host needs to know about it before instantiating."""
+
+    name: str
+    sha256: str
+    size: int
+    module: wasmtime.Module
+    abi: AbiVersion
+    imports: tuple[tuple[str, str, wasmtime.FuncType | None], ...]
+    exports: tuple[tuple[str, wasmtime.FuncType | None], ...]
+
+
+def detect_abi(name: str, exports: tuple[tuple[str, wasmtime.FuncType | None], ...]) -> AbiVersion:
+    """The first function export named like an ABI marker fixes the version (cpp-host bytecode_util)."""
+    for export_name, functype in exports:
+        if functype is not None and export_name in _MARKERS:
+            return _MARKERS[export_name]
+    others = [n for n, _ in exports if n.startswith("proxy_abi_version_")]
+    if others:
+        raise UnknownAbiVersionError(name, f"unknown Proxy-Wasm ABI version marker {others[0]!r}")
+    raise UnknownAbiVersionError(name, "missing Proxy-Wasm ABI version (no proxy_abi_version_* export)")
+
+
+def _default_cache_dir() -> Path | None:
+    configured = os.environ.get("PYTEST_PROXY_WASM_CACHE_DIR")
+    if configured == "":
+        return None
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pytest-proxy-wasm"
+
+
+class Runtime:
+    """One engine plus compiled-module caches. Share it per session; create VMs from it."""
+
+    def __init__(self, cache_dir: Path | None | str = "default", *, max_wasm_stack: int = 1 << 20) -> None:
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.max_wasm_stack = max_wasm_stack
+        self.engine = wasmtime.Engine(config)
+        self.settings_key = f"wasmtime-{metadata.version('wasmtime')}-epoch-stack{max_wasm_stack}"
+        self.cache_dir = _default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
+        self._compiled: dict[str, CompiledModule] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="proxy-wasm-epoch", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(EPOCH_TICK_SECONDS):
+            self.engine.increment_epoch()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def load(self, source: bytes | str | os.PathLike[str], name: str | None = None) -> CompiledModule:
+        """Compile (or fetch from cache) a module given as bytes or a path."""
+        if isinstance(source, bytes | bytearray):
+            data = bytes(source)
+            label = name or "<bytes>"
+        else:
+            path = Path(source)
+            label = name or path.name
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ModuleLoadError(label, f"cannot read {path}: {exc.strerror}") from None
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            cached = self._compiled.get(digest)
+        if cached is not None:
+            return cached if cached.name == label else _renamed(cached, label)
+        module = self._compile(label, data, digest)
+        exports = tuple((e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None) for e in module.exports)
+        imports = tuple(
+            (i.module, i.name or "", i.type if isinstance(i.type, wasmtime.FuncType) else None) for i in module.imports
+        )
+        compiled = CompiledModule(label, digest, len(data), module, detect_abi(label, exports), imports, exports)
+        with self._lock:
+            self._compiled[digest] = compiled
+        return compiled
+
+    def _compile(self, label: str, data: bytes, digest: str) -> wasmtime.Module:
+        if len(data) < 8 or data[:4] != b"\0asm":
+            raise ModuleLoadError(label, "not a WebAssembly binary (bad magic number)")
+        cache_file = self.cache_dir / self.settings_key / f"{digest}.cwasm" if self.cache_dir else None
+        if cache_file is not None and cache_file.exists():
+            try:
+                return wasmtime.Module.deserialize_file(self.engine, str(cache_file))
+            except wasmtime.WasmtimeError:
+                cache_file.unlink(missing_ok=True)
+        try:
+            module = wasmtime.Module(self.engine, data)
+        except wasmtime.WasmtimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
+            raise ModuleLoadError(label, f"invalid WebAssembly: {first}") from None
+        if cache_file is not None:
+            try:
+                cache_file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache_file.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_bytes(module.serialize())
+                tmp.replace(cache_file)
+            except OSError:
+                pass  # a read-only cache is not an error
+        return module
+
+
+def _renamed(compiled: CompiledModule, name: str) -> CompiledModule:
+    from dataclasses import replace
+
+    return replace(compiled, name=name)

@@ -1,0 +1,299 @@
+"""One plugin VM: a store, an instance, its callbacks, its contexts and its failure state."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import wasmtime
+
+from ..errors import HarnessFault, MissingImportsError, ModuleLoadError
+from . import native
+from .abi.enums import AbiVersion, WasiErrno, WasmResult
+from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
+from .hostcalls import IMPLEMENTATIONS, unimplemented
+from .memory import GuestMemory, GuestMemoryError
+from .runtime import CompiledModule, Runtime
+from .trampolines import make_trampoline
+
+if TYPE_CHECKING:
+    from .contexts import Buffer, Context
+    from .headers import HeaderMap
+    from .host import Host
+
+M32 = 0xFFFFFFFF
+
+
+@dataclass
+class VmFailure:
+    """Why a VM stopped serving: cpp-host's FailState plus what the test needs to see."""
+
+    callback: str
+    message: str
+    kind: str  # trap code name, "harness_fault", "proc_exit", "start_failed", ...
+    logs: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.callback}: {self.kind}: {self.message}"
+
+
+class ProcExit(Exception):  # noqa: N818 - mirrors the WASI call name
+    def __init__(self, code: int) -> None:
+        super().__init__(f"proc_exit({code})")
+        self.code = code
+
+
+def _functype_sig(ft: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(str(p) for p in ft.params), tuple(str(r) for r in ft.results)
+
+
+class VM:
+    """A plugin instance. Owns its store; every hostcall it serves acts on the ``Host`` that made it."""
+
+    def __init__(self, runtime: Runtime, compiled: CompiledModule, host: Host, *, vm_id: str = "",
+                 vm_config: bytes = b"", env: dict[str, str] | None = None,
+                 memory_limit: int = 1 << 30, deadline_seconds: float = 5.0) -> None:
+        self.runtime = runtime
+        self.compiled = compiled
+        self.name = compiled.name
+        self.abi: AbiVersion = compiled.abi
+        self.host = host
+        self.vm_id = vm_id
+        self.vm_config = vm_config
+        self.env = dict(env or {})
+        self.failure: VmFailure | None = None
+        self.contexts: dict[int, Context] = {}
+        self.next_context_id = 1
+        self.current: Context | None = None
+        self.effective: Context | None = None
+        self.depth = 0
+        self.deferred: list[Callable[[], None]] = []
+        self.pending_fault: BaseException | None = None
+        self.exit_code: int | None = None
+        self.deadline_ticks = max(1, int(deadline_seconds / 0.01))
+        self.calls: dict[str, int] = {}
+        self.hostcall_counts: dict[str, int] = {}
+        self.unimplemented_used: list[str] = []
+        self.callout_maps: dict[int, HeaderMap] = {}
+        self.callout_buffers: dict[int, Buffer] = {}
+        self._check_imports()
+        self.store = wasmtime.Store(runtime.engine)
+        self.store.set_limits(memory_size=memory_limit)
+        self.context = native.address(self.store._context())
+        self._caller = native.Caller(self.context)
+        self._alloc_caller = native.Caller(self.context, 2)
+        self._keep: list[Any] = []
+        linker = wasmtime.Linker(runtime.engine)
+        self._define_imports(linker)
+        native.set_epoch_deadline(self.context, self.deadline_ticks)
+        try:
+            self.instance = linker.instantiate(self.store, compiled.module)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
+            raise ModuleLoadError(self.name, f"instantiation failed: {_first_line(exc)}") from None
+        self.funcs: dict[str, int] = {}
+        self._func_objects: list[wasmtime.Func] = []
+        self._resolve_exports()
+        self.allocator = self.funcs.get("malloc") or self.funcs.get("proxy_on_memory_allocate")
+        if not self.allocator:
+            raise ModuleLoadError(self.name, "Wasm module is missing malloc function "
+                                  "(exports neither malloc nor proxy_on_memory_allocate)")
+        self.memory = GuestMemory(self.context, self._memory_handle, self._allocate)
+        self._start()
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def _check_imports(self) -> None:
+        linked = hostcalls_for(self.abi)
+        missing: list[str] = []
+        for module, name, ftype in self.compiled.imports:
+            spec = linked.get((module, name))
+            if spec is None or ftype is None:
+                missing.append(f"{module}.{name}")
+            elif _functype_sig(ftype) != (spec.params, spec.results):
+                params, results = _functype_sig(ftype)
+                missing.append(f"{module}.{name} (imported as {params}->{results}, "
+                               f"host has {spec.params}->{spec.results})")
+        if missing:
+            raise MissingImportsError(self.name, missing)
+
+    def _define_imports(self, linker: wasmtime.Linker) -> None:
+        linked = hostcalls_for(self.abi)
+        for module, name, _ in self.compiled.imports:
+            spec: Hostcall = linked[(module, name)]
+            impl = IMPLEMENTATIONS.get(name) or unimplemented(name)
+            ima = WasiErrno.FAULT if spec.is_wasi else WasmResult.INVALID_MEMORY_ACCESS
+            callback = native.CALLBACK_TYPE(make_trampoline(self, spec, impl, int(ima)))
+            self._keep.append(callback)
+            functype = wasmtime.FuncType([_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results])
+            native.define_unchecked(linker, module, name, functype, callback)
+
+    def _resolve_exports(self) -> None:
+        known = callbacks_for(self.abi)
+        memory_handle = None
+        exports = self.instance.exports(self.store)
+        for name, _ in self.compiled.exports:
+            item = exports[name]
+            if isinstance(item, wasmtime.Memory):
+                if memory_handle is None:
+                    self._memory_obj = item
+                    memory_handle = native.memory_handle(item)
+                continue
+            if not isinstance(item, wasmtime.Func) or name not in known:
+                continue
+            cb = known[name]
+            ftype = item.type(self.store)
+            if _functype_sig(ftype) != (cb.params, cb.results):
+                # Envoy's V8 runtime fails the VM on a known export with the wrong type.
+                raise ModuleLoadError(self.name, f"Bad function signature for: {name} "
+                                      f"(exported as {_functype_sig(ftype)}, ABI {self.abi.value} expects "
+                                      f"{(cb.params, cb.results)})")
+            self._func_objects.append(item)
+            self.funcs[name] = native.func_handle(item)
+        if memory_handle is None:
+            raise ModuleLoadError(self.name, "the module exports no memory")
+        self._memory_handle = memory_handle
+
+    def _start(self) -> None:
+        if "_initialize" in self.funcs:
+            self.call_start("_initialize")
+            if "main" in self.funcs:
+                self.call_start("main", 0, 0)
+            elif "__main_void" in self.funcs:
+                self.call_start("__main_void")
+        elif "_start" in self.funcs:
+            self.call_start("_start")
+
+    def call_start(self, name: str, *args: int) -> None:
+        self.call(None, name, *args)
+        if self.failure is not None:
+            raise ModuleLoadError(self.name, f"start function {name} failed: {self.failure.kind}: "
+                                  f"{self.failure.message}")
+
+    # -- contexts ----------------------------------------------------------------------------------
+
+    def new_context_id(self) -> int:
+        context_id = self.next_context_id
+        self.next_context_id += 1
+        return context_id
+
+    def effective_context(self) -> Context | None:
+        effective = self.effective
+        if effective is not None and effective.id in self.contexts:
+            return effective
+        return self.current
+
+    # -- calls into the plugin ---------------------------------------------------------------------
+
+    def has(self, name: str) -> bool:
+        return name in self.funcs
+
+    def call(self, context: Context | None, name: str, *args: int) -> int | None:
+        """Call an export; ``None`` if it is missing, the VM has failed, or the call trapped."""
+        if self.failure is not None:
+            return None
+        func = self.funcs.get(name)
+        if func is None:
+            return None
+        saved_current, saved_effective = self.current, self.effective
+        self.current = context
+        self.effective = None
+        self.depth += 1
+        raw = self._caller.raw
+        for index, value in enumerate(args):
+            raw[index].i32 = value
+        self.calls[name] = self.calls.get(name, 0) + 1
+        native.set_epoch_deadline(self.context, self.deadline_ticks)
+        problem = self._caller.call(func, len(args))
+        self.depth -= 1
+        self.current, self.effective = saved_current, saved_effective
+        if problem is not None:
+            self._fail_from_call(name, problem)
+            return None
+        if self.failure is not None:  # e.g. the allocator trapped inside a hostcall
+            return None
+        result: int | None = raw[0].i32 & M32 if name in _RETURNS else None
+        if self.depth == 0 and self.deferred:
+            self.run_deferred()
+        return result
+
+    def run_deferred(self) -> None:
+        while self.deferred:
+            action = self.deferred.pop(0)
+            action()
+
+    def _allocate(self, size: int) -> int:
+        raw = self._alloc_caller.raw
+        raw[0].i32 = size
+        saved_current, saved_effective = self.current, self.effective
+        self.depth += 1
+        problem = self._alloc_caller.call(self.allocator, 1)  # type: ignore[arg-type]
+        self.depth -= 1
+        self.current, self.effective = saved_current, saved_effective
+        if problem is not None:
+            self._fail_from_call("malloc", problem)
+            raise GuestMemoryError(f"allocator trapped: {problem.message}")
+        ptr: int = raw[0].i32 & M32
+        if ptr == 0 or ptr + size > self.memory.size:
+            raise GuestMemoryError(f"allocator returned {ptr:#x} for {size} bytes")
+        return ptr
+
+    # -- failure -------------------------------------------------------------------------------------
+
+    def _fail_from_call(self, name: str, problem: native.CallResult) -> None:
+        fault, self.pending_fault = self.pending_fault, None
+        if isinstance(fault, ProcExit):
+            self.fail(name, f"proc_exit({fault.code}) called", "proc_exit")
+        elif fault is not None:
+            self.fail(name, f"{type(fault).__name__}: {fault}", "harness_fault")
+            self.harness_fault = fault
+        else:
+            kind = problem.code.name.lower() if problem.code is not None else "error"
+            if problem.code is not None and problem.code.name == "INTERRUPT":
+                kind = "deadline_exceeded"
+            self.fail(name, problem.message.strip().splitlines()[0] if problem.message else kind, kind)
+
+    def fail(self, callback: str, message: str, kind: str) -> None:
+        if self.failure is not None:
+            return
+        logs = self.host.log_tail(self)
+        self.failure = VmFailure(callback, message, kind, logs)
+        self.host.host_log(4, f"Function: {callback} failed: {message}", self)
+
+    def hostcall_fault(self, name: str, exc: BaseException) -> int:
+        """Turn a Python exception in a hostcall into a trap that names it."""
+        if isinstance(exc, ProcExit):
+            self.pending_fault = exc
+            return native.new_trap(f"proc_exit({exc.code})")
+        if not isinstance(exc, Exception):
+            self.pending_fault = exc
+        else:
+            self.pending_fault = HarnessFault(f"in hostcall {name}: {type(exc).__name__}: {exc}")
+            self.pending_fault.__cause__ = exc
+        return native.new_trap(f"harness fault in {name}")
+
+    harness_fault: BaseException | None = None
+
+    def close(self) -> None:
+        self._keep.clear()
+        self.funcs.clear()
+        self._func_objects.clear()
+        self.contexts.clear()
+
+
+_RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.results} | {
+    c.name for c in callbacks_for(AbiVersion.V0_1_0).values() if c.results
+}
+
+
+def _valtype(kind: str) -> wasmtime.ValType:
+    return wasmtime.ValType.i64() if kind == "i64" else wasmtime.ValType.i32()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+__all__ = ["VM", "GuestMemoryError", "ProcExit", "VmFailure", "ctypes"]

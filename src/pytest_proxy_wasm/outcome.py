@@ -1,0 +1,84 @@
+"""The Outcome of one exchange: the same type from every backend."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    level: int
+    message: str
+    plugin: str = ""
+    context_id: int | None = None
+    source: str = "plugin"  # plugin, stdout, stderr, host
+
+    LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "critical")
+
+    @property
+    def level_name(self) -> str:
+        return self.LEVEL_NAMES[self.level] if 0 <= self.level < len(self.LEVEL_NAMES) else str(self.level)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"level": self.level_name, "message": self.message, "plugin": self.plugin, "source": self.source}
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """The request as it reached the upstream, after every plugin."""
+
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "headers": [list(h) for h in self.headers],
+                "body": self.body.decode("utf-8", "replace"), "trailers": [list(t) for t in self.trailers]}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the downstream client saw, what the upstream saw, and what the plugins did."""
+
+    status: int | None
+    response_headers: list[tuple[str, str]]
+    response_body: bytes
+    upstream_request: UpstreamRequest | None
+    logs: list[LogRecord]
+    plugin_failed: str | None = None
+    response_trailers: list[tuple[str, str]] = field(default_factory=list)
+    local_reply: bool = False
+    details: str = ""
+    hung: bool = False
+    reset: bool = False
+    callouts: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, int] = field(default_factory=dict)
+    diagnostics: list[str] = field(default_factory=list)
+    backend: str = "emulator"
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.response_headers if k == name), None)
+
+    def headers_named(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.response_headers if k == name]
+
+    def log_messages(self, level: str | None = None) -> list[str]:
+        return [r.message for r in self.logs if level is None or r.level_name == level]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["response_headers"] = [list(h) for h in self.response_headers]
+        data["response_trailers"] = [list(h) for h in self.response_trailers]
+        data["response_body"] = self.response_body.decode("utf-8", "replace")
+        data["upstream_request"] = self.upstream_request.to_json() if self.upstream_request else None
+        data["logs"] = [r.to_json() for r in self.logs]
+        return data
