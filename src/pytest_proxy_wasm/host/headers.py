@@ -17,9 +17,10 @@ class HeaderMap:
     __slots__ = ("entries",)
 
     def __init__(self, pairs: Iterable[tuple[bytes, bytes]] = ()) -> None:
-        self.entries: Pairs = []
-        for key, value in pairs:
-            self.add(key, value)
+        entries = [(k.lower(), v) for k, v in pairs]
+        if any(k[:1] == b":" for k, _ in entries):
+            entries = [e for e in entries if e[0][:1] == b":"] + [e for e in entries if e[0][:1] != b":"]
+        self.entries: Pairs = entries
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -63,9 +64,7 @@ class HeaderMap:
         self.add(key, value)
 
     def set_pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
-        self.entries = []
-        for key, value in pairs:
-            self.add(key, value)
+        self.entries = HeaderMap(pairs).entries
 
     def byte_size(self) -> int:
         """Envoy ``HeaderMap::byteSize``: the sum of key and value lengths."""

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -203,7 +202,7 @@ class Host:
     def new_stream_info(self) -> StreamInfo:
         self._connection_ids += 1
         return StreamInfo(start_ns=self.clock.realtime_ns, connection_id=self._connection_ids,
-                          request_id=str(uuid.UUID(int=self.random.getrandbits(128), version=4)))
+                          random_bits=self.random.getrandbits(128))
 
     def request(self, plugins: Plugin | Iterable[Plugin] | None = None, *, method: str = "GET",
                 path: str = "/", authority: str = "example.com", scheme: str = "http",

@@ -22,21 +22,41 @@ class GuestMemoryError(Exception):
 class GuestMemory:
     """The plugin's exported memory. ``allocate`` calls the plugin's allocator (may grow memory)."""
 
-    __slots__ = ("allocate", "context", "handle")
+    __slots__ = ("_allocate", "_base_ptr", "_size", "context", "handle")
 
     def __init__(self, context: int, handle: int, allocate: Callable[[int], int]) -> None:
         self.context = context
         self.handle = handle
-        self.allocate = allocate
+        self._allocate = allocate
+        self._size = -1  # cached (base, size); invalid after anything that may grow memory
+        self._base_ptr = 0
+
+    def invalidate(self) -> None:
+        """Forget the cached base/size: called whenever guest code may have run (it can grow memory)."""
+        self._size = -1
 
     @property
     def size(self) -> int:
-        return native.memory_size(self.context, self.handle)
+        if self._size < 0:
+            self._refresh()
+        return self._size
+
+    def _refresh(self) -> None:
+        self._size = native.memory_size(self.context, self.handle)
+        self._base_ptr = native.memory_data(self.context, self.handle)
 
     def _base(self, ptr: int, size: int) -> int:
-        if ptr + size > native.memory_size(self.context, self.handle):
+        if self._size < 0:
+            self._refresh()
+        if ptr + size > self._size:
             raise GuestMemoryError(f"range [{ptr:#x}, +{size}) outside linear memory")
-        return native.memory_data(self.context, self.handle)
+        return self._base_ptr
+
+    def allocate(self, size: int) -> int:
+        self._size = -1
+        ptr = self._allocate(size)
+        self._size = -1
+        return ptr
 
     def read(self, ptr: int, size: int) -> bytes:
         if size == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,8 @@ class StreamInfo:
     response_size: int = 0
     response_code: int | None = None
     response_details: str = ""
-    request_id: str = ""
+    request_id: str = ""  # x-request-id when the request has none; filled on first use
+    random_bits: int = 0
     connection_id: int = 1
     source: tuple[str, int] = ("127.0.0.1", 45678)
     destination: tuple[str, int] = ("127.0.0.1", 10000)
@@ -80,6 +82,12 @@ def _joined(headers: HeaderMap | None) -> dict[str, str]:
     return out
 
 
+def _request_id(info: StreamInfo) -> str:
+    if not info.request_id:
+        info.request_id = str(uuid.UUID(int=info.random_bits, version=4))
+    return info.request_id
+
+
 def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
     """Resolve ``request.*``, ``response.*``, ``source.*`` ... from the stream; ``None`` = NOT_FOUND."""
     root, rest = path[0], path[1:]
@@ -91,7 +99,7 @@ def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
             "path": raw_path, "url_path": raw_path.split(b"?", 1)[0],
             "host": _header(req, b":authority"), "scheme": _header(req, b":scheme") or b"http",
             "method": _header(req, b":method"), "referer": _header(req, b"referer"),
-            "useragent": _header(req, b"user-agent"), "id": _header(req, b"x-request-id") or info.request_id,
+            "useragent": _header(req, b"user-agent"), "id": _header(req, b"x-request-id") or _request_id(info),
             "protocol": info.protocol, "query": raw_path.split(b"?", 1)[1] if b"?" in raw_path else b"",
             "time": info.start_ns, "size": info.request_size, "total_size": info.request_size,
             "duration": info.duration_ns,

@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 _FACTORIES: dict[tuple[tuple[str, ...], bool], Callable[..., Any]] = {}
 
 _TEMPLATE = """
-def factory(vm, impl, ima, name, counts, GuestMemoryError):
+def factory(vm, impl, ima, name, counts, GuestMemoryError, memory):
     def trampoline(env, caller, raw, n):
         counts[name] = counts.get(name, 0) + 1
+        memory._size = -1
         try:
             {call}
             return 0
@@ -53,5 +54,6 @@ def _factory(params: tuple[str, ...], has_result: bool) -> Callable[..., Any]:
 
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
     factory = _factory(spec.params, bool(spec.results))
-    trampoline: Callable[..., int] = factory(vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError)
+    trampoline: Callable[..., int] = factory(vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError,
+                                             vm.memory)
     return trampoline

@@ -85,6 +85,7 @@ class VM:
         self._caller = native.Caller(self.context)
         self._alloc_caller = native.Caller(self.context, 2)
         self._keep: list[Any] = []
+        self.memory = GuestMemory(self.context, 0, self._allocate)
         linker = wasmtime.Linker(runtime.engine)
         self._define_imports(linker)
         native.set_epoch_deadline(self.context, self.deadline_ticks)
@@ -99,7 +100,7 @@ class VM:
         if not self.allocator:
             raise ModuleLoadError(self.name, "Wasm module is missing malloc function "
                                   "(exports neither malloc nor proxy_on_memory_allocate)")
-        self.memory = GuestMemory(self.context, self._memory_handle, self._allocate)
+        self.memory.handle = self._memory_handle
         self._start()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -206,6 +207,7 @@ class VM:
         self.calls[name] = self.calls.get(name, 0) + 1
         native.set_epoch_deadline(self.context, self.deadline_ticks)
         problem = self._caller.call(func, len(args))
+        self.memory._size = -1
         self.depth -= 1
         self.current, self.effective = saved_current, saved_effective
         if problem is not None:

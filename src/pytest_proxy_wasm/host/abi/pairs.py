@@ -14,18 +14,19 @@ _U32 = struct.Struct("<I")
 
 def encode_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
     """Serialize pairs: u32 count, (u32 key_len, u32 value_len)*, then ``key\\0value\\0``*."""
-    items = list(pairs)
+    items = pairs if isinstance(pairs, list) else list(pairs)
     if not items:
         return b""
-    sizes = bytearray(_U32.pack(len(items)))
-    data = bytearray()
+    lengths: list[int] = []
+    parts: list[bytes] = []
     for key, value in items:
-        sizes += struct.pack("<II", len(key), len(value))
-        data += key
-        data += b"\0"
-        data += value
-        data += b"\0"
-    return bytes(sizes + data)
+        lengths.append(len(key))
+        lengths.append(len(value))
+        parts.append(key)
+        parts.append(value)
+    parts.append(b"")
+    header = struct.pack(f"<{len(lengths) + 1}I", len(items), *lengths)
+    return header + b"\0".join(parts)
 
 
 def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]] | None:

@@ -1,0 +1,76 @@
+"""The pytest plugin: options, markers and fixtures (entry point ``pytest11: proxy_wasm``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .host.host import Host, HostOptions
+from .host.runtime import Runtime
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("proxy-wasm", "Proxy-Wasm plugin testing")
+    group.addoption("--proxy-wasm-module", action="append", default=[], metavar="PATH",
+                    help="a compiled plugin to test; repeat to parametrize proxy_wasm_module over several")
+    group.addoption("--proxy-wasm-cache-dir", default=os.environ.get("PYTEST_PROXY_WASM_CACHE_DIR"),
+                    metavar="DIR", help="where compiled modules are cached ('' disables the disk cache)")
+    group.addoption("--proxy-wasm-deadline", type=float, default=5.0, metavar="SECONDS",
+                    help="CPU deadline per plugin callback (default 5 s)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "proxy_wasm(**options): HostOptions for this test's proxy_wasm_host")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "proxy_wasm_module" in metafunc.fixturenames:
+        modules = metafunc.config.getoption("--proxy-wasm-module") or []
+        if not modules:
+            env = os.environ.get("PYTEST_PROXY_WASM_MODULE")
+            modules = [m for m in env.split(os.pathsep) if m] if env else []
+        if modules:
+            metafunc.parametrize("proxy_wasm_module", [Path(m) for m in modules],
+                                 ids=[Path(m).name for m in modules], scope="session")
+
+
+@pytest.fixture(scope="session")
+def proxy_wasm_runtime(pytestconfig: pytest.Config) -> Iterator[Runtime]:
+    """The wasmtime engine and compiled-module cache, shared by the session (one per xdist worker)."""
+    cache_dir = pytestconfig.getoption("--proxy-wasm-cache-dir")
+    runtime = Runtime(cache_dir if cache_dir is not None else "default")
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
+    """Override to change every host of a module; the ``proxy_wasm`` marker changes one test's."""
+    options = HostOptions(deadline_seconds=request.config.getoption("--proxy-wasm-deadline"))
+    marker = request.node.get_closest_marker("proxy_wasm")
+    if marker is not None:
+        try:
+            options = options.replace(**marker.kwargs)
+        except TypeError as exc:
+            raise pytest.UsageError(f"@pytest.mark.proxy_wasm: {exc}") from None
+    return options
+
+
+@pytest.fixture
+def proxy_wasm_host(proxy_wasm_runtime: Runtime, proxy_wasm_host_options: HostOptions) -> Iterator[Host]:
+    """A fresh in-process Proxy-Wasm host (fresh VMs, logs, clock and shared state) for one test."""
+    host = Host(proxy_wasm_runtime, proxy_wasm_host_options)
+    yield host
+    host.close()
+
+
+@pytest.fixture(scope="session")
+def proxy_wasm_module(request: pytest.FixtureRequest) -> Path:
+    """The module named by ``--proxy-wasm-module`` (parametrized when given several)."""
+    param = getattr(request, "param", None)
+    if param is None:
+        pytest.skip("no module given: pass --proxy-wasm-module PATH or set PYTEST_PROXY_WASM_MODULE")
+    return Path(param)
