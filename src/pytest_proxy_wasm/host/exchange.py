@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .plugin import Plugin
 
 MAX_PENDING_ROUNDS = 10_000
+STREAM_IDLE_TIMEOUT_NS = 300 * 1_000_000_000  # Envoy's default stream idle timeout: 5 min
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Exchange:
         self.local_reply: LocalResponse | None = None
         self.reset = False
         self.upstream: UpstreamResponse | None = None
+        self.first_call = len(host.callouts.records)
 
     def _maybe_reload(self, plugin: Plugin) -> None:
         now = self.host.clock.monotonic_ns
@@ -125,9 +127,10 @@ class Exchange:
     def _drain_pending(self) -> None:
         """Let callouts and timers resolve (issue: callouts) until the client has its answer."""
         rounds = 0
+        horizon = self.host.clock.monotonic_ns + STREAM_IDLE_TIMEOUT_NS
         while not self.downstream_complete and not self.reset and rounds < MAX_PENDING_ROUNDS:
             rounds += 1
-            if not self.host.run_pending():
+            if not self.host.run_pending(horizon):
                 break
 
     # -- request direction ------------------------------------------------------------------------------
@@ -389,6 +392,7 @@ class Exchange:
             raw = self.downstream_headers.get(b":status")
             status = int(raw) if raw and raw.isdigit() else None
             response_headers = self.downstream_headers.as_text()
+        calls = [r.to_json() for r in self.host.callouts.records[self.first_call:]]
         failures = [s.plugin.failed for s in self.streams if s.plugin.failed]
         hung = not self.downstream_complete and not self.reset
         diagnostics = list(self.host.diagnostics)
@@ -407,4 +411,5 @@ class Exchange:
             hung=hung,
             reset=self.reset,
             diagnostics=diagnostics,
+            callouts=calls,
         )

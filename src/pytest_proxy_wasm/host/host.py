@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..outcome import LogRecord, Outcome
-from .abi.enums import FailurePolicy, LogLevel, StreamType
-from .contexts import Context, HttpContext, LocalResponse, RootContext
+from .abi.enums import FailurePolicy, LogLevel, MapType, StreamType
+from .callouts import Callouts, HttpCallExpectation, HttpCallRecord, PendingCall, response_maps
+from .contexts import Buffer, Context, HttpContext, LocalResponse, RootContext
+from .headers import HeaderMap
 from .plugin import Plugin
 from .properties import PropertyValue, StreamInfo
 from .runtime import CompiledModule, Runtime
@@ -64,6 +66,12 @@ class HostOptions:
         return replace(self, **changes)
 
 
+def _pair_list(pairs: Iterable[tuple[str, str]] | Mapping[str, str] | None) -> list[tuple[str, str]]:
+    if pairs is None:
+        return []
+    return list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
+
+
 def _plugin_name(module: str | os.PathLike[str] | bytes, name: str | None) -> str:
     if name:
         return name
@@ -90,6 +98,7 @@ class Host:
         self.exchanges: dict[int, Exchange] = {}
         self._connection_ids = 0
         self.diagnostics: list[str] = []
+        self.callouts = Callouts()
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -157,13 +166,21 @@ class Host:
         root.next_tick_ns = self.clock.monotonic_ns + period_ms * 1_000_000 if period_ms else 0
 
     def advance(self, milliseconds: float) -> None:
-        """Advance virtual time; due ticks fire in time order (issue: timers)."""
+        """Advance virtual time; due ticks and callout answers fire in time order. Nothing sleeps."""
         target = self.clock.monotonic_ns + int(milliseconds * 1_000_000)
         while True:
+            calls = [c for c in self.callouts.pending if c.due_ns <= target]
             due = [r for r in self.roots if r.tick_period_ms and r.next_tick_ns <= target]
-            if not due:
+            first_call = min(calls, key=lambda c: c.due_ns, default=None)
+            root = min(due, key=lambda r: r.next_tick_ns, default=None)
+            if first_call is None and root is None:
                 break
-            root = min(due, key=lambda r: r.next_tick_ns)
+            if first_call is not None and (root is None or first_call.due_ns <= root.next_tick_ns):
+                self.clock.advance_ns(max(0, first_call.due_ns - self.clock.monotonic_ns))
+                self.callouts.pending.remove(first_call)
+                self._deliver_call(first_call)
+                continue
+            assert root is not None
             self.clock.advance_ns(max(0, root.next_tick_ns - self.clock.monotonic_ns))
             root.next_tick_ns += root.tick_period_ms * 1_000_000
             root.vm.call(root, "proxy_on_tick", root.id)
@@ -189,9 +206,80 @@ class Host:
         for exchange in list(self.exchanges.values()):
             exchange.apply_pending_intents()
 
-    def run_pending(self) -> bool:
-        """Deliver the next pending event (callout answers, due timers). False when nothing is pending."""
-        return False
+    # -- HTTP callouts -------------------------------------------------------------------------------
+
+    def add_cluster(self, *names: str) -> None:
+        """Declare clusters that exist (calls to them are answered 503 unless an expectation says more)."""
+        self.callouts.add_cluster(*names)
+
+    def expect_http_call(self, cluster: str, *, method: str | None = None, path: str | None = None,
+                         once: bool = False) -> HttpCallExpectation:
+        """Declare what ``cluster`` answers; chain ``.respond_with(...)`` or ``.fail("reset"|"timeout")``."""
+        return self.callouts.expect(cluster, method=method, path=path, once=once)
+
+    @property
+    def http_calls(self) -> list[HttpCallRecord]:
+        return list(self.callouts.records)
+
+    def check(self) -> None:
+        """Raise ``ExpectationError`` for undeclared callouts or unused once-expectations."""
+        self.callouts.check()
+
+    def dispatch_http_call(self, root: RootContext, cluster: str, headers: HeaderMap, body: bytes,
+                           trailers: HeaderMap, timeout_ms: int) -> int:
+        vm = root.vm
+        vm.http_tokens += 4
+        token = vm.http_tokens
+        response, matched = self.callouts.answer_for(cluster, headers)
+        if body and headers.get(b"content-length") is None:
+            headers.add(b"content-length", str(len(body)).encode())
+        record = HttpCallRecord(cluster, headers.as_text(), body, trailers.as_text(), timeout_ms, token, matched)
+        self.callouts.records.append(record)
+        delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)
+        due = self.clock.monotonic_ns + int(delay * 1_000_000)
+        self.callouts.pending.append(PendingCall(root, token, due, response, record))
+        return token
+
+    def _deliver_call(self, call: PendingCall) -> None:
+        root, vm = call.root, call.root.vm
+        headers, body, trailers = response_maps(call.response, call.record.timeout_ms)
+        status = headers.get(b":status") if headers is not None else None
+        call.record.answered_status = int(status) if status else None
+        if headers is None:
+            root.status = (11, b"reset")  # BrokenConnection
+            counts = (0, 0, 0)
+        else:
+            root.status = (0, b"")
+            vm.callout_maps = {MapType.HTTP_CALL_RESPONSE_HEADERS: headers}
+            if trailers is not None:
+                vm.callout_maps[MapType.HTTP_CALL_RESPONSE_TRAILERS] = trailers
+            vm.callout_buffers = {4: Buffer(body)}
+            counts = (len(headers), len(body), len(trailers) if trailers is not None else 0)
+        try:
+            vm.call(root, "proxy_on_http_call_response", root.id, call.token, *counts)
+        finally:
+            vm.callout_maps, vm.callout_buffers = {}, {}
+        self.after_callback()
+
+    def run_pending(self, horizon_ns: int | None = None) -> bool:
+        """Deliver the next pending event (a callout answer, or a due tick) in virtual-time order.
+
+        False when nothing is pending before ``horizon_ns`` (monotonic).
+        """
+        next_call = min(self.callouts.pending, key=lambda c: c.due_ns, default=None)
+        ticks = [r for r in self.roots if r.tick_period_ms]
+        next_tick = min((r.next_tick_ns for r in ticks), default=None)
+        due = min(x for x in (next_call.due_ns if next_call else None, next_tick) if x is not None) \
+            if next_call or next_tick is not None else None
+        if due is None or (horizon_ns is not None and due > horizon_ns):
+            return False
+        if next_call is not None and next_call.due_ns == due:
+            self.clock.advance_ns(max(0, due - self.clock.monotonic_ns))
+            self.callouts.pending.remove(next_call)
+            self._deliver_call(next_call)
+        else:
+            self.advance(max(0, due - self.clock.monotonic_ns) / 1_000_000)
+        return True
 
     def delete_root(self, root: RootContext) -> None:
         root.vm.call(root, "proxy_on_delete", root.id)
@@ -208,16 +296,18 @@ class Host:
                 path: str = "/", authority: str = "example.com", scheme: str = "http",
                 headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
                 body: bytes | str | Sequence[bytes] = b"", trailers: Iterable[tuple[str, str]] | None = None,
-                upstream_status: int = 200, upstream_headers: Iterable[tuple[str, str]] | None = None,
-                upstream_body: bytes | str = b"", upstream_trailers: Iterable[tuple[str, str]] | None = None,
+                upstream_status: int = 200,
+                upstream_headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+                upstream_body: bytes | str = b"",
+                upstream_trailers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
                 ) -> Outcome:
         """Run one whole exchange: the request through the chain, a simulated upstream, the response back."""
         from .exchange import Exchange, UpstreamResponse
 
         chain = list(self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins)
         exchange = Exchange(self, chain)
-        response = UpstreamResponse(upstream_status, list(upstream_headers or []), upstream_body,
-                                    list(upstream_trailers) if upstream_trailers is not None else None)
+        response = UpstreamResponse(upstream_status, _pair_list(upstream_headers), upstream_body,
+                                    _pair_list(upstream_trailers) if upstream_trailers is not None else None)
         return exchange.run(method=method, path=path, authority=authority, scheme=scheme,
                             headers=headers, body=body, trailers=trailers, upstream=response)
 

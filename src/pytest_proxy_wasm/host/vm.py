@@ -76,6 +76,7 @@ class VM:
         self.calls: dict[str, int] = {}
         self.hostcall_counts: dict[str, int] = {}
         self.unimplemented_used: list[str] = []
+        self.http_tokens = 0  # callout tokens: HTTP 4, 8, 12... (cpp-host: low 2 bits are the kind)
         self.callout_maps: dict[int, HeaderMap] = {}
         self.callout_buffers: dict[int, Buffer] = {}
         self._check_imports()
@@ -121,7 +122,7 @@ class VM:
 
     def _define_imports(self, linker: wasmtime.Linker) -> None:
         linked = hostcalls_for(self.abi)
-        for module, name, _ in self.compiled.imports:
+        for module, name in dict.fromkeys((m, n) for m, n, _ in self.compiled.imports):
             spec: Hostcall = linked[(module, name)]
             impl = IMPLEMENTATIONS.get(name) or unimplemented(name)
             ima = WasiErrno.FAULT if spec.is_wasi else WasmResult.INVALID_MEMORY_ACCESS

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Build every Go sample plugin, copy it to fixtures/go/<plugin>.wasm and record
+# it in fixtures/go/manifest.json. Run from anywhere; needs Go >= 1.24 and a
+# Python with wasmtime (for manifest_tool.py).
+#
+#   plugins_under_test/go/build.sh            # build + record all plugins
+#   NO_MANIFEST=1 plugins_under_test/go/build.sh   # build + copy only
+#   OUT=/tmp/x plugins_under_test/go/build.sh      # build into another dir (no copy/record)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe)
+declare -A DESCRIPTIONS=(
+  [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
+  [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
+  [callout_auth]="Authorizes each request with an HTTP callout (CONTRACTS.md callout-auth)"
+  [body]="Buffers bodies; rewrites a field of a JSON request body, replaces the response body"
+  [shared_state]="Tick timer, CAS shared-data request counter (x-request-count), shared queue, counter/gauge/histogram"
+  [tcp]="L4 filter counting bytes each way; closes the connection on CLOSE in downstream data"
+  [probe]="Calls every reachable hostcall with ordinary and edge-case arguments, one log line per call"
+)
+
+# Reproducibility: fixed toolchain (no auto-download), no VCS stamping, no
+# build id, trimmed paths, no cgo, module graph read-only.
+export GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
+GO_VERSION="$(go env GOVERSION)"
+ABI_VERSION="$(sed -n 's/^const Version = "\(.*\)"$/\1/p' "$HERE/pwabi/types.go")"
+TOOLCHAIN="$GO_VERSION wasip1 c-shared"
+
+OUT="${OUT:-}"
+BUILD_DIR="${OUT:-$ROOT/fixtures/go}"
+mkdir -p "$BUILD_DIR"
+
+cd "$HERE"
+for p in "${PLUGINS[@]}"; do
+  go build -trimpath -ldflags="-buildid=" -buildmode=c-shared -o "$BUILD_DIR/$p.wasm" "./$p"
+  echo "built $p: $(wc -c <"$BUILD_DIR/$p.wasm") bytes"
+done
+
+if [[ -n "$OUT" || -n "${NO_MANIFEST:-}" ]]; then
+  exit 0
+fi
+
+cd "$ROOT"
+for p in "${PLUGINS[@]}"; do
+  name="go-${p//_/-}"
+  "$PYTHON" plugins_under_test/manifest_tool.py add --group go --name "$name" \
+    --file "fixtures/go/$p.wasm" --language go --sdk pwabi --sdk-version "$ABI_VERSION" \
+    --toolchain "$TOOLCHAIN" --source "plugins_under_test/go/$p" --kind sample \
+    --description "${DESCRIPTIONS[$p]}"
+done

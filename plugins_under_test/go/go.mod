@@ -1,0 +1,3 @@
+module github.com/pytest-proxy-wasm/plugins-go
+
+go 1.24

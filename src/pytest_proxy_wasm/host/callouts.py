@@ -1,0 +1,153 @@
+"""HTTP callouts: declarative fakes per cluster, the record of every call, and pending deliveries.
+
+A test states what each cluster answers (``host.expect_http_call(...)``); calls nobody declared are
+answered like an Envoy cluster with nothing listening (503) and fail the test at teardown
+(``host.check()``), as pytest-httpserver's ``check_assertions`` does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExpectationError
+from .headers import HeaderMap, to_pairs
+
+if TYPE_CHECKING:
+    from .contexts import RootContext
+
+UPSTREAM_DOWN_BODY = b"upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+TIMEOUT_BODY = b"upstream request timeout"
+
+
+@dataclass
+class CalloutResponse:
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+    delay_ms: float = 0
+    failure: str | None = None  # "reset" or "timeout"
+
+
+class HttpCallExpectation:
+    """One declared answer for calls to a cluster (exact name or fnmatch pattern)."""
+
+    def __init__(self, cluster: str, *, method: str | None, path: str | None, once: bool) -> None:
+        self.cluster = cluster
+        self.method = method
+        self.path = path
+        self.once = once
+        self.response = CalloutResponse()
+        self.calls = 0
+
+    def matches(self, cluster: str, headers: HeaderMap) -> bool:
+        if not (cluster == self.cluster or fnmatch.fnmatchcase(cluster, self.cluster)):
+            return False
+        if self.method is not None and (headers.get(b":method") or b"").decode() != self.method:
+            return False
+        return self.path is None or (headers.get(b":path") or b"").decode() == self.path
+
+    def respond_with(self, status: int = 200, headers: list[tuple[str, str]] | dict[str, str] | None = None,
+                     body: bytes | str = b"", trailers: list[tuple[str, str]] | None = None,
+                     delay_ms: float = 0) -> HttpCallExpectation:
+        data = body.encode() if isinstance(body, str) else bytes(body)
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        self.response = CalloutResponse(status, pairs, data, list(trailers or []), delay_ms)
+        return self
+
+    def fail(self, how: str = "reset", delay_ms: float = 0) -> HttpCallExpectation:
+        if how not in ("reset", "timeout"):
+            raise ValueError("fail(how=...) takes 'reset' or 'timeout'")
+        self.response = CalloutResponse(failure=how, delay_ms=delay_ms)
+        return self
+
+
+@dataclass
+class HttpCallRecord:
+    """A call the plugin made, as the test can inspect it."""
+
+    cluster: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    trailers: list[tuple[str, str]]
+    timeout_ms: int
+    token: int
+    matched: bool = True
+    answered_status: int | None = None
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name.lower()), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "headers": [list(h) for h in self.headers],
+                "body": self.body.decode("utf-8", "replace"), "timeout_ms": self.timeout_ms,
+                "status": self.answered_status}
+
+
+@dataclass
+class PendingCall:
+    root: RootContext
+    token: int
+    due_ns: int
+    response: CalloutResponse
+    record: HttpCallRecord
+
+
+class Callouts:
+    """The host's callout state: known clusters, expectations, records and pending answers."""
+
+    def __init__(self) -> None:
+        self.clusters: set[str] = set()
+        self.expectations: list[HttpCallExpectation] = []
+        self.records: list[HttpCallRecord] = []
+        self.pending: list[PendingCall] = []
+
+    def add_cluster(self, *names: str) -> None:
+        self.clusters.update(names)
+
+    def knows(self, cluster: str) -> bool:
+        if cluster in self.clusters:
+            return True
+        return any(e.cluster == cluster or fnmatch.fnmatchcase(cluster, e.cluster) for e in self.expectations)
+
+    def expect(self, cluster: str, *, method: str | None = None, path: str | None = None,
+               once: bool = False) -> HttpCallExpectation:
+        expectation = HttpCallExpectation(cluster, method=method, path=path, once=once)
+        self.expectations.append(expectation)
+        return expectation
+
+    def answer_for(self, cluster: str, headers: HeaderMap) -> tuple[CalloutResponse, bool]:
+        for expectation in self.expectations:
+            if expectation.once and expectation.calls:
+                continue
+            if expectation.matches(cluster, headers):
+                expectation.calls += 1
+                return expectation.response, True
+        return CalloutResponse(503, [("content-type", "text/plain")], UPSTREAM_DOWN_BODY), False
+
+    def check(self) -> None:
+        """Raise ``ExpectationError`` for calls nobody declared and once-expectations never used."""
+        problems = [f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})"
+                    for r in self.records if not r.matched]
+        problems += [f"expected HTTP call to {e.cluster!r} was never made"
+                     for e in self.expectations if e.once and not e.calls]
+        if problems:
+            raise ExpectationError("; ".join(problems))
+
+
+def response_maps(response: CalloutResponse, timeout_ms: int) -> tuple[HeaderMap | None, bytes, HeaderMap | None]:
+    """What ``on_http_call_response`` sees: headers (None on reset), body and trailers."""
+    if response.failure == "reset":
+        return None, b"", None
+    if response.failure == "timeout" or (timeout_ms and response.delay_ms > timeout_ms):
+        return HeaderMap([(b":status", b"504"), (b"content-length", str(len(TIMEOUT_BODY)).encode()),
+                          (b"content-type", b"text/plain")]), TIMEOUT_BODY, None
+    headers = HeaderMap([(b":status", str(response.status).encode())])
+    for k, v in to_pairs(response.headers):
+        headers.add(k, v)
+    if headers.get(b"content-length") is None:
+        headers.add(b"content-length", str(len(response.body)).encode())
+    trailers = HeaderMap(to_pairs(response.trailers)) if response.trailers else None
+    return headers, response.body, trailers
