@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class LogRecord:
+LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "critical")
+
+
+class LogRecord(NamedTuple):
+    """One log line. ``source`` is plugin (proxy_log), stdout, stderr (WASI) or host (diagnostics)."""
+
     level: int
     message: str
     plugin: str = ""
     context_id: int | None = None
-    source: str = "plugin"  # plugin, stdout, stderr, host
-
-    LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "critical")
+    source: str = "plugin"
 
     @property
     def level_name(self) -> str:
-        return self.LEVEL_NAMES[self.level] if 0 <= self.level < len(self.LEVEL_NAMES) else str(self.level)
+        return LEVEL_NAMES[self.level] if 0 <= self.level < len(LEVEL_NAMES) else str(self.level)
 
     def to_json(self) -> dict[str, Any]:
         return {"level": self.level_name, "message": self.message, "plugin": self.plugin, "source": self.source}

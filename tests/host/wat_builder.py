@@ -175,3 +175,12 @@ def build(probe: Probe) -> bytes:
     import wasmtime
 
     return bytes(wasmtime.wat2wasm(probe.wat()))
+
+
+def record(i: int, call: str) -> str:
+    """Store the i32 result of ``call`` in slot ``i``."""
+    return f"(i32.store (i32.const {slot(i)}) {call})"
+
+
+def records(calls: list[str], first: int = 0) -> str:
+    return "\n    ".join(record(first + i, c) for i, c in enumerate(calls))

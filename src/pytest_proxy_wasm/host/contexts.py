@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .abi.enums import BufferType, MapType
@@ -98,18 +98,23 @@ class RootContext(Context):
         return super().buffer(buffer_type)
 
 
-@dataclass
 class HttpSide:
-    """One direction of an HTTP stream as the plugin sees it."""
+    """One direction of an HTTP stream as the plugin sees it.
 
-    headers: HeaderMap | None = None
-    body: Buffer = field(default_factory=lambda: Buffer(mutable=True))
-    trailers: HeaderMap | None = None
-    in_body: bool = False  # a body callback is running or paused: the body buffer is the chunk
-    # Envoy keeps a pointer to the headers/trailers only during their callback and while paused there;
-    # on Continue it drops it, so later callbacks get BAD_ARGUMENT (docs/notes/envoy-host-rules.md 1).
-    headers_live: bool = False
-    trailers_live: bool = False
+    Envoy keeps a pointer to the headers/trailers only during their callback and while paused there;
+    on Continue it drops it, so later callbacks get BAD_ARGUMENT (docs/notes/envoy-host-rules.md 1).
+    ``in_body``: a body callback is running or paused, so the body buffer is the (accumulated) chunk.
+    """
+
+    __slots__ = ("body", "headers", "headers_live", "in_body", "trailers", "trailers_live")
+
+    def __init__(self) -> None:
+        self.headers: HeaderMap | None = None
+        self.body = Buffer(mutable=True)
+        self.trailers: HeaderMap | None = None
+        self.in_body = False
+        self.headers_live = False
+        self.trailers_live = False
 
 
 _REQUEST_MAPS = (MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_REQUEST_TRAILERS)

@@ -72,10 +72,12 @@ def _pair_list(pairs: Iterable[tuple[str, str]] | Mapping[str, str] | None) -> l
     return list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
 
 
-def _plugin_name(module: str | os.PathLike[str] | bytes, name: str | None) -> str:
+def _plugin_name(module: str | os.PathLike[str] | bytes | CompiledModule, name: str | None) -> str:
     if name:
         return name
-    if isinstance(module, bytes):
+    if isinstance(module, CompiledModule):
+        return os.path.splitext(module.name)[0]
+    if isinstance(module, bytes | bytearray):
         return "plugin"
     return os.path.splitext(os.path.basename(os.fspath(module)))[0]
 
@@ -117,7 +119,7 @@ class Host:
         self.all_vms.append(vm)
         return vm
 
-    def load_plugin(self, module: str | os.PathLike[str] | bytes, *, plugin_config: ConfigInput = None,
+    def load_plugin(self, module: str | os.PathLike[str] | bytes | CompiledModule, *, plugin_config: ConfigInput = None,
                     vm_config: ConfigInput = None, env: Mapping[str, str] | None = None, root_id: str = "",
                     vm_id: str = "", name: str | None = None,
                     failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED) -> Plugin:
@@ -135,8 +137,10 @@ class Host:
 
     def plugin_log(self, vm: VM, level: int, message: str, source: str = "plugin") -> None:
         context = vm.effective_context()
-        plugin = context.plugin.name if context is not None else ""
-        self.records.append(LogRecord(level, message, plugin, context.id if context else None, source))
+        if context is None:
+            self.records.append(LogRecord(level, message, "", None, source))
+        else:
+            self.records.append(LogRecord(level, message, context.root.plugin_ref.name, context.id, source))
 
     def host_log(self, level: int, message: str, vm: VM | None = None) -> None:
         self.records.append(LogRecord(level, message, vm.name if vm else "", None, "host"))

@@ -28,17 +28,14 @@ class GuestMemory:
         self.context = context
         self.handle = handle
         self._allocate = allocate
-        self._size = -1  # cached (base, size); invalid after anything that may grow memory
-        self._base_ptr = 0
-
-    def invalidate(self) -> None:
-        """Forget the cached base/size: called whenever guest code may have run (it can grow memory)."""
+        # Linear memory never shrinks and (memory_may_move off) never moves, so a cached size is a safe
+        # lower bound: only an access beyond it asks wasmtime again.
         self._size = -1
+        self._base_ptr = 0
 
     @property
     def size(self) -> int:
-        if self._size < 0:
-            self._refresh()
+        self._refresh()
         return self._size
 
     def _refresh(self) -> None:
@@ -46,17 +43,14 @@ class GuestMemory:
         self._base_ptr = native.memory_data(self.context, self.handle)
 
     def _base(self, ptr: int, size: int) -> int:
-        if self._size < 0:
-            self._refresh()
         if ptr + size > self._size:
-            raise GuestMemoryError(f"range [{ptr:#x}, +{size}) outside linear memory")
+            self._refresh()
+            if ptr + size > self._size:
+                raise GuestMemoryError(f"range [{ptr:#x}, +{size}) outside linear memory")
         return self._base_ptr
 
     def allocate(self, size: int) -> int:
-        self._size = -1
-        ptr = self._allocate(size)
-        self._size = -1
-        return ptr
+        return self._allocate(size)
 
     def read(self, ptr: int, size: int) -> bytes:
         if size == 0:

@@ -45,7 +45,7 @@ def encode_value(value: PropertyValue) -> bytes | None:
     return None
 
 
-@dataclass
+@dataclass(slots=True)
 class StreamInfo:
     """What Envoy knows about one downstream request, shared by every filter of the chain."""
 

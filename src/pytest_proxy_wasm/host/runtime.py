@@ -62,6 +62,7 @@ class Runtime:
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.max_wasm_stack = max_wasm_stack
+        config.memory_may_move = False  # GuestMemory caches the base pointer
         self.engine = wasmtime.Engine(config)
         self.settings_key = f"wasmtime-{metadata.version('wasmtime')}-epoch-stack{max_wasm_stack}"
         self.cache_dir = _default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)

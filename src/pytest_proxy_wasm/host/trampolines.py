@@ -22,7 +22,6 @@ _TEMPLATE = """
 def factory(vm, impl, ima, name, counts, GuestMemoryError, memory):
     def trampoline(env, caller, raw, n):
         counts[name] = counts.get(name, 0) + 1
-        memory._size = -1
         try:
             {call}
             return 0

@@ -203,12 +203,15 @@ class VM:
         self.effective = None
         self.depth += 1
         raw = self._caller.raw
-        for index, value in enumerate(args):
+        index = 0
+        for value in args:
             raw[index].i32 = value
-        self.calls[name] = self.calls.get(name, 0) + 1
-        native.set_epoch_deadline(self.context, self.deadline_ticks)
-        problem = self._caller.call(func, len(args))
-        self.memory._size = -1
+            index += 1
+        calls = self.calls
+        calls[name] = calls.get(name, 0) + 1
+        if self.depth == 1:
+            native.set_epoch_deadline(self.context, self.deadline_ticks)
+        problem = self._caller.call(func, index)
         self.depth -= 1
         self.current, self.effective = saved_current, saved_effective
         if problem is not None:

@@ -17,16 +17,10 @@ def encode_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
     items = pairs if isinstance(pairs, list) else list(pairs)
     if not items:
         return b""
-    lengths: list[int] = []
-    parts: list[bytes] = []
-    for key, value in items:
-        lengths.append(len(key))
-        lengths.append(len(value))
-        parts.append(key)
-        parts.append(value)
-    parts.append(b"")
-    header = struct.pack(f"<{len(lengths) + 1}I", len(items), *lengths)
-    return header + b"\0".join(parts)
+    flat = [part for pair in items for part in pair]
+    flat.append(b"")
+    header = struct.pack(f"<{len(flat)}I", len(items), *map(len, flat[:-1]))
+    return header + b"\0".join(flat)
 
 
 def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]] | None:

@@ -5,20 +5,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..abi.enums import BufferType, WasmResult
+from ..contexts import Buffer
 from . import hostcall
 
 if TYPE_CHECKING:
-    from ..contexts import Buffer
     from ..vm import VM
 
 MAX_BUFFER_TYPE = max(BufferType)
+# Envoy Context::getBuffer wraps these in ``buffer_.set(ptr)`` even when the pointer is null, so outside
+# their callbacks they read as an empty, read-only buffer (OK, size 0), not NOT_FOUND
+# (docs/notes/envoy-host-rules.md section 2). Only 4 (http-call body) and 7 (plugin config) are NOT_FOUND.
+ALWAYS_PRESENT = frozenset({BufferType.HTTP_REQUEST_BODY, BufferType.HTTP_RESPONSE_BODY,
+                            BufferType.DOWNSTREAM_DATA, BufferType.UPSTREAM_DATA,
+                            BufferType.GRPC_RECEIVE_BUFFER})
 
 
 def _buffer(vm: VM, buffer_type: int) -> Buffer | None:
     context = vm.effective_context()
     if context is None:
         return None
-    return context.buffer(buffer_type)
+    buffer = context.buffer(buffer_type)
+    if buffer is None and buffer_type in ALWAYS_PRESENT:
+        return Buffer()
+    return buffer
 
 
 @hostcall("proxy_get_buffer_bytes")

@@ -1,0 +1,113 @@
+"""The ``pytest-proxy-wasm`` command: ``run`` one exchange through a module and print the Outcome."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ProxyWasmError
+from .host.host import Host
+from .outcome import Outcome
+
+
+def _text_or_file(value: str) -> str:
+    if value.startswith("@"):
+        try:
+            return Path(value[1:]).read_text()
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot read {value[1:]}: {exc.strerror}") from None
+    return value
+
+
+def _header(value: str) -> tuple[str, str]:
+    name, sep, rest = value.partition(":")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected 'name: value', got {value!r}")
+    return name.strip(), rest.strip()
+
+
+def _env(value: str) -> tuple[str, str]:
+    name, sep, rest = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    return name, rest
+
+
+def _callout(value: str) -> tuple[str, int, str]:
+    cluster, sep, rest = value.rpartition("=")
+    status, _, body = rest.partition(":")
+    if not sep or not cluster or not status.isdigit():
+        raise argparse.ArgumentTypeError(f"expected CLUSTER=STATUS[:BODY], got {value!r}")
+    return cluster, int(status), body
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pytest-proxy-wasm", description="Test Proxy-Wasm plugins.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one request/response exchange through a module")
+    run.add_argument("module", type=Path, help="the compiled plugin (.wasm)")
+    run.add_argument("--plugin-config", type=_text_or_file, default="", help="JSON text or @FILE")
+    run.add_argument("--vm-config", type=_text_or_file, default="", help="JSON text or @FILE")
+    run.add_argument("--env", type=_env, action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--root-id", default="")
+    run.add_argument("--method", default="GET")
+    run.add_argument("--path", default="/")
+    run.add_argument("--authority", default="example.com")
+    run.add_argument("-H", "--header", type=_header, action="append", default=[], metavar="'name: value'")
+    run.add_argument("--body", type=_text_or_file, default="", help="request body text or @FILE")
+    run.add_argument("--upstream-status", type=int, default=200)
+    run.add_argument("--upstream-header", type=_header, action="append", default=[], metavar="'name: value'")
+    run.add_argument("--upstream-body", default="")
+    run.add_argument("--callout", type=_callout, action="append", default=[], metavar="CLUSTER=STATUS[:BODY]",
+                     help="answer HTTP callouts to CLUSTER")
+    run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
+    run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
+    return parser
+
+
+def _summary(outcome: Outcome) -> str:
+    lines = [f"status: {outcome.status}" + (" (local reply)" if outcome.local_reply else "")]
+    lines += [f"  {k}: {v}" for k, v in outcome.response_headers]
+    if outcome.response_body:
+        lines.append("body: " + outcome.response_body.decode("utf-8", "replace"))
+    up = outcome.upstream_request
+    lines.append(f"upstream saw: {up.method} {up.path}" if up else "upstream saw: nothing")
+    if up:
+        lines += [f"  {k}: {v}" for k, v in up.headers]
+    lines += [f"[{r.level_name}] {r.message}" for r in outcome.logs]
+    if outcome.plugin_failed:
+        lines.append(f"plugin failed: {outcome.plugin_failed}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    with Host() as host:
+        for cluster, status, body in args.callout:
+            host.expect_http_call(cluster).respond_with(status, body=body)
+        plugin = host.load_plugin(args.module, plugin_config=args.plugin_config, vm_config=args.vm_config,
+                                  env=dict(args.env), root_id=args.root_id)
+        outcome = host.request(plugin, method=args.method, path=args.path, authority=args.authority,
+                               headers=args.header, body=args.body, upstream_status=args.upstream_status,
+                               upstream_headers=args.upstream_header, upstream_body=args.upstream_body)
+        if args.advance_ms:
+            host.advance(args.advance_ms)
+        data = outcome.to_json()
+        data["metrics"] = outcome.metrics
+        print(json.dumps(data, indent=2) if args.json else _summary(outcome))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ProxyWasmError as exc:
+        print(f"pytest-proxy-wasm: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
