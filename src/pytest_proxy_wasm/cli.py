@@ -61,8 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--upstream-status", type=int, default=200)
     run.add_argument("--upstream-header", type=_header, action="append", default=[], metavar="'name: value'")
     run.add_argument("--upstream-body", default="")
-    run.add_argument("--callout", type=_callout, action="append", default=[], metavar="CLUSTER=STATUS[:BODY]",
-                     help="answer HTTP callouts to CLUSTER")
+    run.add_argument(
+        "--callout",
+        type=_callout,
+        action="append",
+        default=[],
+        metavar="CLUSTER=STATUS[:BODY]",
+        help="answer HTTP callouts to CLUSTER",
+    )
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
     return parser
@@ -87,11 +93,24 @@ def run(args: argparse.Namespace) -> int:
     with Host() as host:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
-        plugin = host.load_plugin(args.module, plugin_config=args.plugin_config, vm_config=args.vm_config,
-                                  env=dict(args.env), root_id=args.root_id)
-        outcome = host.request(plugin, method=args.method, path=args.path, authority=args.authority,
-                               headers=args.header, body=args.body, upstream_status=args.upstream_status,
-                               upstream_headers=args.upstream_header, upstream_body=args.upstream_body)
+        plugin = host.load_plugin(
+            args.module,
+            plugin_config=args.plugin_config,
+            vm_config=args.vm_config,
+            env=dict(args.env),
+            root_id=args.root_id,
+        )
+        outcome = host.request(
+            plugin,
+            method=args.method,
+            path=args.path,
+            authority=args.authority,
+            headers=args.header,
+            body=args.body,
+            upstream_status=args.upstream_status,
+            upstream_headers=args.upstream_header,
+            upstream_body=args.upstream_body,
+        )
         if args.advance_ms:
             host.advance(args.advance_ms)
         data = outcome.to_json()

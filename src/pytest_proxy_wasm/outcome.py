@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-
 LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "critical")
 
 
@@ -23,7 +22,12 @@ class LogRecord(NamedTuple):
         return LEVEL_NAMES[self.level] if 0 <= self.level < len(LEVEL_NAMES) else str(self.level)
 
     def to_json(self) -> dict[str, Any]:
-        return {"level": self.level_name, "message": self.message, "plugin": self.plugin, "source": self.source}
+        return {
+            "level": self.level_name,
+            "message": self.message,
+            "plugin": self.plugin,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,13 @@ class UpstreamRequest:
         return next((v for k, v in self.headers if k == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "path": self.path, "headers": [list(h) for h in self.headers],
-                "body": self.body.decode("utf-8", "replace"), "trailers": [list(t) for t in self.trailers]}
+        return {
+            "method": self.method,
+            "path": self.path,
+            "headers": [list(h) for h in self.headers],
+            "body": self.body.decode("utf-8", "replace"),
+            "trailers": [list(t) for t in self.trailers],
+        }
 
 
 @dataclass(frozen=True)

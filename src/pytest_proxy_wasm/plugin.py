@@ -14,12 +14,26 @@ from .host.runtime import Runtime
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("proxy-wasm", "Proxy-Wasm plugin testing")
-    group.addoption("--proxy-wasm-module", action="append", default=[], metavar="PATH",
-                    help="a compiled plugin to test; repeat to parametrize proxy_wasm_module over several")
-    group.addoption("--proxy-wasm-cache-dir", default=os.environ.get("PYTEST_PROXY_WASM_CACHE_DIR"),
-                    metavar="DIR", help="where compiled modules are cached ('' disables the disk cache)")
-    group.addoption("--proxy-wasm-deadline", type=float, default=5.0, metavar="SECONDS",
-                    help="CPU deadline per plugin callback (default 5 s)")
+    group.addoption(
+        "--proxy-wasm-module",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a compiled plugin to test; repeat to parametrize proxy_wasm_module over several",
+    )
+    group.addoption(
+        "--proxy-wasm-cache-dir",
+        default=os.environ.get("PYTEST_PROXY_WASM_CACHE_DIR"),
+        metavar="DIR",
+        help="where compiled modules are cached ('' disables the disk cache)",
+    )
+    group.addoption(
+        "--proxy-wasm-deadline",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="CPU deadline per plugin callback (default 5 s)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,8 +47,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             env = os.environ.get("PYTEST_PROXY_WASM_MODULE")
             modules = [m for m in env.split(os.pathsep) if m] if env else []
         if modules:
-            metafunc.parametrize("proxy_wasm_module", [Path(m) for m in modules],
-                                 ids=[Path(m).name for m in modules], scope="session")
+            metafunc.parametrize(
+                "proxy_wasm_module",
+                [Path(m) for m in modules],
+                ids=[Path(m).name for m in modules],
+                scope="session",
+            )
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,9 @@ from .headers import HeaderMap, to_pairs
 if TYPE_CHECKING:
     from .contexts import RootContext
 
-UPSTREAM_DOWN_BODY = b"upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+UPSTREAM_DOWN_BODY = (
+    b"upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+)
 TIMEOUT_BODY = b"upstream request timeout"
 
 
@@ -49,9 +51,14 @@ class HttpCallExpectation:
             return False
         return self.path is None or (headers.get(b":path") or b"").decode() == self.path
 
-    def respond_with(self, status: int = 200, headers: list[tuple[str, str]] | dict[str, str] | None = None,
-                     body: bytes | str = b"", trailers: list[tuple[str, str]] | None = None,
-                     delay_ms: float = 0) -> HttpCallExpectation:
+    def respond_with(
+        self,
+        status: int = 200,
+        headers: list[tuple[str, str]] | dict[str, str] | None = None,
+        body: bytes | str = b"",
+        trailers: list[tuple[str, str]] | None = None,
+        delay_ms: float = 0,
+    ) -> HttpCallExpectation:
         data = body.encode() if isinstance(body, str) else bytes(body)
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
         self.response = CalloutResponse(status, pairs, data, list(trailers or []), delay_ms)
@@ -81,9 +88,13 @@ class HttpCallRecord:
         return next((v for k, v in self.headers if k == name.lower()), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"cluster": self.cluster, "headers": [list(h) for h in self.headers],
-                "body": self.body.decode("utf-8", "replace"), "timeout_ms": self.timeout_ms,
-                "status": self.answered_status}
+        return {
+            "cluster": self.cluster,
+            "headers": [list(h) for h in self.headers],
+            "body": self.body.decode("utf-8", "replace"),
+            "timeout_ms": self.timeout_ms,
+            "status": self.answered_status,
+        }
 
 
 @dataclass
@@ -112,8 +123,9 @@ class Callouts:
             return True
         return any(e.cluster == cluster or fnmatch.fnmatchcase(cluster, e.cluster) for e in self.expectations)
 
-    def expect(self, cluster: str, *, method: str | None = None, path: str | None = None,
-               once: bool = False) -> HttpCallExpectation:
+    def expect(
+        self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
+    ) -> HttpCallExpectation:
         expectation = HttpCallExpectation(cluster, method=method, path=path, once=once)
         self.expectations.append(expectation)
         return expectation
@@ -129,21 +141,38 @@ class Callouts:
 
     def check(self) -> None:
         """Raise ``ExpectationError`` for calls nobody declared and once-expectations never used."""
-        problems = [f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})"
-                    for r in self.records if not r.matched]
-        problems += [f"expected HTTP call to {e.cluster!r} was never made"
-                     for e in self.expectations if e.once and not e.calls]
+        problems = [
+            f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})"
+            for r in self.records
+            if not r.matched
+        ]
+        problems += [
+            f"expected HTTP call to {e.cluster!r} was never made"
+            for e in self.expectations
+            if e.once and not e.calls
+        ]
         if problems:
             raise ExpectationError("; ".join(problems))
 
 
-def response_maps(response: CalloutResponse, timeout_ms: int) -> tuple[HeaderMap | None, bytes, HeaderMap | None]:
+def response_maps(
+    response: CalloutResponse, timeout_ms: int
+) -> tuple[HeaderMap | None, bytes, HeaderMap | None]:
     """What ``on_http_call_response`` sees: headers (None on reset), body and trailers."""
     if response.failure == "reset":
         return None, b"", None
     if response.failure == "timeout" or (timeout_ms and response.delay_ms > timeout_ms):
-        return HeaderMap([(b":status", b"504"), (b"content-length", str(len(TIMEOUT_BODY)).encode()),
-                          (b"content-type", b"text/plain")]), TIMEOUT_BODY, None
+        return (
+            HeaderMap(
+                [
+                    (b":status", b"504"),
+                    (b"content-length", str(len(TIMEOUT_BODY)).encode()),
+                    (b"content-type", b"text/plain"),
+                ]
+            ),
+            TIMEOUT_BODY,
+            None,
+        )
     headers = HeaderMap([(b":status", str(response.status).encode())])
     for k, v in to_pairs(response.headers):
         headers.add(k, v)

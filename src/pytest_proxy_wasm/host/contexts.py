@@ -9,8 +9,8 @@ from .abi.enums import BufferType, MapType
 from .headers import HeaderMap
 
 if TYPE_CHECKING:
-    from .properties import StreamInfo
     from .plugin import Plugin
+    from .properties import StreamInfo
     from .vm import VM
 
 
@@ -24,7 +24,7 @@ class Buffer:
         self.mutable = mutable
 
     def set_bytes(self, start: int, length: int, value: bytes) -> bool:
-        """Envoy's rule for body buffers: start 0 drops ``length`` bytes then prepends; start >= len appends."""
+        """Envoy's body rule: start 0 drops ``length`` bytes, then prepends; start >= len appends."""
         if not self.mutable:
             return False
         size = len(self.data)

@@ -54,8 +54,10 @@ class Exchange:
         self.info = host.new_stream_info()
         self.streams: list[HttpStream] = []
         for plugin in chain:
-            if plugin.failed is not None and plugin.failure_policy in (FailurePolicy.FAIL_OPEN,
-                                                                       FailurePolicy.LEGACY_FAIL_OPEN):
+            if plugin.failed is not None and plugin.failure_policy in (
+                FailurePolicy.FAIL_OPEN,
+                FailurePolicy.LEGACY_FAIL_OPEN,
+            ):
                 continue  # Envoy adds no filter for a failed fail-open plugin
             if plugin.failed is not None and plugin.failure_policy is FailurePolicy.FAIL_RELOAD:
                 self._maybe_reload(plugin)
@@ -88,16 +90,34 @@ class Exchange:
 
     # -- running -------------------------------------------------------------------------------------
 
-    def run(self, *, method: str, path: str, authority: str, scheme: str,
-            headers: Iterable[tuple[str, str]] | Mapping[str, str] | None, body: bytes | str | Sequence[bytes],
-            trailers: Iterable[tuple[str, str]] | None, upstream: UpstreamResponse) -> Outcome:
+    def run(
+        self,
+        *,
+        method: str,
+        path: str,
+        authority: str,
+        scheme: str,
+        headers: Iterable[tuple[str, str]] | Mapping[str, str] | None,
+        body: bytes | str | Sequence[bytes],
+        trailers: Iterable[tuple[str, str]] | None,
+        upstream: UpstreamResponse,
+    ) -> Outcome:
         self.upstream = upstream
-        request = HeaderMap([(b":method", method.encode()), (b":path", path.encode()),
-                             (b":scheme", scheme.encode()), (b":authority", authority.encode())])
+        request = HeaderMap(
+            [
+                (b":method", method.encode()),
+                (b":path", path.encode()),
+                (b":scheme", scheme.encode()),
+                (b":authority", authority.encode()),
+            ]
+        )
         for k, v in to_pairs(headers):
             request.add(k, v)
-        chunks = [body.encode() if isinstance(body, str) else bytes(body)] if isinstance(body, str | bytes) \
+        chunks = (
+            [body.encode() if isinstance(body, str) else bytes(body)]
+            if isinstance(body, str | bytes)
             else [bytes(c) for c in body]
+        )
         chunks = [c for c in chunks if c]
         trailer_map = HeaderMap(to_pairs(trailers)) if trailers else None
         if chunks and not request.get(b"content-length") and trailer_map is None:
@@ -232,7 +252,9 @@ class Exchange:
             headers.add(k, v)
         if headers.get(b"content-length") is None and upstream.trailers is None:
             headers.add(b"content-length", str(len(body)).encode())
-        self._start_response(headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None)
+        self._start_response(
+            headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None
+        )
 
     def _start_response(self, headers: HeaderMap, body: bytes, trailers: HeaderMap | None) -> None:
         self.info.response_headers = headers
@@ -384,15 +406,17 @@ class Exchange:
             upstream_request = UpstreamRequest(
                 method=(headers.get(b":method") or b"").decode("latin-1"),
                 path=(headers.get(b":path") or b"").decode("latin-1"),
-                headers=headers.as_text(), body=bytes(self.upstream_body),
-                trailers=self.upstream_trailers.as_text() if self.upstream_trailers else [])
+                headers=headers.as_text(),
+                body=bytes(self.upstream_body),
+                trailers=self.upstream_trailers.as_text() if self.upstream_trailers else [],
+            )
         status = None
         response_headers: list[tuple[str, str]] = []
         if self.downstream_headers is not None and not self.reset:
             raw = self.downstream_headers.get(b":status")
             status = int(raw) if raw and raw.isdigit() else None
             response_headers = self.downstream_headers.as_text()
-        calls = [r.to_json() for r in self.host.callouts.records[self.first_call:]]
+        calls = [r.to_json() for r in self.host.callouts.records[self.first_call :]]
         failures = [s.plugin.failed for s in self.streams if s.plugin.failed]
         hung = not self.downstream_complete and not self.reset
         diagnostics = list(self.host.diagnostics)

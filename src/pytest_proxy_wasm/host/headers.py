@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 Pairs = list[tuple[bytes, bytes]]
 
@@ -74,11 +74,15 @@ class HeaderMap:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.entries]
 
 
-def to_pairs(headers: Iterable[tuple[str | bytes, str | bytes]] | dict[str, str] | None) -> Pairs:
+def to_pairs(
+    headers: Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]] | Mapping[str, str] | None,
+) -> Pairs:
     """Accept str or bytes pairs (or a dict) from a test; encode text as latin-1 like an HTTP codec."""
     if headers is None:
         return []
-    items = headers.items() if isinstance(headers, dict) else headers
+    items: Iterable[tuple[str | bytes, str | bytes]] = (
+        headers.items() if isinstance(headers, Mapping) else headers
+    )
     out: Pairs = []
     for key, value in items:
         k = key.encode("latin-1") if isinstance(key, str) else bytes(key)

@@ -107,28 +107,60 @@ class Host:
     def load(self, module: str | os.PathLike[str] | bytes) -> CompiledModule:
         return self.runtime.load(module)
 
-    def new_vm(self, compiled: CompiledModule, *, vm_id: str = "", vm_config: bytes = b"",
-               env: Mapping[str, str] | None = None, share: bool = True) -> VM:
+    def new_vm(
+        self,
+        compiled: CompiledModule,
+        *,
+        vm_id: str = "",
+        vm_config: bytes = b"",
+        env: Mapping[str, str] | None = None,
+        share: bool = True,
+    ) -> VM:
         """A VM for ``compiled``; shared like Envoy's (vm_id, vm configuration, code) key."""
         key = (vm_id, vm_config, compiled.sha256)
         if share and key in self.vms and self.vms[key].failure is None:
             return self.vms[key]
-        vm = VM(self.runtime, compiled, self, vm_id=vm_id, vm_config=vm_config, env=dict(env or {}),
-                memory_limit=self.options.memory_limit, deadline_seconds=self.options.deadline_seconds)
+        vm = VM(
+            self.runtime,
+            compiled,
+            self,
+            vm_id=vm_id,
+            vm_config=vm_config,
+            env=dict(env or {}),
+            memory_limit=self.options.memory_limit,
+            deadline_seconds=self.options.deadline_seconds,
+        )
         self.vms[key] = vm
         self.all_vms.append(vm)
         return vm
 
-    def load_plugin(self, module: str | os.PathLike[str] | bytes | CompiledModule, *, plugin_config: ConfigInput = None,
-                    vm_config: ConfigInput = None, env: Mapping[str, str] | None = None, root_id: str = "",
-                    vm_id: str = "", name: str | None = None,
-                    failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED) -> Plugin:
+    def load_plugin(
+        self,
+        module: str | os.PathLike[str] | bytes | CompiledModule,
+        *,
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        env: Mapping[str, str] | None = None,
+        root_id: str = "",
+        vm_id: str = "",
+        name: str | None = None,
+        failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED,
+    ) -> Plugin:
         """Load, start and configure a plugin the way Envoy does; raise the named failure if it refuses."""
         compiled = self.runtime.load(module) if not isinstance(module, CompiledModule) else module
         vm = self.new_vm(compiled, vm_id=vm_id, vm_config=config_bytes(vm_config), env=env)
-        policy = failure_policy if isinstance(failure_policy, FailurePolicy) else FailurePolicy(failure_policy)
-        plugin = Plugin(self, compiled, vm, name=_plugin_name(module, name), root_id=root_id,
-                        plugin_config=config_bytes(plugin_config), failure_policy=policy)
+        policy = (
+            failure_policy if isinstance(failure_policy, FailurePolicy) else FailurePolicy(failure_policy)
+        )
+        plugin = Plugin(
+            self,
+            compiled,
+            vm,
+            name=_plugin_name(module, name),
+            root_id=root_id,
+            plugin_config=config_bytes(plugin_config),
+            failure_policy=policy,
+        )
         self.plugins.append(plugin)
         self.roots.append(plugin.root)
         return plugin
@@ -158,7 +190,9 @@ class Host:
         return list(self.records)
 
     def log_messages(self, level: str | None = None) -> list[str]:
-        return [r.message for r in self.records if r.source != "host" and (level is None or r.level_name == level)]
+        return [
+            r.message for r in self.records if r.source != "host" and (level is None or r.level_name == level)
+        ]
 
     def note(self, vm: VM, event: str) -> None:
         self.host_log(LogLevel.DEBUG, event, vm)
@@ -216,8 +250,9 @@ class Host:
         """Declare clusters that exist (calls to them are answered 503 unless an expectation says more)."""
         self.callouts.add_cluster(*names)
 
-    def expect_http_call(self, cluster: str, *, method: str | None = None, path: str | None = None,
-                         once: bool = False) -> HttpCallExpectation:
+    def expect_http_call(
+        self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
+    ) -> HttpCallExpectation:
         """Declare what ``cluster`` answers; chain ``.respond_with(...)`` or ``.fail("reset"|"timeout")``."""
         return self.callouts.expect(cluster, method=method, path=path, once=once)
 
@@ -229,15 +264,24 @@ class Host:
         """Raise ``ExpectationError`` for undeclared callouts or unused once-expectations."""
         self.callouts.check()
 
-    def dispatch_http_call(self, root: RootContext, cluster: str, headers: HeaderMap, body: bytes,
-                           trailers: HeaderMap, timeout_ms: int) -> int:
+    def dispatch_http_call(
+        self,
+        root: RootContext,
+        cluster: str,
+        headers: HeaderMap,
+        body: bytes,
+        trailers: HeaderMap,
+        timeout_ms: int,
+    ) -> int:
         vm = root.vm
         vm.http_tokens += 4
         token = vm.http_tokens
         response, matched = self.callouts.answer_for(cluster, headers)
         if body and headers.get(b"content-length") is None:
             headers.add(b"content-length", str(len(body)).encode())
-        record = HttpCallRecord(cluster, headers.as_text(), body, trailers.as_text(), timeout_ms, token, matched)
+        record = HttpCallRecord(
+            cluster, headers.as_text(), body, trailers.as_text(), timeout_ms, token, matched
+        )
         self.callouts.records.append(record)
         delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)
         due = self.clock.monotonic_ns + int(delay * 1_000_000)
@@ -273,8 +317,11 @@ class Host:
         next_call = min(self.callouts.pending, key=lambda c: c.due_ns, default=None)
         ticks = [r for r in self.roots if r.tick_period_ms]
         next_tick = min((r.next_tick_ns for r in ticks), default=None)
-        due = min(x for x in (next_call.due_ns if next_call else None, next_tick) if x is not None) \
-            if next_call or next_tick is not None else None
+        due = (
+            min(x for x in (next_call.due_ns if next_call else None, next_tick) if x is not None)
+            if next_call or next_tick is not None
+            else None
+        )
         if due is None or (horizon_ns is not None and due > horizon_ns):
             return False
         if next_call is not None and next_call.due_ns == due:
@@ -293,27 +340,51 @@ class Host:
 
     def new_stream_info(self) -> StreamInfo:
         self._connection_ids += 1
-        return StreamInfo(start_ns=self.clock.realtime_ns, connection_id=self._connection_ids,
-                          random_bits=self.random.getrandbits(128))
+        return StreamInfo(
+            start_ns=self.clock.realtime_ns,
+            connection_id=self._connection_ids,
+            random_bits=self.random.getrandbits(128),
+        )
 
-    def request(self, plugins: Plugin | Iterable[Plugin] | None = None, *, method: str = "GET",
-                path: str = "/", authority: str = "example.com", scheme: str = "http",
-                headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
-                body: bytes | str | Sequence[bytes] = b"", trailers: Iterable[tuple[str, str]] | None = None,
-                upstream_status: int = 200,
-                upstream_headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
-                upstream_body: bytes | str = b"",
-                upstream_trailers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
-                ) -> Outcome:
+    def request(
+        self,
+        plugins: Plugin | Iterable[Plugin] | None = None,
+        *,
+        method: str = "GET",
+        path: str = "/",
+        authority: str = "example.com",
+        scheme: str = "http",
+        headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        body: bytes | str | Sequence[bytes] = b"",
+        trailers: Iterable[tuple[str, str]] | None = None,
+        upstream_status: int = 200,
+        upstream_headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        upstream_body: bytes | str = b"",
+        upstream_trailers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+    ) -> Outcome:
         """Run one whole exchange: the request through the chain, a simulated upstream, the response back."""
         from .exchange import Exchange, UpstreamResponse
 
-        chain = list(self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins)
+        chain = list(
+            self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
+        )
         exchange = Exchange(self, chain)
-        response = UpstreamResponse(upstream_status, _pair_list(upstream_headers), upstream_body,
-                                    _pair_list(upstream_trailers) if upstream_trailers is not None else None)
-        return exchange.run(method=method, path=path, authority=authority, scheme=scheme,
-                            headers=headers, body=body, trailers=trailers, upstream=response)
+        response = UpstreamResponse(
+            upstream_status,
+            _pair_list(upstream_headers),
+            upstream_body,
+            _pair_list(upstream_trailers) if upstream_trailers is not None else None,
+        )
+        return exchange.run(
+            method=method,
+            path=path,
+            authority=authority,
+            scheme=scheme,
+            headers=headers,
+            body=body,
+            trailers=trailers,
+            upstream=response,
+        )
 
     def close(self) -> None:
         for vm in self.all_vms:

@@ -73,8 +73,11 @@ class HttpStream:
         context = self._ensure_context()
         side.headers = headers
         side.headers_live = True
-        args = (context.id, len(headers)) if self.plugin.vm.abi is AbiVersion.V0_1_0 else (
-            context.id, len(headers), int(end_of_stream))
+        args = (
+            (context.id, len(headers))
+            if self.plugin.vm.abi is AbiVersion.V0_1_0
+            else (context.id, len(headers), int(end_of_stream))
+        )
         replies = len(context.intents)
         result, failed = self._call(context, name, *args)
         if failed is not None:
@@ -119,8 +122,9 @@ class HttpStream:
 
     # -- the public drive API --------------------------------------------------------------------------
 
-    def on_request_headers(self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str],
-                           end_of_stream: bool = False) -> Action:
+    def on_request_headers(
+        self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str], end_of_stream: bool = False
+    ) -> Action:
         return self._headers(self._side("request"), "proxy_on_request_headers", _map(headers), end_of_stream)
 
     def on_request_body(self, chunk: bytes | str, end_of_stream: bool = False) -> Action:
@@ -132,9 +136,12 @@ class HttpStream:
     def on_request_trailers(self, trailers: Pairs | HeaderMap | list[tuple[str, str]]) -> Action:
         return self._trailers(self._side("request"), "proxy_on_request_trailers", _map(trailers))
 
-    def on_response_headers(self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str],
-                            end_of_stream: bool = False) -> Action:
-        return self._headers(self._side("response"), "proxy_on_response_headers", _map(headers), end_of_stream)
+    def on_response_headers(
+        self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str], end_of_stream: bool = False
+    ) -> Action:
+        return self._headers(
+            self._side("response"), "proxy_on_response_headers", _map(headers), end_of_stream
+        )
 
     def on_response_body(self, chunk: bytes | str, end_of_stream: bool = False) -> Action:
         return self.response_body(_bytes(chunk), end_of_stream).action

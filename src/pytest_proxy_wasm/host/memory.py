@@ -80,7 +80,7 @@ class GuestMemory:
         self.write_u32(size_out, size)
 
     def return_bytes(self, data: bytes, ret_ptr: int, ret_size: int) -> None:
-        """Copy ``data`` into plugin-owned memory and write (ptr, size); empty data is (0, 0), no allocation."""
+        """Copy ``data`` into plugin-owned memory, write (ptr, size); empty data is (0, 0), no allocation."""
         if not data:
             self.write_pair(ret_ptr, ret_size, 0, 0)
             return

@@ -19,7 +19,13 @@ UncheckedCallback = Callable[[Any, Any, Any, int], int]
 _dll = ffi.dll
 _call_unchecked = _dll.wasmtime_func_call_unchecked
 _call_unchecked.restype = ctypes.c_void_p
-_call_unchecked.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+_call_unchecked.argtypes = [
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+]
 
 _memory_data = _dll.wasmtime_memory_data
 _memory_data.restype = ctypes.c_void_p
@@ -100,8 +106,9 @@ class Caller:
         return None
 
 
-def define_unchecked(linker: wasmtime.Linker, module: str, name: str, functype: wasmtime.FuncType,
-                     callback: Any) -> None:
+def define_unchecked(
+    linker: wasmtime.Linker, module: str, name: str, functype: wasmtime.FuncType, callback: Any
+) -> None:
     mod = module.encode()
     nm = name.encode()
     error = ffi.wasmtime_linker_define_func_unchecked(

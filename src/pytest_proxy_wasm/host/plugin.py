@@ -21,8 +21,17 @@ RELOAD_BACKOFF_NS = 1_000_000_000  # Envoy ReloadConfig.backoff default base: 1 
 class Plugin:
     """What Envoy calls a PluginConfig: name, root id, configuration, VM and failure policy."""
 
-    def __init__(self, host: Host, compiled: CompiledModule, vm: VM, *, name: str, root_id: str,
-                 plugin_config: bytes, failure_policy: FailurePolicy) -> None:
+    def __init__(
+        self,
+        host: Host,
+        compiled: CompiledModule,
+        vm: VM,
+        *,
+        name: str,
+        root_id: str,
+        plugin_config: bytes,
+        failure_policy: FailurePolicy,
+    ) -> None:
         self.host = host
         self.compiled = compiled
         self.vm = vm
@@ -57,8 +66,9 @@ class Plugin:
         if failure is not None:
             raise PluginStartError(self.name, callback, f"{failure.kind}: {failure.message}", failure.logs)
         if result == 0 and refusal:
-            raise PluginStartError(self.name, callback, f"returned false ({refusal})",
-                                   self.host.log_tail(self.vm))
+            raise PluginStartError(
+                self.name, callback, f"returned false ({refusal})", self.host.log_tail(self.vm)
+            )
 
     @property
     def failed(self) -> str | None:
@@ -78,8 +88,9 @@ class Plugin:
     def reload(self) -> None:
         """FAIL_RELOAD: replace the failed VM with a fresh one and start the plugin again."""
         old = self.vm
-        self.vm = self.host.new_vm(self.compiled, vm_id=old.vm_id, vm_config=old.vm_config, env=old.env,
-                                   share=False)
+        self.vm = self.host.new_vm(
+            self.compiled, vm_id=old.vm_id, vm_config=old.vm_config, env=old.env, share=False
+        )
         self.reloads += 1
         self.reload_after_ns = None
         self._start()

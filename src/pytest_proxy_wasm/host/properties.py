@@ -16,8 +16,18 @@ if TYPE_CHECKING:
 
 PropertyValue = str | bytes | bool | int | float | Mapping[str, Any] | list[Any] | None
 
-STREAM_ROOTS = {"request", "response", "connection", "upstream", "source", "destination", "metadata",
-                "filter_state", "upstream_filter_state", "connection_id"}
+STREAM_ROOTS = {
+    "request",
+    "response",
+    "connection",
+    "upstream",
+    "source",
+    "destination",
+    "metadata",
+    "filter_state",
+    "upstream_filter_state",
+    "connection_id",
+}
 
 
 def encode_value(value: PropertyValue) -> bytes | None:
@@ -96,12 +106,19 @@ def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
     if root == "request":
         raw_path = _header(req, b":path") or b""
         values: dict[str, PropertyValue] = {
-            "path": raw_path, "url_path": raw_path.split(b"?", 1)[0],
-            "host": _header(req, b":authority"), "scheme": _header(req, b":scheme") or b"http",
-            "method": _header(req, b":method"), "referer": _header(req, b"referer"),
-            "useragent": _header(req, b"user-agent"), "id": _header(req, b"x-request-id") or _request_id(info),
-            "protocol": info.protocol, "query": raw_path.split(b"?", 1)[1] if b"?" in raw_path else b"",
-            "time": info.start_ns, "size": info.request_size, "total_size": info.request_size,
+            "path": raw_path,
+            "url_path": raw_path.split(b"?", 1)[0],
+            "host": _header(req, b":authority"),
+            "scheme": _header(req, b":scheme") or b"http",
+            "method": _header(req, b":method"),
+            "referer": _header(req, b"referer"),
+            "useragent": _header(req, b"user-agent"),
+            "id": _header(req, b"x-request-id") or _request_id(info),
+            "protocol": info.protocol,
+            "query": raw_path.split(b"?", 1)[1] if b"?" in raw_path else b"",
+            "time": info.start_ns,
+            "size": info.request_size,
+            "total_size": info.request_size,
             "duration": info.duration_ns,
         }
         if name == "headers":
@@ -114,14 +131,20 @@ def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
             return headers.get(rest[1].lower()) if len(rest) > 1 else headers
         if name == "trailers":
             return _joined(info.response_trailers)
-        return {"code": info.response_code, "code_details": info.response_details or None,
-                "size": info.response_size, "total_size": info.response_size, "flags": 0,
-                "grpc_status": None}.get(name)
+        return {
+            "code": info.response_code,
+            "code_details": info.response_details or None,
+            "size": info.response_size,
+            "total_size": info.response_size,
+            "flags": 0,
+            "grpc_status": None,
+        }.get(name)
     if root in ("source", "destination", "upstream"):
         where = {"source": info.source, "destination": info.destination, "upstream": info.upstream}[root]
         if where is None:
             return None
-        return {"address": f"{where[0]}:{where[1]}", "port": where[1]}.get(name)
+        address: dict[str, PropertyValue] = {"address": f"{where[0]}:{where[1]}", "port": where[1]}
+        return address.get(name)
     if root == "connection":
         return {"id": info.connection_id, "mtls": False}.get(name)
     if root == "connection_id":
@@ -129,8 +152,12 @@ def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
     return None
 
 
-def resolve(context: Context, info: StreamInfo | None, overrides: Mapping[tuple[str, ...], PropertyValue],
-            raw_path: bytes) -> bytes | None:
+def resolve(
+    context: Context,
+    info: StreamInfo | None,
+    overrides: Mapping[tuple[str, ...], PropertyValue],
+    raw_path: bytes,
+) -> bytes | None:
     """The encoded value of ``raw_path`` (segments split on NUL) as Envoy would return it."""
     segments = [s.decode("utf-8", "replace") for s in raw_path.rstrip(b"\0").split(b"\0")]
     key = tuple(segments)

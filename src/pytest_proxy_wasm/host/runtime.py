@@ -58,14 +58,16 @@ def _default_cache_dir() -> Path | None:
 class Runtime:
     """One engine plus compiled-module caches. Share it per session; create VMs from it."""
 
-    def __init__(self, cache_dir: Path | None | str = "default", *, max_wasm_stack: int = 1 << 20) -> None:
+    def __init__(self, cache_dir: Path | str | None = "default", *, max_wasm_stack: int = 1 << 20) -> None:
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.max_wasm_stack = max_wasm_stack
         config.memory_may_move = False  # GuestMemory caches the base pointer
         self.engine = wasmtime.Engine(config)
         self.settings_key = f"wasmtime-{metadata.version('wasmtime')}-epoch-stack{max_wasm_stack}"
-        self.cache_dir = _default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
+        self.cache_dir = (
+            _default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
+        )
         self._compiled: dict[str, CompiledModule] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -97,11 +99,16 @@ class Runtime:
         if cached is not None:
             return cached if cached.name == label else _renamed(cached, label)
         module = self._compile(label, data, digest)
-        exports = tuple((e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None) for e in module.exports)
-        imports = tuple(
-            (i.module, i.name or "", i.type if isinstance(i.type, wasmtime.FuncType) else None) for i in module.imports
+        exports = tuple(
+            (e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None) for e in module.exports
         )
-        compiled = CompiledModule(label, digest, len(data), module, detect_abi(label, exports), imports, exports)
+        imports = tuple(
+            (i.module, i.name or "", i.type if isinstance(i.type, wasmtime.FuncType) else None)
+            for i in module.imports
+        )
+        compiled = CompiledModule(
+            label, digest, len(data), module, detect_abi(label, exports), imports, exports
+        )
         with self._lock:
             self._compiled[digest] = compiled
         return compiled

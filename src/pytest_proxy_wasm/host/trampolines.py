@@ -45,7 +45,7 @@ def _factory(params: tuple[str, ...], has_result: bool) -> Callable[..., Any]:
         call = f"raw[0].i32 = impl(vm{', ' if args else ''}{args})" if has_result else f"impl(vm, {args})"
         on_memory_error = "raw[0].i32 = ima" if has_result else "pass"
         namespace: dict[str, Any] = {}
-        exec(_TEMPLATE.format(call=call, on_memory_error=on_memory_error), namespace)  # noqa: S102
+        exec(_TEMPLATE.format(call=call, on_memory_error=on_memory_error), namespace)
         factory = namespace["factory"]
         _FACTORIES[key] = factory
     return factory
@@ -53,6 +53,7 @@ def _factory(params: tuple[str, ...], has_result: bool) -> Callable[..., Any]:
 
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
     factory = _factory(spec.params, bool(spec.results))
-    trampoline: Callable[..., int] = factory(vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError,
-                                             vm.memory)
+    trampoline: Callable[..., int] = factory(
+        vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory
+    )
     return trampoline

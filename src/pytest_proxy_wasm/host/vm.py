@@ -52,9 +52,18 @@ def _functype_sig(ft: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ..
 class VM:
     """A plugin instance. Owns its store; every hostcall it serves acts on the ``Host`` that made it."""
 
-    def __init__(self, runtime: Runtime, compiled: CompiledModule, host: Host, *, vm_id: str = "",
-                 vm_config: bytes = b"", env: dict[str, str] | None = None,
-                 memory_limit: int = 1 << 30, deadline_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        compiled: CompiledModule,
+        host: Host,
+        *,
+        vm_id: str = "",
+        vm_config: bytes = b"",
+        env: dict[str, str] | None = None,
+        memory_limit: int = 1 << 30,
+        deadline_seconds: float = 5.0,
+    ) -> None:
         self.runtime = runtime
         self.compiled = compiled
         self.name = compiled.name
@@ -99,8 +108,11 @@ class VM:
         self._resolve_exports()
         self.allocator = self.funcs.get("malloc") or self.funcs.get("proxy_on_memory_allocate")
         if not self.allocator:
-            raise ModuleLoadError(self.name, "Wasm module is missing malloc function "
-                                  "(exports neither malloc nor proxy_on_memory_allocate)")
+            raise ModuleLoadError(
+                self.name,
+                "Wasm module is missing malloc function "
+                "(exports neither malloc nor proxy_on_memory_allocate)",
+            )
         self.memory.handle = self._memory_handle
         self._start()
 
@@ -115,8 +127,10 @@ class VM:
                 missing.append(f"{module}.{name}")
             elif _functype_sig(ftype) != (spec.params, spec.results):
                 params, results = _functype_sig(ftype)
-                missing.append(f"{module}.{name} (imported as {params}->{results}, "
-                               f"host has {spec.params}->{spec.results})")
+                missing.append(
+                    f"{module}.{name} (imported as {params}->{results}, "
+                    f"host has {spec.params}->{spec.results})"
+                )
         if missing:
             raise MissingImportsError(self.name, missing)
 
@@ -128,7 +142,9 @@ class VM:
             ima = WasiErrno.FAULT if spec.is_wasi else WasmResult.INVALID_MEMORY_ACCESS
             callback = native.CALLBACK_TYPE(make_trampoline(self, spec, impl, int(ima)))
             self._keep.append(callback)
-            functype = wasmtime.FuncType([_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results])
+            functype = wasmtime.FuncType(
+                [_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results]
+            )
             native.define_unchecked(linker, module, name, functype, callback)
 
     def _resolve_exports(self) -> None:
@@ -148,9 +164,12 @@ class VM:
             ftype = item.type(self.store)
             if _functype_sig(ftype) != (cb.params, cb.results):
                 # Envoy's V8 runtime fails the VM on a known export with the wrong type.
-                raise ModuleLoadError(self.name, f"Bad function signature for: {name} "
-                                      f"(exported as {_functype_sig(ftype)}, ABI {self.abi.value} expects "
-                                      f"{(cb.params, cb.results)})")
+                raise ModuleLoadError(
+                    self.name,
+                    f"Bad function signature for: {name} "
+                    f"(exported as {_functype_sig(ftype)}, ABI {self.abi.value} expects "
+                    f"{(cb.params, cb.results)})",
+                )
             self._func_objects.append(item)
             self.funcs[name] = native.func_handle(item)
         if memory_handle is None:
@@ -170,8 +189,9 @@ class VM:
     def call_start(self, name: str, *args: int) -> None:
         self.call(None, name, *args)
         if self.failure is not None:
-            raise ModuleLoadError(self.name, f"start function {name} failed: {self.failure.kind}: "
-                                  f"{self.failure.message}")
+            raise ModuleLoadError(
+                self.name, f"start function {name} failed: {self.failure.kind}: {self.failure.message}"
+            )
 
     # -- contexts ----------------------------------------------------------------------------------
 

@@ -37,8 +37,14 @@ class Hostcall:
         return WASI_MODULES if self.is_wasi else ("env",)
 
 
-def _h(name: str, n: int | tuple[str, ...], area: str, versions: frozenset[AbiVersion] = ALL,
-       note: str = "", result: bool = True) -> Hostcall:
+def _h(
+    name: str,
+    n: int | tuple[str, ...],
+    area: str,
+    versions: frozenset[AbiVersion] = ALL,
+    note: str = "",
+    result: bool = True,
+) -> Hostcall:
     params = (I32,) * n if isinstance(n, int) else n
     return Hostcall(name, params, (I32,) if result else (), area, versions, note)
 
@@ -164,8 +170,9 @@ class Callback:
     note: str = ""
 
 
-def _c(name: str, n: int, area: str, result: bool = False, versions: frozenset[AbiVersion] = ALL,
-       note: str = "") -> Callback:
+def _c(
+    name: str, n: int, area: str, result: bool = False, versions: frozenset[AbiVersion] = ALL, note: str = ""
+) -> Callback:
     return Callback(name, (I32,) * n, (I32,) if result else (), area, versions, note)
 
 

@@ -15,9 +15,15 @@ MAX_BUFFER_TYPE = max(BufferType)
 # Envoy Context::getBuffer wraps these in ``buffer_.set(ptr)`` even when the pointer is null, so outside
 # their callbacks they read as an empty, read-only buffer (OK, size 0), not NOT_FOUND
 # (docs/notes/envoy-host-rules.md section 2). Only 4 (http-call body) and 7 (plugin config) are NOT_FOUND.
-ALWAYS_PRESENT = frozenset({BufferType.HTTP_REQUEST_BODY, BufferType.HTTP_RESPONSE_BODY,
-                            BufferType.DOWNSTREAM_DATA, BufferType.UPSTREAM_DATA,
-                            BufferType.GRPC_RECEIVE_BUFFER})
+ALWAYS_PRESENT = frozenset(
+    {
+        BufferType.HTTP_REQUEST_BODY,
+        BufferType.HTTP_RESPONSE_BODY,
+        BufferType.DOWNSTREAM_DATA,
+        BufferType.UPSTREAM_DATA,
+        BufferType.GRPC_RECEIVE_BUFFER,
+    }
+)
 
 
 def _buffer(vm: VM, buffer_type: int) -> Buffer | None:
@@ -31,8 +37,9 @@ def _buffer(vm: VM, buffer_type: int) -> Buffer | None:
 
 
 @hostcall("proxy_get_buffer_bytes")
-def proxy_get_buffer_bytes(vm: VM, buffer_type: int, start: int, max_size: int, ret_ptr: int,
-                           ret_size: int) -> int:
+def proxy_get_buffer_bytes(
+    vm: VM, buffer_type: int, start: int, max_size: int, ret_ptr: int, ret_size: int
+) -> int:
     if buffer_type > MAX_BUFFER_TYPE:
         return WasmResult.BAD_ARGUMENT
     buffer = _buffer(vm, buffer_type)
@@ -59,8 +66,9 @@ def proxy_get_buffer_status(vm: VM, buffer_type: int, ret_size: int, ret_flags: 
 
 
 @hostcall("proxy_set_buffer_bytes")
-def proxy_set_buffer_bytes(vm: VM, buffer_type: int, start: int, length: int, data_ptr: int,
-                           data_size: int) -> int:
+def proxy_set_buffer_bytes(
+    vm: VM, buffer_type: int, start: int, length: int, data_ptr: int, data_size: int
+) -> int:
     if buffer_type > MAX_BUFFER_TYPE:
         return WasmResult.BAD_ARGUMENT
     buffer = _buffer(vm, buffer_type)

@@ -14,8 +14,19 @@ if TYPE_CHECKING:
 
 
 @hostcall("proxy_http_call")
-def proxy_http_call(vm: VM, up_ptr: int, up_size: int, hdr_ptr: int, hdr_size: int, body_ptr: int,
-                    body_size: int, trl_ptr: int, trl_size: int, timeout_ms: int, ret_token: int) -> int:
+def proxy_http_call(
+    vm: VM,
+    up_ptr: int,
+    up_size: int,
+    hdr_ptr: int,
+    hdr_size: int,
+    body_ptr: int,
+    body_size: int,
+    trl_ptr: int,
+    trl_size: int,
+    timeout_ms: int,
+    ret_token: int,
+) -> int:
     cluster = vm.memory.read(up_ptr, up_size).decode("utf-8", "replace")
     headers = HeaderMap(decode_pairs(vm.memory.read(hdr_ptr, hdr_size)) or [])
     body = vm.memory.read(body_ptr, body_size)

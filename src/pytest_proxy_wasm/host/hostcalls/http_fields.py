@@ -57,8 +57,9 @@ def proxy_set_header_map_pairs(vm: VM, map_type: int, ptr: int, size: int) -> in
 
 
 @hostcall("proxy_get_header_map_value")
-def proxy_get_header_map_value(vm: VM, map_type: int, key_ptr: int, key_size: int, ret_ptr: int,
-                               ret_size: int) -> int:
+def proxy_get_header_map_value(
+    vm: VM, map_type: int, key_ptr: int, key_size: int, ret_ptr: int, ret_size: int
+) -> int:
     if map_type > MAX_MAP_TYPE:
         return BAD_ARGUMENT
     key = vm.memory.read(key_ptr, key_size)
@@ -81,8 +82,9 @@ def proxy_get_header_map_value(vm: VM, map_type: int, key_ptr: int, key_size: in
     return OK
 
 
-def _mutate(vm: VM, map_type: int, key_ptr: int, key_size: int, val_ptr: int, val_size: int,
-            replace: bool) -> int:
+def _mutate(
+    vm: VM, map_type: int, key_ptr: int, key_size: int, val_ptr: int, val_size: int, replace: bool
+) -> int:
     if map_type > MAX_MAP_TYPE:
         return BAD_ARGUMENT
     key = vm.memory.read(key_ptr, key_size)
@@ -98,14 +100,16 @@ def _mutate(vm: VM, map_type: int, key_ptr: int, key_size: int, val_ptr: int, va
 
 
 @hostcall("proxy_add_header_map_value")
-def proxy_add_header_map_value(vm: VM, map_type: int, key_ptr: int, key_size: int, val_ptr: int,
-                               val_size: int) -> int:
+def proxy_add_header_map_value(
+    vm: VM, map_type: int, key_ptr: int, key_size: int, val_ptr: int, val_size: int
+) -> int:
     return _mutate(vm, map_type, key_ptr, key_size, val_ptr, val_size, replace=False)
 
 
 @hostcall("proxy_replace_header_map_value")
-def proxy_replace_header_map_value(vm: VM, map_type: int, key_ptr: int, key_size: int, val_ptr: int,
-                                   val_size: int) -> int:
+def proxy_replace_header_map_value(
+    vm: VM, map_type: int, key_ptr: int, key_size: int, val_ptr: int, val_size: int
+) -> int:
     return _mutate(vm, map_type, key_ptr, key_size, val_ptr, val_size, replace=True)
 
 

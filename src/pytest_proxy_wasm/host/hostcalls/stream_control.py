@@ -64,16 +64,29 @@ def proxy_clear_route_cache(vm: VM) -> int:
 
 
 @hostcall("proxy_send_local_response")
-def proxy_send_local_response(vm: VM, status: int, details_ptr: int, details_size: int, body_ptr: int,
-                              body_size: int, headers_ptr: int, headers_size: int, grpc_status: int) -> int:
+def proxy_send_local_response(
+    vm: VM,
+    status: int,
+    details_ptr: int,
+    details_size: int,
+    body_ptr: int,
+    body_size: int,
+    headers_ptr: int,
+    headers_size: int,
+    grpc_status: int,
+) -> int:
     details = vm.memory.read(details_ptr, details_size)
     body = vm.memory.read(body_ptr, body_size)
     headers = decode_pairs(vm.memory.read(headers_ptr, headers_size)) or []
     stream = _stream(vm)
     if stream is None:
         # Envoy returns OK and does nothing outside an HTTP stream: the request would hang.
-        vm.host.host_log(3, "proxy_send_local_response outside an HTTP stream context is ignored by Envoy "
-                         "(call proxy_set_effective_context first)", vm)
+        vm.host.host_log(
+            3,
+            "proxy_send_local_response outside an HTTP stream context is ignored by Envoy "
+            "(call proxy_set_effective_context first)",
+            vm,
+        )
         return OK
     text = details.decode("utf-8", "replace")
     reply = LocalResponse(

@@ -36,7 +36,9 @@ def _write_stdio(vm: VM, fd: int, iovs: int, iovs_len: int, ret_written: int) ->
     text = data[:-1] if data.endswith(b"\n") else data
     if text:
         level = LogLevel.INFO if fd == 1 else LogLevel.ERROR
-        vm.host.plugin_log(vm, level, text.decode("utf-8", "replace"), source="stdout" if fd == 1 else "stderr")
+        vm.host.plugin_log(
+            vm, level, text.decode("utf-8", "replace"), source="stdout" if fd == 1 else "stderr"
+        )
     vm.memory.write_u32(ret_written, len(data))
     return E.SUCCESS
 
@@ -160,8 +162,18 @@ def fd_renumber(vm: VM, fd: int, to: int) -> int:
 
 
 @hostcall("path_open")
-def path_open(vm: VM, fd: int, dirflags: int, path: int, path_len: int, oflags: int, base: int,
-              inheriting: int, fdflags: int, ret_fd: int) -> int:
+def path_open(
+    vm: VM,
+    fd: int,
+    dirflags: int,
+    path: int,
+    path_len: int,
+    oflags: int,
+    base: int,
+    inheriting: int,
+    fdflags: int,
+    ret_fd: int,
+) -> int:
     return E.NOENT
 
 
@@ -171,8 +183,9 @@ def path_filestat_get(vm: VM, fd: int, flags: int, path: int, path_len: int, buf
 
 
 @hostcall("path_filestat_set_times")
-def path_filestat_set_times(vm: VM, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int,
-                            fst: int) -> int:
+def path_filestat_set_times(
+    vm: VM, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fst: int
+) -> int:
     return E.NOTSUP
 
 
@@ -203,8 +216,9 @@ def path_readlink(vm: VM, fd: int, path: int, path_len: int, buf: int, buf_len: 
 
 
 @hostcall("path_link")
-def path_link(vm: VM, old_fd: int, old_flags: int, old: int, old_len: int, new_fd: int, new: int,
-              new_len: int) -> int:
+def path_link(
+    vm: VM, old_fd: int, old_flags: int, old: int, old_len: int, new_fd: int, new: int, new_len: int
+) -> int:
     return E.NOTSUP
 
 
