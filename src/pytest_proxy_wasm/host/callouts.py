@@ -113,7 +113,6 @@ class Callouts:
         self.clusters: set[str] = set()
         self.expectations: list[HttpCallExpectation] = []
         self.records: list[HttpCallRecord] = []
-        self.pending: list[PendingCall] = []
 
     def add_cluster(self, *names: str) -> None:
         self.clusters.update(names)

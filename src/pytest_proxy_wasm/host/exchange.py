@@ -48,6 +48,40 @@ class _Hold:
     done: bool = False
 
 
+# Envoy Grpc::Utility::httpToGrpcStatus
+_HTTP_TO_GRPC = {400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14}
+
+
+def local_reply_headers(reply: LocalResponse, request: HeaderMap | None) -> HeaderMap:
+    """The headers Envoy's sendLocalReply produces; a gRPC request gets a trailers-only gRPC answer."""
+    content_type = (request.get(b"content-type") or b"") if request is not None else b""
+    if content_type.startswith(b"application/grpc"):
+        grpc_status = (
+            reply.grpc_status if reply.grpc_status is not None else _HTTP_TO_GRPC.get(reply.status, 2)
+        )
+        headers = HeaderMap(
+            [
+                (b":status", b"200"),
+                (b"content-type", b"application/grpc"),
+                (b"grpc-status", str(grpc_status).encode()),
+            ]
+        )
+        if reply.body:
+            headers.add(b"grpc-message", reply.body)
+        for k, v in reply.headers:
+            headers.add(k, v)
+        return headers
+    headers = HeaderMap([(b":status", str(reply.status).encode())])
+    for k, v in reply.headers:
+        headers.add(k, v)
+    if reply.body:
+        headers.replace(b"content-length", str(len(reply.body)).encode())
+        headers.replace(b"content-type", b"text/plain")
+    else:
+        headers.replace(b"content-length", b"0")
+    return headers
+
+
 class Exchange:
     def __init__(self, host: Host, chain: list[Plugin]) -> None:
         self.host = host
@@ -373,16 +407,8 @@ class Exchange:
     def _send_local_reply(self, reply: LocalResponse) -> None:
         self.local_reply = reply
         self.info.response_details = reply.details
-        headers = HeaderMap([(b":status", str(reply.status).encode())])
-        for k, v in reply.headers:
-            headers.add(k, v)
-        if reply.body:
-            headers.replace(b"content-length", str(len(reply.body)).encode())
-            headers.replace(b"content-type", b"text/plain")
-        else:
-            headers.replace(b"content-length", b"0")
-        if reply.grpc_status is not None:
-            headers.replace(b"grpc-status", str(reply.grpc_status).encode())
+        headers = local_reply_headers(reply, self.info.request_headers)
+        body = b"" if headers.get(b"grpc-status") is not None else reply.body
         if self.response_started:
             self.reset = True  # the client already has headers: Envoy resets the stream
             return
@@ -390,12 +416,12 @@ class Exchange:
             self.upstream_complete = True  # no upstream request will be made now
         if self.info.response_headers is not None:
             # Response under way inside the chain: Envoy sends the reply directly to the client.
-            self.downstream_headers, self.downstream_body = headers, bytearray(reply.body)
+            self.downstream_headers, self.downstream_body = headers, bytearray(body)
             self.downstream_complete = True
             self.response_started = True
             return
         self.response_holds = [_Hold() for _ in self.streams]
-        self._start_response(headers, reply.body, None)
+        self._start_response(headers, body, None)
 
     # -- result -------------------------------------------------------------------------------------
 
@@ -436,4 +462,5 @@ class Exchange:
             reset=self.reset,
             diagnostics=diagnostics,
             callouts=calls,
+            metrics=self.host.metrics.snapshot(),
         )

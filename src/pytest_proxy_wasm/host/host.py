@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from ..outcome import LogRecord, Outcome
 from .abi.enums import FailurePolicy, LogLevel, MapType, StreamType
 from .callouts import Callouts, HttpCallExpectation, HttpCallRecord, PendingCall, response_maps
+from .metrics import Metrics
+from .scheduler import Scheduler
+from .shared import SharedData, SharedQueues
 from .contexts import Buffer, Context, HttpContext, LocalResponse, RootContext
 from .headers import HeaderMap
 from .plugin import Plugin
@@ -101,6 +104,10 @@ class Host:
         self._connection_ids = 0
         self.diagnostics: list[str] = []
         self.callouts = Callouts()
+        self.scheduler = Scheduler()
+        self.shared_data = SharedData()
+        self.queues = SharedQueues()
+        self.metrics = Metrics()
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -206,23 +213,8 @@ class Host:
     def advance(self, milliseconds: float) -> None:
         """Advance virtual time; due ticks and callout answers fire in time order. Nothing sleeps."""
         target = self.clock.monotonic_ns + int(milliseconds * 1_000_000)
-        while True:
-            calls = [c for c in self.callouts.pending if c.due_ns <= target]
-            due = [r for r in self.roots if r.tick_period_ms and r.next_tick_ns <= target]
-            first_call = min(calls, key=lambda c: c.due_ns, default=None)
-            root = min(due, key=lambda r: r.next_tick_ns, default=None)
-            if first_call is None and root is None:
-                break
-            if first_call is not None and (root is None or first_call.due_ns <= root.next_tick_ns):
-                self.clock.advance_ns(max(0, first_call.due_ns - self.clock.monotonic_ns))
-                self.callouts.pending.remove(first_call)
-                self._deliver_call(first_call)
-                continue
-            assert root is not None
-            self.clock.advance_ns(max(0, root.next_tick_ns - self.clock.monotonic_ns))
-            root.next_tick_ns += root.tick_period_ms * 1_000_000
-            root.vm.call(root, "proxy_on_tick", root.id)
-            self.after_callback()
+        while (found := self._next_due(target)) is not None:
+            self._fire(*found)
         self.clock.advance_ns(max(0, target - self.clock.monotonic_ns))
 
     # -- stream intents (deferred until the callback returns, as Envoy does) --------------------------
@@ -285,7 +277,8 @@ class Host:
         self.callouts.records.append(record)
         delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)
         due = self.clock.monotonic_ns + int(delay * 1_000_000)
-        self.callouts.pending.append(PendingCall(root, token, due, response, record))
+        call = PendingCall(root, token, due, response, record)
+        self.scheduler.schedule(due, lambda: self._deliver_call(call), f"http call {token} to {cluster}")
         return token
 
     def _deliver_call(self, call: PendingCall) -> None:
@@ -309,27 +302,41 @@ class Host:
             vm.callout_maps, vm.callout_buffers = {}, {}
         self.after_callback()
 
-    def run_pending(self, horizon_ns: int | None = None) -> bool:
-        """Deliver the next pending event (a callout answer, or a due tick) in virtual-time order.
+    def _next_due(self, horizon_ns: int) -> tuple[int, object] | None:
+        """The earliest pending thing (a scheduled event or a root's tick) due by ``horizon_ns``."""
+        event = self.scheduler.next_event()
+        candidates: list[tuple[int, int, object]] = []
+        if event is not None and event.due_ns <= horizon_ns:
+            candidates.append((event.due_ns, 0, event))
+        for root in self.roots:
+            if root.tick_period_ms and root.next_tick_ns <= horizon_ns and root.vm.failure is None:
+                candidates.append((root.next_tick_ns, 1, root))
+        if not candidates:
+            return None
+        due, _, what = min(candidates, key=lambda c: (c[0], c[1]))
+        return due, what
 
-        False when nothing is pending before ``horizon_ns`` (monotonic).
-        """
-        next_call = min(self.callouts.pending, key=lambda c: c.due_ns, default=None)
-        ticks = [r for r in self.roots if r.tick_period_ms]
-        next_tick = min((r.next_tick_ns for r in ticks), default=None)
-        due = (
-            min(x for x in (next_call.due_ns if next_call else None, next_tick) if x is not None)
-            if next_call or next_tick is not None
-            else None
-        )
-        if due is None or (horizon_ns is not None and due > horizon_ns):
-            return False
-        if next_call is not None and next_call.due_ns == due:
-            self.clock.advance_ns(max(0, due - self.clock.monotonic_ns))
-            self.callouts.pending.remove(next_call)
-            self._deliver_call(next_call)
+    def _fire(self, due: int, what: object) -> None:
+        self.clock.advance_ns(max(0, due - self.clock.monotonic_ns))
+        if isinstance(what, RootContext):
+            what.next_tick_ns += what.tick_period_ms * 1_000_000
+            what.vm.call(what, "proxy_on_tick", what.id)
+            self.after_callback()
         else:
-            self.advance(max(0, due - self.clock.monotonic_ns) / 1_000_000)
+            event = what
+            assert hasattr(event, "deliver")
+            self.scheduler.pop(event)  # type: ignore[arg-type]
+            event.deliver()
+
+    def run_pending(self, horizon_ns: int | None = None) -> bool:
+        """Deliver the next pending event (callout answer, queue notification or tick) in time order.
+
+        False when nothing is pending by ``horizon_ns`` (monotonic; default: no limit).
+        """
+        found = self._next_due(horizon_ns if horizon_ns is not None else 1 << 62)
+        if found is None:
+            return False
+        self._fire(*found)
         return True
 
     def delete_root(self, root: RootContext) -> None:

@@ -54,10 +54,12 @@ class HttpStream:
             return None
         if self.plugin.failure_policy is FailurePolicy.LEGACY_FAIL_OPEN:
             return Action.CONTINUE
-        if not self.failed_stream:
-            self.failed_stream = True
-            context.local_response = FAIL_STREAM_REPLY
-            context.intents.append(("local_reply", FAIL_STREAM_REPLY))
+        if self.failed_stream:
+            # Envoy delivers the 503 it sent for this stream through the failed filter unchanged.
+            return Action.CONTINUE
+        self.failed_stream = True
+        context.local_response = FAIL_STREAM_REPLY
+        context.intents.append(("local_reply", FAIL_STREAM_REPLY))
         return Action.PAUSE
 
     def _call(self, context: HttpContext, name: str, *args: int) -> tuple[int | None, Action | None]:
@@ -151,6 +153,17 @@ class HttpStream:
 
     def on_response_trailers(self, trailers: Pairs | HeaderMap | list[tuple[str, str]]) -> Action:
         return self._trailers(self._side("response"), "proxy_on_response_trailers", _map(trailers))
+
+    def on_request_metadata(self, count: int) -> Action:
+        """HTTP/2 METADATA (non-spec; Envoy treats any result as Continue)."""
+        context = self._ensure_context()
+        self._call(context, "proxy_on_request_metadata", context.id, count)
+        return Action.CONTINUE
+
+    def on_response_metadata(self, count: int) -> Action:
+        context = self._ensure_context()
+        self._call(context, "proxy_on_response_metadata", context.id, count)
+        return Action.CONTINUE
 
     def complete(self) -> None:
         """End of stream as Envoy 1.40 orders it: on_log, then on_done (result ignored), then on_delete."""

@@ -11,6 +11,7 @@ from . import native
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+_PAIR = struct.Struct("<II")
 _string_at = ctypes.string_at
 _memmove = ctypes.memmove
 
@@ -70,12 +71,19 @@ class GuestMemory:
         return value
 
     def write_u32(self, ptr: int, value: int) -> None:
-        self.write(ptr, _U32.pack(value & 0xFFFFFFFF))
+        if ptr + 4 > self._size:
+            self._base(ptr, 4)
+        _memmove(self._base_ptr + ptr, _U32.pack(value & 0xFFFFFFFF), 4)
 
     def write_u64(self, ptr: int, value: int) -> None:
         self.write(ptr, _U64.pack(value & 0xFFFFFFFFFFFFFFFF))
 
     def write_pair(self, ptr_out: int, size_out: int, ptr: int, size: int) -> None:
+        if size_out == ptr_out + 4:  # the usual layout: one write
+            if ptr_out + 8 > self._size:
+                self._base(ptr_out, 8)
+            _memmove(self._base_ptr + ptr_out, _PAIR.pack(ptr, size), 8)
+            return
         self.write_u32(ptr_out, ptr)
         self.write_u32(size_out, size)
 

@@ -70,6 +70,18 @@ class Plugin:
                 self.name, callback, f"returned false ({refusal})", self.host.log_tail(self.vm)
             )
 
+    def validate_configuration(self, configuration: bytes) -> bool:
+        """Call the non-spec ``proxy_validate_configuration`` (cpp-host validateConfiguration); True if absent."""
+        root = self.root
+        previous, self.plugin_config = self.plugin_config, configuration
+        root.configuring = True
+        try:
+            result = self.vm.call(root, "proxy_validate_configuration", root.id, len(configuration))
+        finally:
+            root.configuring = False
+            self.plugin_config = previous
+        return result is None and self.vm.failure is None or bool(result)
+
     @property
     def failed(self) -> str | None:
         """Why the plugin's VM failed, or ``None`` while it serves."""

@@ -68,6 +68,7 @@ class Runtime:
         self.cache_dir = (
             _default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
         )
+        self.epoch = 0  # mirrors the engine's epoch, so VMs re-arm deadlines only when it moved
         self._compiled: dict[str, CompiledModule] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -77,6 +78,7 @@ class Runtime:
     def _tick(self) -> None:
         while not self._stop.wait(EPOCH_TICK_SECONDS):
             self.engine.increment_epoch()
+            self.epoch += 1
 
     def close(self) -> None:
         self._stop.set()

@@ -99,6 +99,7 @@ class VM:
         linker = wasmtime.Linker(runtime.engine)
         self._define_imports(linker)
         native.set_epoch_deadline(self.context, self.deadline_ticks)
+        self._armed_epoch = -1
         try:
             self.instance = linker.instantiate(self.store, compiled.module)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
@@ -229,7 +230,9 @@ class VM:
             index += 1
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
-        if self.depth == 1:
+        if self.depth == 1 and self._armed_epoch != self.runtime.epoch:
+            # The deadline counts from the current epoch; re-arm only when the epoch has moved (10 ms).
+            self._armed_epoch = self.runtime.epoch
             native.set_epoch_deadline(self.context, self.deadline_ticks)
         problem = self._caller.call(func, index)
         self.depth -= 1
@@ -262,7 +265,11 @@ class VM:
             raise GuestMemoryError(f"allocator trapped: {problem.message}")
         ptr: int = raw[0].i32 & M32
         if ptr == 0 or ptr + size > self.memory.size:
-            raise GuestMemoryError(f"allocator returned {ptr:#x} for {size} bytes")
+            message = (
+                f"allocator returned {ptr:#x} for {size} bytes: the hostcall returns INVALID_MEMORY_ACCESS"
+            )
+            self.host.host_log(3, message, self)
+            raise GuestMemoryError(message)
         return ptr
 
     # -- failure -------------------------------------------------------------------------------------
@@ -278,7 +285,7 @@ class VM:
             kind = problem.code.name.lower() if problem.code is not None else "error"
             if problem.code is not None and problem.code.name == "INTERRUPT":
                 kind = "deadline_exceeded"
-            self.fail(name, problem.message.strip().splitlines()[0] if problem.message else kind, kind)
+            self.fail(name, summarize_trap(problem.message) or kind, kind)
 
     def fail(self, callback: str, message: str, kind: str) -> None:
         if self.failure is not None:
@@ -311,6 +318,16 @@ class VM:
 _RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.results} | {
     c.name for c in callbacks_for(AbiVersion.V0_1_0).values() if c.results
 }
+
+
+def summarize_trap(message: str) -> str:
+    """``wasm trap: wasm `unreachable` instruction executed (in my_plugin::on_request_headers)``."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    cause = next((lines[i + 1] for i, line in enumerate(lines[:-1]) if line == "Caused by:"), "")
+    frame = next((line for line in lines if line[:1].isdigit() and " - " in line), "")
+    where = frame.split(" - ", 1)[1] if frame else ""
+    head = cause or (lines[0] if lines else "")
+    return f"{head} (in {where})" if where else head
 
 
 def _valtype(kind: str) -> wasmtime.ValType:
