@@ -16,6 +16,7 @@ from ..outcome import Outcome, UpstreamRequest
 from .abi.enums import Action, FailurePolicy, StreamType
 from .contexts import LocalResponse
 from .headers import HeaderMap, to_pairs
+from .plugin import RELOAD_BACKOFF_NS
 
 if TYPE_CHECKING:
     from .host import Host
@@ -114,12 +115,9 @@ class Exchange:
         self.first_call = len(host.callouts.records)
 
     def _maybe_reload(self, plugin: Plugin) -> None:
-        now = self.host.clock.monotonic_ns
-        if plugin.reload_after_ns is None:
-            from .plugin import RELOAD_BACKOFF_NS
-
-            plugin.reload_after_ns = now + RELOAD_BACKOFF_NS
-        elif now >= plugin.reload_after_ns:
+        """FAIL_RELOAD: 503 during the backoff after the failure; the first request after it gets a new VM."""
+        failure = plugin.vm.failure
+        if failure is not None and self.host.clock.monotonic_ns >= failure.at_ns + RELOAD_BACKOFF_NS:
             plugin.reload()
 
     # -- running -------------------------------------------------------------------------------------

@@ -40,7 +40,6 @@ class Plugin:
         self.plugin_config = plugin_config
         self.failure_policy = failure_policy
         self.root: RootContext = self._start()
-        self.reload_after_ns: int | None = None
         self.reloads = 0
 
     def _start(self) -> RootContext:
@@ -104,7 +103,6 @@ class Plugin:
             self.compiled, vm_id=old.vm_id, vm_config=old.vm_config, env=old.env, share=False
         )
         self.reloads += 1
-        self.reload_after_ns = None
         self._start()
 
     def __repr__(self) -> str:

@@ -34,6 +34,7 @@ class VmFailure:
     message: str
     kind: str  # trap code name, "harness_fault", "proc_exit", "start_failed", ...
     logs: list[str] = field(default_factory=list)
+    at_ns: int = 0  # virtual monotonic time of the failure
 
     def __str__(self) -> str:
         return f"{self.callback}: {self.kind}: {self.message}"
@@ -291,7 +292,7 @@ class VM:
         if self.failure is not None:
             return
         logs = self.host.log_tail(self)
-        self.failure = VmFailure(callback, message, kind, logs)
+        self.failure = VmFailure(callback, message, kind, logs, self.host.clock.monotonic_ns)
         self.host.host_log(4, f"Function: {callback} failed: {message}", self)
 
     def hostcall_fault(self, name: str, exc: BaseException) -> int:
