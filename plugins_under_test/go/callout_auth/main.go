@@ -59,7 +59,7 @@ func (s *calloutStream) OnRequestHeaders(uint32, bool) pwabi.Action {
 		{Name: ":authority", Value: "sealos.hub:5000"},
 	}
 	if _, st := pwabi.DispatchHttpCall(s.root.cluster, headers, nil, nil, 5000); st != pwabi.StatusOK {
-		pwabi.LogWarnMsg("callout-auth: dispatch failed: " + st.String())
+		pwabi.LogDebugMsg("callout-auth: dispatch failed: " + st.String())
 		pwabi.SendLocalResponse(503, "", []byte("callout dispatch failed"), poweredBy, pwabi.GrpcStatusNone)
 		return pwabi.ActionPause
 	}
@@ -73,10 +73,10 @@ func (s *calloutStream) OnHttpCallResponse(_, numHeaders, bodySize, _ uint32) {
 		body, _ = pwabi.GetBufferBytes(pwabi.BufferHttpCallResponseBody, 0, bodySize)
 	}
 	if len(body) > 0 && body[0]%2 == 0 {
-		pwabi.LogInfoMsg("callout-auth: allowed")
+		pwabi.LogDebugMsg("callout-auth: allowed")
 		pwabi.ContinueStream(pwabi.StreamRequest)
 		return
 	}
-	pwabi.LogInfoMsg("callout-auth: forbidden")
+	pwabi.LogDebugMsg("callout-auth: forbidden")
 	pwabi.SendLocalResponse(403, "", []byte("Access forbidden."), poweredBy, pwabi.GrpcStatusNone)
 }
