@@ -93,3 +93,29 @@ class Outcome:
         data["upstream_request"] = self.upstream_request.to_json() if self.upstream_request else None
         data["logs"] = [r.to_json() for r in self.logs]
         return data
+
+
+@dataclass(frozen=True)
+class TcpOutcome:
+    """One TCP connection through a chain of network filters: what each side received, who closed it."""
+
+    upstream_received: bytes  # every byte that reached the upstream, in order
+    client_received: bytes  # every byte that reached the downstream client, in order
+    closed_by: str  # "plugin" (close_stream or a fail-closed failure), "downstream" or "upstream"
+    logs: list[LogRecord]
+    plugin_failed: str | None = None
+    upstream_connected: bool = False  # data iteration reached tcp_proxy (no filter held the connection)
+    client_end_of_stream: bool = False  # the upstream's half-close reached the client
+    metrics: dict[str, int] = field(default_factory=dict)
+    diagnostics: list[str] = field(default_factory=list)
+    backend: str = "emulator"
+
+    def log_messages(self, level: str | None = None) -> list[str]:
+        return [r.message for r in self.logs if level is None or r.level_name == level]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["upstream_received"] = self.upstream_received.decode("utf-8", "replace")
+        data["client_received"] = self.client_received.decode("utf-8", "replace")
+        data["logs"] = [r.to_json() for r in self.logs]
+        return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +39,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "proxy_wasm(**options): HostOptions for this test's proxy_wasm_host")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Check ``proxy_wasm`` marker arguments up front: a typo is a usage error for the session."""
+    allowed = {f.name for f in fields(HostOptions)}
+    for item in items:
+        for marker in item.iter_markers("proxy_wasm"):
+            unknown = sorted(set(marker.kwargs) - allowed)
+            if marker.args or unknown:
+                bad = ", ".join(unknown) or "positional arguments"
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.proxy_wasm does not take {bad}; "
+                    f"it takes HostOptions fields: {', '.join(sorted(allowed))}"
+                )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -1,4 +1,4 @@
-"""Module loading: ABI detection, per-version callback signatures and imports, allocator and start functions."""
+"""Module loading: ABI detection, callback signatures and imports per version, allocator, start."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ def test_abi_02x_headers_callbacks_get_end_of_stream(proxy_wasm_host: Host) -> N
 
 @pytest.mark.parametrize(("abi", "params"), [("0.1.0", 3), ("0.2.1", 2)])
 def test_headers_callback_with_the_other_versions_signature_fails_to_load(
-        proxy_wasm_host: Host, abi: str, params: int) -> None:
+    proxy_wasm_host: Host, abi: str, params: int
+) -> None:
     probe = Probe(abi)
     decl = " ".join(["(param i32)"] * params)
     probe.extra.append(f'  (func (export "proxy_on_request_headers") {decl} (result i32) (i32.const 0))')
@@ -105,16 +106,19 @@ def test_headers_callback_with_the_other_versions_signature_fails_to_load(
 # -- ABI-gated imports ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("abi", "name"), [
-    ("0.2.0", "proxy_get_configuration"),
-    ("0.2.1", "proxy_get_configuration"),
-    ("0.2.1", "proxy_continue_request"),
-    ("0.2.1", "proxy_clear_route_cache"),
-    ("0.1.0", "proxy_continue_stream"),
-    ("0.1.0", "proxy_close_stream"),
-    ("0.1.0", "proxy_get_log_level"),
-    ("0.2.0", "proxy_get_log_level"),
-])
+@pytest.mark.parametrize(
+    ("abi", "name"),
+    [
+        ("0.2.0", "proxy_get_configuration"),
+        ("0.2.1", "proxy_get_configuration"),
+        ("0.2.1", "proxy_continue_request"),
+        ("0.2.1", "proxy_clear_route_cache"),
+        ("0.1.0", "proxy_continue_stream"),
+        ("0.1.0", "proxy_close_stream"),
+        ("0.1.0", "proxy_get_log_level"),
+        ("0.2.0", "proxy_get_log_level"),
+    ],
+)
 def test_import_not_linked_for_the_abi_fails_to_load(proxy_wasm_host: Host, abi: str, name: str) -> None:
     with pytest.raises(MissingImportsError) as info:
         proxy_wasm_host.load_plugin(imports_module(abi, name), name="gated")
@@ -122,15 +126,18 @@ def test_import_not_linked_for_the_abi_fails_to_load(proxy_wasm_host: Host, abi:
     assert name in str(info.value)
 
 
-@pytest.mark.parametrize(("abi", "name"), [
-    ("0.1.0", "proxy_get_configuration"),
-    ("0.1.0", "proxy_continue_request"),
-    ("0.1.0", "proxy_continue_response"),
-    ("0.1.0", "proxy_clear_route_cache"),
-    ("0.2.0", "proxy_continue_stream"),
-    ("0.2.0", "proxy_close_stream"),
-    ("0.2.1", "proxy_get_log_level"),
-])
+@pytest.mark.parametrize(
+    ("abi", "name"),
+    [
+        ("0.1.0", "proxy_get_configuration"),
+        ("0.1.0", "proxy_continue_request"),
+        ("0.1.0", "proxy_continue_response"),
+        ("0.1.0", "proxy_clear_route_cache"),
+        ("0.2.0", "proxy_continue_stream"),
+        ("0.2.0", "proxy_close_stream"),
+        ("0.2.1", "proxy_get_log_level"),
+    ],
+)
 def test_import_linked_for_the_abi_loads(proxy_wasm_host: Host, abi: str, name: str) -> None:
     plugin = proxy_wasm_host.load_plugin(imports_module(abi, name), name="linked")
     assert plugin.failed is None
@@ -139,7 +146,8 @@ def test_import_linked_for_the_abi_loads(proxy_wasm_host: Host, abi: str, name: 
 def test_every_missing_import_is_named(proxy_wasm_host: Host) -> None:
     with pytest.raises(MissingImportsError) as info:
         proxy_wasm_host.load_plugin(
-            imports_module("0.2.1", "proxy_get_configuration", "proxy_log", "proxy_no_such_call"), name="two")
+            imports_module("0.2.1", "proxy_get_configuration", "proxy_log", "proxy_no_such_call"), name="two"
+        )
     assert info.value.missing == ["env.proxy_get_configuration", "env.proxy_no_such_call"]
 
 
@@ -154,7 +162,9 @@ def test_import_with_the_wrong_type_is_reported(proxy_wasm_host: Host) -> None:
 
 def test_unknown_wasi_import_is_reported(proxy_wasm_host: Host) -> None:
     probe = Probe()
-    probe.extra_imports.append('  (import "wasi_snapshot_preview1" "proc_raise" (func (param i32) (result i32)))')
+    probe.extra_imports.append(
+        '  (import "wasi_snapshot_preview1" "proc_raise" (func (param i32) (result i32)))'
+    )
     with pytest.raises(MissingImportsError) as info:
         proxy_wasm_host.load_plugin(build(probe), name="wasi")
     assert info.value.missing == ["wasi_snapshot_preview1.proc_raise"]
@@ -176,23 +186,30 @@ def allocators_module(*exports: str) -> Probe:
     for number, name in enumerate(exports, start=1):
         probe.extra.append(
             f'  (func (export "{name}") (param $n i32) (result i32)\n'
-            f"    (i32.store (i32.const {slot(10)}) (i32.const {number})) (call $malloc (local.get $n)))")
-    probe.on("proxy_on_configure",
-             "(drop (call $proxy_get_buffer_bytes (i32.const 7) (i32.const 0) (i32.const 100)"
-             " (i32.const 16) (i32.const 20)))")
+            f"    (i32.store (i32.const {slot(10)}) (i32.const {number})) (call $malloc (local.get $n)))"
+        )
+    probe.on(
+        "proxy_on_configure",
+        "(drop (call $proxy_get_buffer_bytes (i32.const 7) (i32.const 0) (i32.const 100)"
+        " (i32.const 16) (i32.const 20)))",
+    )
     return probe
 
 
-@pytest.mark.parametrize("order", [("malloc", "proxy_on_memory_allocate"),
-                                   ("proxy_on_memory_allocate", "malloc")])
-def test_malloc_is_preferred_over_proxy_on_memory_allocate(proxy_wasm_host: Host, order: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    "order", [("malloc", "proxy_on_memory_allocate"), ("proxy_on_memory_allocate", "malloc")]
+)
+def test_malloc_is_preferred_over_proxy_on_memory_allocate(
+    proxy_wasm_host: Host, order: tuple[str, str]
+) -> None:
     plugin = proxy_wasm_host.load_plugin(build(allocators_module(*order)), plugin_config="cfg", name="alloc")
     assert slots(plugin, 1, first=10) == [order.index("malloc") + 1]
 
 
 def test_proxy_on_memory_allocate_alone_is_used(proxy_wasm_host: Host) -> None:
-    plugin = proxy_wasm_host.load_plugin(build(allocators_module("proxy_on_memory_allocate")),
-                                         plugin_config="cfg", name="alloc")
+    plugin = proxy_wasm_host.load_plugin(
+        build(allocators_module("proxy_on_memory_allocate")), plugin_config="cfg", name="alloc"
+    )
     assert slots(plugin, 1, first=10) == [1]
 
 
@@ -209,7 +226,10 @@ def test_missing_memory_export_fails_to_load(proxy_wasm_host: Host) -> None:
 def test_memory_export_under_another_name_is_used(proxy_wasm_host: Host) -> None:
     probe = Probe(memory=False)
     probe.extra.append('  (export "mem0" (memory 0))')
-    probe.on("proxy_on_vm_start", f"(i32.store (i32.const {slot(0)}) (call $proxy_log (i32.const 2) {probe.s('hi')}))")
+    probe.on(
+        "proxy_on_vm_start",
+        f"(i32.store (i32.const {slot(0)}) (call $proxy_log (i32.const 2) {probe.s('hi')}))",
+    )
     plugin = proxy_wasm_host.load_plugin(build(probe), name="mem0")
     assert slots(plugin, 1) == [0]
     assert proxy_wasm_host.log_messages("info") == ["hi"]
@@ -220,13 +240,19 @@ def test_memory_export_under_another_name_is_used(proxy_wasm_host: Host) -> None
 
 def start_module(*exports: str, body: dict[str, str] | None = None) -> Probe:
     probe = Probe()
-    signature = {"_initialize": "", "_start": "", "main": "(param i32 i32) (result i32)",
-                 "__main_void": "(result i32)"}
+    signature = {
+        "_initialize": "",
+        "_start": "",
+        "main": "(param i32 i32) (result i32)",
+        "__main_void": "(result i32)",
+    }
     for name in exports:
         code = (body or {}).get(name, probe.log(name))
         if name == "main":
-            code += (f" (i32.store (i32.const {slot(0)}) (local.get 0))"
-                     f" (i32.store (i32.const {slot(1)}) (local.get 1)) (i32.const 7)")
+            code += (
+                f" (i32.store (i32.const {slot(0)}) (local.get 0))"
+                f" (i32.store (i32.const {slot(1)}) (local.get 1)) (i32.const 7)"
+            )
         elif name == "__main_void":
             code += " (i32.const 0)"
         probe.extra.append(f'  (func (export "{name}") {signature[name]} {code})')
@@ -234,14 +260,17 @@ def start_module(*exports: str, body: dict[str, str] | None = None) -> Probe:
     return probe
 
 
-@pytest.mark.parametrize(("exports", "expected"), [
-    (("_initialize", "main"), ["_initialize", "main", "vm_start"]),
-    (("main", "_initialize"), ["_initialize", "main", "vm_start"]),
-    (("_initialize", "_start"), ["_initialize", "vm_start"]),
-    (("_start",), ["_start", "vm_start"]),
-    (("main",), ["vm_start"]),
-    (("_initialize", "main", "__main_void"), ["_initialize", "main", "vm_start"]),
-])
+@pytest.mark.parametrize(
+    ("exports", "expected"),
+    [
+        (("_initialize", "main"), ["_initialize", "main", "vm_start"]),
+        (("main", "_initialize"), ["_initialize", "main", "vm_start"]),
+        (("_initialize", "_start"), ["_initialize", "vm_start"]),
+        (("_start",), ["_start", "vm_start"]),
+        (("main",), ["vm_start"]),
+        (("_initialize", "main", "__main_void"), ["_initialize", "main", "vm_start"]),
+    ],
+)
 def test_start_functions(proxy_wasm_host: Host, exports: tuple[str, ...], expected: list[str]) -> None:
     plugin = proxy_wasm_host.load_plugin(build(start_module(*exports)), name="start")
     assert proxy_wasm_host.log_messages("info") == expected
@@ -273,14 +302,12 @@ with Host() as host:
 """
 
 
-@pytest.mark.xfail(reason="vm.call passes len(args) as the unchecked call's args_and_results_len; "
-                          "__main_void ()->i32 gets 0 slots for its result and wasmtime aborts the "
-                          "process (SIGILL)", strict=True)
 def test_initialize_then_main_void(tmp_path: Path) -> None:
     script = tmp_path / "main_void.py"
     script.write_text(MAIN_VOID_SCRIPT.format(tests=str(Path(__file__).parent)))
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "['_initialize', '__main_void', 'vm_start']"
 

@@ -20,8 +20,12 @@ SLOTS = 256
 STRINGS = 1024
 NSLOTS = 64
 BAD_PTR = 0x7FFF_0000  # far past the end of a 2-page memory
-DEFAULT_RETURNS = {"proxy_on_vm_start": 1, "proxy_on_configure": 1, "proxy_on_done": 1,
-                   "proxy_validate_configuration": 1}
+DEFAULT_RETURNS = {
+    "proxy_on_vm_start": 1,
+    "proxy_on_configure": 1,
+    "proxy_on_done": 1,
+    "proxy_validate_configuration": 1,
+}
 
 MALLOC = """
   (func $malloc (param $n i32) (result i32)
@@ -71,10 +75,18 @@ def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]]:
 class Probe:
     """Collects callbacks, imports and constants; :meth:`wat` renders the module text."""
 
-    def __init__(self, abi: str = "0.2.1", *, allocator: str | None = "malloc", memory: bool = True,
-                 marker: str | None = None) -> None:
+    def __init__(
+        self,
+        abi: str = "0.2.1",
+        *,
+        allocator: str | None = "malloc",
+        memory: bool = True,
+        marker: str | None = None,
+    ) -> None:
         self.abi = AbiVersion(abi) if abi in {v.value for v in AbiVersion} else None
-        self.marker = marker or (self.abi.marker if self.abi else f"proxy_abi_version_{abi.replace('.', '_')}")
+        self.marker = marker or (
+            self.abi.marker if self.abi else f"proxy_abi_version_{abi.replace('.', '_')}"
+        )
         self.allocator = allocator
         self.memory = memory
         self.bodies: dict[str, tuple[str, int | None]] = {}
@@ -83,7 +95,7 @@ class Probe:
         self.data: dict[int, bytes] = {}
         self._next = STRINGS
         self._strings: dict[bytes, int] = {}
-        self.data[SLOTS] = b"\xff" * (4 * NSLOTS) # 64 slots preset to 0xFFFFFFFF ("not run")
+        self.data[SLOTS] = b"\xff" * (4 * NSLOTS)  # 64 slots preset to 0xFFFFFFFF ("not run")
 
     # -- constants ------------------------------------------------------------------------------------
 
@@ -138,7 +150,9 @@ class Probe:
             params = " ".join(f"(param $p{i} i32)" for i in range(len(cb.params)))
             if cb.results:
                 value = DEFAULT_RETURNS.get(name, 0) if ret is None else ret
-                lines.append(f'  (func (export "{name}") {params} (result i32)\n    {body}\n    (i32.const {value}))')
+                lines.append(
+                    f'  (func (export "{name}") {params} (result i32)\n    {body}\n    (i32.const {value}))'
+                )
             else:
                 lines.append(f'  (func (export "{name}") {params}\n    {body})')
         lines.extend(self.extra)

@@ -15,7 +15,9 @@ _VERSIONS = list(AbiVersion)
 
 def driven_callbacks() -> set[str]:
     """Callbacks the host calls: their names appear as string literals outside the table itself."""
-    text = "".join(p.read_text() for p in _PACKAGE.rglob("*.py") if p.name not in ("signatures.py", "coverage.py"))
+    text = "".join(
+        p.read_text() for p in _PACKAGE.rglob("*.py") if p.name not in ("signatures.py", "coverage.py")
+    )
     return {c.name for c in CALLBACKS if f'"{c.name}"' in text}
 
 
@@ -34,7 +36,9 @@ def render() -> str:
         "",
         "## Imports (host functions)",
         "",
-        "| name | area | params → results | " + " | ".join(v.value for v in _VERSIONS) + " | implemented | note |",
+        "| name | area | params → results | "
+        + " | ".join(v.value for v in _VERSIONS)
+        + " | implemented | note |",
         "|---|---|---|" + "---|" * len(_VERSIONS) + "---|---|",
     ]
     for h in HOSTCALLS:
@@ -56,8 +60,12 @@ def render() -> str:
         cells = " | ".join(_versions(c.versions).split())
         lines.append(f"| `{c.name}` | {c.area} | {signature} | {cells} | {called} | {c.note} |")
     implemented = sum(1 for h in HOSTCALLS if h.name in IMPLEMENTATIONS)
-    lines += ["", f"{implemented} of {len(HOSTCALLS)} imports implemented; "
-              f"{len({c.name for c in CALLBACKS} & driven)} of {len({c.name for c in CALLBACKS})} callbacks called.", ""]
+    lines += [
+        "",
+        f"{implemented} of {len(HOSTCALLS)} imports implemented; "
+        f"{len({c.name for c in CALLBACKS} & driven)} of {len({c.name for c in CALLBACKS})} callbacks called.",
+        "",
+    ]
     return "\n".join(lines)
 
 

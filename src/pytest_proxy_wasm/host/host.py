@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ..outcome import LogRecord, Outcome
 from .abi.enums import FailurePolicy, LogLevel, MapType, StreamType
 from .callouts import Callouts, HttpCallExpectation, HttpCallRecord, PendingCall, response_maps
+from .foreign import ForeignFunctions
+from .grpc import GrpcCallRecord, GrpcCalls, GrpcExpectation
 from .metrics import Metrics
 from .scheduler import Scheduler
 from .shared import SharedData, SharedQueues
@@ -21,10 +23,13 @@ from .headers import HeaderMap
 from .plugin import Plugin
 from .properties import PropertyValue, StreamInfo
 from .runtime import CompiledModule, Runtime
+from .tcp import TcpContext, TcpStream
 from .vm import VM
 
 if TYPE_CHECKING:
+    from ..outcome import TcpOutcome
     from .exchange import Exchange
+    from .tcp_connection import UpstreamReply
 
 
 ConfigInput = bytes | str | Mapping[str, Any] | Sequence[Any] | None
@@ -108,6 +113,8 @@ class Host:
         self.shared_data = SharedData()
         self.queues = SharedQueues()
         self.metrics = Metrics()
+        self.grpc = GrpcCalls(self)
+        self.foreign_functions = ForeignFunctions()
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -220,11 +227,11 @@ class Host:
     # -- stream intents (deferred until the callback returns, as Envoy does) --------------------------
 
     def request_continue(self, context: Context, stream_type: StreamType) -> None:
-        if isinstance(context, HttpContext):
+        if isinstance(context, HttpContext | TcpContext):
             context.intents.append(("continue", stream_type))
 
     def request_close(self, context: Context, stream_type: StreamType) -> None:
-        if isinstance(context, HttpContext):
+        if isinstance(context, HttpContext | TcpContext):
             context.intents.append(("close", stream_type))
 
     def request_local_response(self, context: HttpContext, reply: LocalResponse) -> None:
@@ -255,6 +262,7 @@ class Host:
     def check(self) -> None:
         """Raise ``ExpectationError`` for undeclared callouts or unused once-expectations."""
         self.callouts.check()
+        self.grpc.check()
 
     def dispatch_http_call(
         self,
@@ -406,3 +414,50 @@ class Host:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- gRPC and foreign functions (helper) --
+
+    def expect_grpc_call(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        """Declare a unary gRPC call's answer: ``.respond_with(message, status=...)`` or ``.fail()``."""
+        return self.grpc.expect("call", cluster, service, method, once)
+
+    def expect_grpc_stream(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        """Declare how a gRPC stream behaves; ``.respond_with(..., replies=..., close_after=...)``."""
+        return self.grpc.expect("stream", cluster, service, method, once)
+
+    @property
+    def grpc_calls(self) -> list[GrpcCallRecord]:
+        """Every gRPC call and stream the plugins opened, in order."""
+        return list(self.grpc.records)
+
+    # -- TCP (helper) --
+
+    def tcp_stream(self, plugin: Plugin) -> TcpStream:
+        """One plugin's TCP connection, driven callback by callback (``on_new_connection()``, ...)."""
+        return TcpStream(plugin, self.new_stream_info())
+
+    def connect(
+        self,
+        plugins: Plugin | Iterable[Plugin] | None = None,
+        *,
+        downstream: bytes | str | Sequence[bytes | str] = (),
+        upstream_reply: UpstreamReply = None,
+        close_from: str = "downstream",
+    ) -> TcpOutcome:
+        """Run one whole TCP connection through the network-filter chain (see ``tcp_connection.py``).
+
+        ``upstream_reply``: a callable given each batch of bytes that reached the upstream and returning
+        the bytes (or chunks) it answers, or a list of chunks the upstream sends after the client's data.
+        ``close_from``: who ends it if no plugin closed it first, ``"downstream"`` or ``"upstream"``.
+        """
+        from .tcp_connection import TcpConnection
+
+        chain = list(
+            self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
+        )
+        chunks = [downstream] if isinstance(downstream, bytes | str) else list(downstream)
+        return TcpConnection(self, chain).run(chunks, upstream_reply, close_from)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -13,12 +12,26 @@ if TYPE_CHECKING:
     from .contexts import RootContext
 
 
+M32 = 0xFFFFFFFF
+
+
+def _next_u32(current: int) -> int:
+    """cpp-host counters (cas, queue tokens) are u32 that wrap and skip 0."""
+    following = (current + 1) & M32
+    return following or 1
+
+
 class SharedData:
     """cpp-host ``SharedData``: values with a CAS counter shared by every key, starting at 1, skipping 0."""
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, bytes], tuple[bytes, int]] = {}
-        self._cas = itertools.count(1)
+        self._cas = 1
+
+    def _next_cas(self) -> int:
+        cas = self._cas
+        self._cas = _next_u32(cas)
+        return cas
 
     def get(self, vm_id: str, key: bytes) -> tuple[bytes, int] | None:
         return self.values.get((vm_id, key))
@@ -27,7 +40,7 @@ class SharedData:
         current = self.values.get((vm_id, key))
         if cas and current is not None and current[1] != cas:
             return WasmResult.CAS_MISMATCH
-        self.values[(vm_id, key)] = (value, next(self._cas))  # cas 0 (or a new key): unconditional
+        self.values[(vm_id, key)] = (value, self._next_cas())  # cas 0 (or a new key): unconditional
         return WasmResult.OK
 
     def snapshot(self, vm_id: str = "") -> dict[str, bytes]:
@@ -49,12 +62,19 @@ class SharedQueues:
     def __init__(self) -> None:
         self.by_key: dict[tuple[str, bytes], SharedQueue] = {}
         self.by_token: dict[int, SharedQueue] = {}
-        self._tokens = itertools.count(1)
+        self._token = 1
 
-    def register(self, vm_id: str, name: bytes, owner: RootContext) -> int:
+    def _next_token(self) -> int:
+        while True:  # cpp-host nextQueueToken: u32, skips 0 and tokens still in use
+            token = self._token
+            self._token = _next_u32(token)
+            if token not in self.by_token:
+                return token
+
+    def register(self, vm_id: str, name: bytes, owner: RootContext | None) -> int:
         queue = self.by_key.get((vm_id, name))
         if queue is None:
-            queue = SharedQueue(vm_id, name, next(self._tokens), owner)
+            queue = SharedQueue(vm_id, name, self._next_token(), owner)
             self.by_key[(vm_id, name)] = queue
             self.by_token[queue.token] = queue
         queue.owner = owner

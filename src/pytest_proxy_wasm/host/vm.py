@@ -235,7 +235,7 @@ class VM:
             # The deadline counts from the current epoch; re-arm only when the epoch has moved (10 ms).
             self._armed_epoch = self.runtime.epoch
             native.set_epoch_deadline(self.context, self.deadline_ticks)
-        problem = self._caller.call(func, index)
+        problem = self._caller.call(func, index or 1)  # the slot count covers the result too
         self.depth -= 1
         self.current, self.effective = saved_current, saved_effective
         if problem is not None:

@@ -129,7 +129,8 @@ def proxy_remove_header_map_value(vm: VM, map_type: int, key_ptr: int, key_size:
 def proxy_get_header_map_size(vm: VM, map_type: int, ret_size: int) -> int:
     if map_type > MAX_MAP_TYPE:
         return BAD_ARGUMENT
-    headers = _map(vm, map_type)
+    # Envoy getHeaderMapSize goes through getMap (the four writable HTTP maps): 4-7 are always BAD_ARGUMENT.
+    headers = _map(vm, map_type) if map_type <= MapType.HTTP_RESPONSE_TRAILERS else None
     if headers is None:
         return BAD_ARGUMENT
     vm.memory.write_u32(ret_size, headers.byte_size())  # Envoy: byteSize, not the entry count

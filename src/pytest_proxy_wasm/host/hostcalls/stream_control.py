@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from ..abi.enums import StreamType, WasmResult
 from ..abi.pairs import decode_pairs
-from ..contexts import HttpContext, LocalResponse
+from ..contexts import Context, HttpContext, LocalResponse
+from ..tcp import TcpContext
 from . import hostcall
 
 if TYPE_CHECKING:
@@ -21,13 +22,22 @@ def _stream(vm: VM) -> HttpContext | None:
     return context if isinstance(context, HttpContext) else None
 
 
+def _applies(context: Context | None, stream_type: int) -> bool:
+    """Envoy acts only through the callbacks the context has: decoder/encoder callbacks for HTTP (types
+    0/1), network read/write filter callbacks for TCP (2/3). Otherwise it returns OK and does nothing."""
+    http_type = stream_type in (StreamType.HTTP_REQUEST, StreamType.HTTP_RESPONSE)
+    if isinstance(context, HttpContext):
+        return http_type
+    return isinstance(context, TcpContext) and not http_type
+
+
 def _continue(vm: VM, stream_type: int) -> int:
     if stream_type > StreamType.UPSTREAM:
         return WasmResult.BAD_ARGUMENT
     if stream_type == StreamType.UPSTREAM:
         return WasmResult.UNIMPLEMENTED
     context = vm.effective_context()
-    if context is not None:
+    if context is not None and _applies(context, stream_type):
         vm.host.request_continue(context, StreamType(stream_type))
     return OK
 
@@ -52,7 +62,7 @@ def proxy_close_stream(vm: VM, stream_type: int) -> int:
     if stream_type > StreamType.UPSTREAM:
         return WasmResult.BAD_ARGUMENT
     context = vm.effective_context()
-    if context is not None:
+    if context is not None and _applies(context, stream_type):
         vm.host.request_close(context, StreamType(stream_type))
     return OK
 

@@ -1,0 +1,465 @@
+"""gRPC callouts: declarative fakes per cluster/service/method, records, and deliveries.
+
+Mirrors Envoy ``source/extensions/common/wasm/context.{h,cc}`` (``grpcCall``, ``grpcStream``,
+``grpcSend``, ``grpcClose``, ``grpcCancel``, ``GrpcCallClientHandler``, ``GrpcStreamClientHandler``):
+
+* unary call: success (status 0 and a message) -> only ``proxy_on_grpc_receive``; any failure -> only
+  ``proxy_on_grpc_close(status)`` (Envoy's unary handler has no metadata callbacks; an OK answer
+  without a message is a failure with status 13 INTERNAL, as in ``Grpc::AsyncRequestImpl``);
+* stream: initial metadata (map 4) -> messages (buffer 5) -> trailing metadata (map 5) -> close;
+* every callback goes to the root context that made the call; ``proxy_get_status`` reads
+  (grpc status, message) during ``proxy_on_grpc_close`` (the message is cleared afterwards);
+* tokens per VM: calls 1, 5, 9...; streams 2, 6, 10... (proxy-wasm-cpp-host ``wasm.h``).
+
+Answers are scheduled on ``host.scheduler`` (virtual time), like HTTP callouts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExpectationError
+from .abi.enums import MapType
+from .contexts import Buffer
+from .headers import HeaderMap, to_pairs
+
+if TYPE_CHECKING:
+    from .contexts import RootContext
+    from .host import Host
+    from .scheduler import Event
+    from .vm import VM
+
+OK, INTERNAL, UNAVAILABLE = 0, 13, 14
+UPSTREAM_DOWN = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+TIMEOUT_MESSAGE = "upstream request timeout"  # router local reply 504 -> grpc-status 14 (httpToGrpcStatus)
+Pairs = list[tuple[str, str]]
+Replies = Callable[[Any], Any] | Sequence[Any] | None
+
+
+def _protobuf_message_class() -> type | None:
+    """``google.protobuf.message.Message`` when protobuf is installed (an optional dependency)."""
+    try:
+        module = importlib.import_module("google.protobuf.message")
+    except ImportError:
+        return None
+    cls: type = module.Message
+    return cls
+
+
+def encode_message(message: Any) -> bytes:
+    """Bytes as given, str as UTF-8, a protobuf message (anything with ``SerializeToString``) serialized."""
+    if isinstance(message, bytes | bytearray | memoryview):
+        return bytes(message)
+    if isinstance(message, str):
+        return message.encode()
+    proto = _protobuf_message_class()
+    if (proto is not None and isinstance(message, proto)) or hasattr(message, "SerializeToString"):
+        data: bytes = message.SerializeToString()
+        return data
+    raise TypeError(f"a gRPC message must be bytes, str or a protobuf message, not {type(message).__name__}")
+
+
+def decode_message(data: bytes, message_type: Any = None) -> Any:
+    """``data`` itself, or ``message_type.FromString(data)`` for a protobuf message class."""
+    return data if message_type is None else message_type.FromString(data)
+
+
+def _pairs(value: Pairs | dict[str, str] | None) -> Pairs:
+    if value is None:
+        return []
+    return list(value.items()) if isinstance(value, dict) else list(value)
+
+
+@dataclass
+class GrpcResponse:
+    """What the fake server does for one call or stream."""
+
+    messages: list[bytes] = field(default_factory=list)
+    initial_metadata: Pairs = field(default_factory=list)
+    trailing_metadata: Pairs = field(default_factory=list)
+    status: int = OK
+    status_message: str = ""
+    delay_ms: float = 0
+    failure: bool = False  # reset: only proxy_on_grpc_close(status)
+    replies: Replies = None
+    close_after: int | None = None
+    request_type: Any = None
+
+
+class GrpcExpectation:
+    """One declared answer for gRPC calls (``kind="call"``) or streams (``kind="stream"``)."""
+
+    def __init__(self, kind: str, cluster: str, service: str | None, method: str | None, once: bool) -> None:
+        self.kind = kind
+        self.cluster = cluster
+        self.service = service
+        self.method = method
+        self.once = once
+        self.response = GrpcResponse()
+        self.calls = 0
+
+    def matches(self, kind: str, cluster: str, service: str, method: str) -> bool:
+        if kind != self.kind:
+            return False
+        if not (cluster == self.cluster or fnmatch.fnmatchcase(cluster, self.cluster)):
+            return False
+        return (self.service is None or self.service == service) and (
+            self.method is None or self.method == method
+        )
+
+    def respond_with(
+        self,
+        *messages: Any,
+        initial_metadata: Pairs | dict[str, str] | None = None,
+        trailing_metadata: Pairs | dict[str, str] | None = None,
+        status: int = OK,
+        status_message: str = "",
+        delay_ms: float = 0,
+        replies: Replies = None,
+        close_after: int | None = None,
+        request_type: Any = None,
+    ) -> GrpcExpectation:
+        """Answer with ``messages`` (bytes, str or protobuf messages), then ``status``.
+
+        Streams only: ``messages`` are sent right after the stream opens; ``replies`` answers each
+        message the plugin sends (a callable taking the message - decoded with ``request_type`` when
+        given - or a list indexed by message number; each answer is one message, a list of them, or
+        None); the server closes (trailing metadata, then ``status``) after ``close_after`` plugin
+        messages, or when the plugin half-closes (``end_stream`` or ``proxy_grpc_close``).
+        """
+        if self.kind == "call" and (len(messages) > 1 or replies is not None or close_after is not None):
+            raise ValueError("a unary gRPC call answers with at most one message (no replies/close_after)")
+        self.response = GrpcResponse(
+            [encode_message(m) for m in messages],
+            _pairs(initial_metadata),
+            _pairs(trailing_metadata),
+            status,
+            status_message,
+            delay_ms,
+            replies=replies,
+            close_after=close_after,
+            request_type=request_type,
+        )
+        return self
+
+    def fail(
+        self, status: int = UNAVAILABLE, message: str = UPSTREAM_DOWN, delay_ms: float = 0
+    ) -> GrpcExpectation:
+        """Reset: the plugin only sees ``proxy_on_grpc_close(status)`` (default 14 UNAVAILABLE)."""
+        self.response = GrpcResponse(status=status, status_message=message, delay_ms=delay_ms, failure=True)
+        return self
+
+
+@dataclass
+class GrpcCallRecord:
+    """A gRPC call or stream the plugin made, as the test can inspect it."""
+
+    kind: str  # "call" or "stream"
+    cluster: str
+    service: str
+    method: str
+    initial_metadata: Pairs
+    messages: list[bytes]  # what the plugin sent (the request of a call)
+    timeout_ms: int | None
+    token: int
+    matched: bool = True
+    half_closed: bool = False
+    cancelled: bool = False
+    received: list[bytes] = field(default_factory=list)  # messages delivered to the plugin
+    close_status: int | None = None
+    close_message: str = ""
+
+    def metadata(self, name: str) -> str | None:
+        return next((v for k, v in self.initial_metadata if k == name.lower()), None)
+
+    def decoded(self, message_type: Any) -> list[Any]:
+        return [decode_message(m, message_type) for m in self.messages]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "cluster": self.cluster,
+            "service": self.service,
+            "method": self.method,
+            "messages": [m.decode("utf-8", "replace") for m in self.messages],
+            "status": self.close_status,
+        }
+
+
+@dataclass
+class _Active:
+    vm: VM
+    root: RootContext
+    token: int
+    record: GrpcCallRecord
+    response: GrpcResponse
+    events: list[Event] = field(default_factory=list)
+    local_closed: bool = False
+    remote_closed: bool = False
+    closing: bool = False  # remote close scheduled
+    sent: int = 0
+
+
+class GrpcCalls:
+    """The host's gRPC state: expectations, records, live calls/streams per (VM, token)."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.expectations: list[GrpcExpectation] = []
+        self.records: list[GrpcCallRecord] = []
+        self.active: dict[tuple[int, int], _Active] = {}
+        self._next: dict[int, list[int]] = {}  # id(vm) -> [next call token, next stream token]
+
+    # -- declaring ---------------------------------------------------------------------------------
+
+    def expect(
+        self, kind: str, cluster: str, service: str | None, method: str | None, once: bool
+    ) -> GrpcExpectation:
+        expectation = GrpcExpectation(kind, cluster, service, method, once)
+        self.expectations.append(expectation)
+        return expectation
+
+    def knows(self, cluster: str) -> bool:
+        if self.host.callouts.knows(cluster):
+            return True
+        return any(e.cluster == cluster or fnmatch.fnmatchcase(cluster, e.cluster) for e in self.expectations)
+
+    def check(self) -> None:
+        """Raise ``ExpectationError`` for gRPC calls nobody declared and once-expectations never used."""
+        problems = [
+            f"unexpected gRPC {r.kind} to cluster {r.cluster!r} ({r.service}/{r.method})"
+            for r in self.records
+            if not r.matched
+        ]
+        problems += [
+            f"expected gRPC {e.kind} to {e.cluster!r} was never made"
+            for e in self.expectations
+            if e.once and not e.calls
+        ]
+        if problems:
+            raise ExpectationError("; ".join(problems))
+
+    # -- hostcall side -------------------------------------------------------------------------------
+
+    def _token(self, vm: VM, kind: int) -> int:
+        counters = self._next.setdefault(id(vm), [1, 2])
+        token = counters[kind - 1]
+        counters[kind - 1] += 4
+        return token
+
+    def _answer(self, kind: str, cluster: str, service: str, method: str) -> tuple[GrpcResponse, bool]:
+        for expectation in self.expectations:
+            if expectation.once and expectation.calls:
+                continue
+            if expectation.matches(kind, cluster, service, method):
+                expectation.calls += 1
+                return expectation.response, True
+        return GrpcResponse(status=UNAVAILABLE, status_message=UPSTREAM_DOWN, failure=True), False
+
+    def start(
+        self,
+        root: RootContext,
+        kind: str,
+        cluster: str,
+        service: str,
+        method: str,
+        metadata: Pairs,
+        message: bytes | None,
+        timeout_ms: int | None,
+    ) -> int:
+        """Open a call (``message`` given) or a stream; schedule what the fake answers. Returns the token."""
+        vm = root.vm
+        token = self._token(vm, 1 if kind == "call" else 2)
+        response, matched = self._answer(kind, cluster, service, method)
+        messages = [message] if message is not None else []
+        record = GrpcCallRecord(
+            kind, cluster, service, method, metadata, messages, timeout_ms, token, matched
+        )
+        self.records.append(record)
+        active = _Active(vm, root, token, record, response)
+        self.active[(id(vm), token)] = active
+        if kind == "call":
+            if timeout_ms and response.delay_ms > timeout_ms:
+                self._at(active, timeout_ms, lambda: self._close(active, UNAVAILABLE, TIMEOUT_MESSAGE))
+            elif response.failure or response.status != OK:
+                self._at(
+                    active,
+                    response.delay_ms,
+                    lambda: self._close(active, response.status, response.status_message),
+                )
+            elif not response.messages:
+                self._at(active, response.delay_ms, lambda: self._close(active, INTERNAL, ""))
+            else:
+                self._at(active, response.delay_ms, lambda: self._message(active, response.messages[0]))
+            return token
+        if response.failure:
+            active.closing = True
+            self._at(
+                active,
+                response.delay_ms,
+                lambda: self._close(active, response.status, response.status_message),
+            )
+            return token
+        self._at(active, response.delay_ms, lambda: self._initial_metadata(active))
+        for data in response.messages:
+            self._at(active, response.delay_ms, lambda data=data: self._message(active, data))  # type: ignore[misc]
+        if response.close_after == 0:
+            self._remote_close(active)
+        return token
+
+    def lookup(self, vm: VM, token: int) -> _Active | None:
+        return self.active.get((id(vm), token))
+
+    def send(self, active: _Active, message: bytes, end_stream: bool) -> None:
+        active.record.messages.append(message)
+        response = active.response
+        if not active.record.matched or response.failure or active.closing:
+            return
+        index, active.sent = active.sent, active.sent + 1
+        for data in self._replies(response, index, message):
+            self._at(active, response.delay_ms, lambda data=data: self._message(active, data))  # type: ignore[misc]
+        if end_stream:
+            active.record.half_closed = True
+        if end_stream or (response.close_after is not None and active.sent >= response.close_after):
+            self._remote_close(active)
+
+    def close(self, active: _Active) -> None:
+        """proxy_grpc_close: cancel a call; half-close a stream (kept until the remote close)."""
+        if active.record.kind == "call":
+            self.cancel(active)
+            return
+        active.record.half_closed = True
+        if active.remote_closed:
+            self._forget(active)
+            return
+        active.local_closed = True
+        if not active.closing and active.record.matched and not active.response.failure:
+            self._remote_close(active)
+
+    def cancel(self, active: _Active) -> None:
+        """proxy_grpc_cancel (and close of a call): reset; no further callbacks."""
+        active.record.cancelled = True
+        for event in active.events:
+            event.cancelled = True
+        self._forget(active)
+
+    # -- test-driven server events (streams) -----------------------------------------------------------
+
+    def server_send(self, record: GrpcCallRecord, *messages: Any, delay_ms: float = 0) -> None:
+        active = self._live(record)
+        for message in messages:
+            data = encode_message(message)
+            self._at(active, delay_ms, lambda data=data: self._message(active, data))  # type: ignore[misc]
+
+    def server_close(
+        self,
+        record: GrpcCallRecord,
+        status: int = OK,
+        message: str = "",
+        trailing_metadata: Pairs | dict[str, str] | None = None,
+        delay_ms: float = 0,
+    ) -> None:
+        active = self._live(record)
+        active.response = GrpcResponse(
+            trailing_metadata=_pairs(trailing_metadata),
+            status=status,
+            status_message=message,
+            delay_ms=delay_ms,
+        )
+        active.closing = False
+        self._remote_close(active)
+
+    def _live(self, record: GrpcCallRecord) -> _Active:
+        for active in self.active.values():
+            if active.record is record and not active.remote_closed:
+                return active
+        raise ValueError(f"gRPC {record.kind} {record.token} is no longer open")
+
+    # -- delivery ----------------------------------------------------------------------------------
+
+    def _replies(self, response: GrpcResponse, index: int, message: bytes) -> list[bytes]:
+        replies = response.replies
+        if replies is None:
+            return []
+        if callable(replies):
+            answer = replies(decode_message(message, response.request_type))
+        else:
+            answer = replies[index] if index < len(replies) else None
+        if answer is None:
+            return []
+        if isinstance(answer, bytes | bytearray | str) or hasattr(answer, "SerializeToString"):
+            return [encode_message(answer)]
+        return [encode_message(a) for a in answer]
+
+    def _at(self, active: _Active, delay_ms: float, deliver: Callable[[], None]) -> None:
+        due = self.host.clock.monotonic_ns + int(delay_ms * 1_000_000)
+        label = f"grpc {active.record.kind} {active.token} to {active.record.cluster}"
+        active.events.append(self.host.scheduler.schedule(due, deliver, label))
+
+    def _remote_close(self, active: _Active) -> None:
+        active.closing = True
+        response = active.response
+        self._at(active, response.delay_ms, lambda: self._trailing_metadata(active))
+        self._at(
+            active, response.delay_ms, lambda: self._close(active, response.status, response.status_message)
+        )
+
+    def _forget(self, active: _Active) -> None:
+        self.active.pop((id(active.vm), active.token), None)
+
+    def _is_live(self, active: _Active) -> bool:
+        return self.active.get((id(active.vm), active.token)) is active and not active.remote_closed
+
+    def _invoke(self, active: _Active, callback: str, *args: int) -> None:
+        root, vm = active.root, active.vm
+        try:
+            vm.call(root, callback, root.id, active.token, *args)
+        finally:
+            vm.callout_maps, vm.callout_buffers = {}, {}
+        self.host.after_callback()
+
+    def _initial_metadata(self, active: _Active) -> None:
+        if not self._is_live(active):
+            return
+        pairs = [(":status", "200"), ("content-type", "application/grpc"), *active.response.initial_metadata]
+        metadata = HeaderMap(to_pairs(pairs))
+        active.vm.callout_maps = {MapType.GRPC_RECEIVE_INITIAL_METADATA: metadata}
+        self._invoke(active, "proxy_on_grpc_receive_initial_metadata", len(metadata))
+
+    def _message(self, active: _Active, data: bytes) -> None:
+        if not self._is_live(active):
+            return
+        active.record.received.append(data)
+        active.vm.callout_buffers = {5: Buffer(data)}
+        self._invoke(active, "proxy_on_grpc_receive", len(data))
+        if active.record.kind == "call":
+            self._forget(active)
+
+    def _trailing_metadata(self, active: _Active) -> None:
+        if not self._is_live(active):
+            return
+        response = active.response
+        pairs = [("grpc-status", str(response.status))]
+        if response.status_message:
+            pairs.append(("grpc-message", response.status_message))
+        metadata = HeaderMap(to_pairs([*pairs, *response.trailing_metadata]))
+        active.vm.callout_maps = {MapType.GRPC_RECEIVE_TRAILING_METADATA: metadata}
+        self._invoke(active, "proxy_on_grpc_receive_trailing_metadata", len(metadata))
+
+    def _close(self, active: _Active, status: int, message: str) -> None:
+        if not self._is_live(active):
+            return
+        active.remote_closed = True
+        active.record.close_status, active.record.close_message = status, message
+        root = active.root
+        root.status = (status, message.encode())
+        try:
+            self._invoke(active, "proxy_on_grpc_close", status)
+        finally:
+            root.status = (status, b"")  # Envoy clears status_message_ after the callback
+        if active.record.kind == "call" or active.local_closed:
+            self._forget(active)
