@@ -109,5 +109,3 @@ def test_bad_marker_argument_is_a_session_usage_error(pytester: pytest.Pytester)
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*@pytest.mark.proxy_wasm does not take bogus*"])
-
-

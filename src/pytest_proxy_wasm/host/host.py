@@ -68,6 +68,7 @@ class HostOptions:
     deadline_seconds: float = 5.0
     memory_limit: int = 1 << 30
     log_tail: int = 20
+    checked_calls: bool = False  # use wasmtime-py's ordinary (checked) call path: slower, for comparison
     properties: Mapping[tuple[str, ...], PropertyValue] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> HostOptions:

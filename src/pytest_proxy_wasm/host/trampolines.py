@@ -57,3 +57,22 @@ def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima
         vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory
     )
     return trampoline
+
+
+def make_checked_hostcall(
+    vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int
+) -> Callable[..., Any]:
+    """The same hostcall for wasmtime-py's checked ``Linker.define_func`` path (comparison only)."""
+    masks = [0xFFFFFFFFFFFFFFFF if kind == "i64" else 0xFFFFFFFF for kind in spec.params]
+    has_result = bool(spec.results)
+    counts, name = vm.hostcall_counts, spec.name
+
+    def hostcall(*args: int) -> int | None:
+        counts[name] = counts.get(name, 0) + 1
+        try:
+            result = impl(vm, *[a & m for a, m in zip(args, masks, strict=True)])
+        except GuestMemoryError:
+            return ima if has_result else None
+        return int(result) if has_result and result is not None else None
+
+    return hostcall

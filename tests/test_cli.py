@@ -1,0 +1,83 @@
+"""``pytest-proxy-wasm run``: the Outcome as JSON, exit codes, options."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_proxy_wasm.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+AUTH = {"username": "admin", "password": "s3cret"}
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+    assert main(["run", *args, "--json"]) == 0
+    data: dict[str, object] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def test_header_plugin_json(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, str(FIXTURES / "rust" / "headers.wasm"), "--path", "/x", "-H", "x-remove-me: 1",
+                    "--upstream-header", "x-up: 2", "--upstream-body", "hi")
+    assert data["status"] == 200
+    assert data["response_body"] == "hi"
+    assert ["x-wasm-response", "world"] in data["response_headers"]  # type: ignore[operator]
+    upstream = data["upstream_request"]
+    assert isinstance(upstream, dict)
+    assert upstream["path"] == "/x"
+    assert ["x-wasm-request", "hello"] in upstream["headers"]
+    assert all(h[0] != "x-remove-me" for h in upstream["headers"])
+    logs = data["logs"]
+    assert isinstance(logs, list)
+    assert {"level": "info", "message": "request header: :path: /x", "plugin": "headers", "source": "plugin"} in logs
+    assert data["plugin_failed"] is None
+
+
+def test_config_from_file_and_local_reply(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "auth.json"
+    config.write_text(json.dumps(AUTH))
+    denied = run_json(capsys, str(FIXTURES / "go" / "basic_auth.wasm"), "--plugin-config", f"@{config}")
+    assert denied["status"] == 401
+    assert denied["upstream_request"] is None
+    token = base64.b64encode(b"admin:s3cret").decode()
+    allowed = run_json(capsys, str(FIXTURES / "go" / "basic_auth.wasm"), "--plugin-config", f"@{config}",
+                       "-H", f"authorization: Basic {token}")
+    assert allowed["status"] == 200
+
+
+def test_body_plugin_and_callout_option(capsys: pytest.CaptureFixture[str]) -> None:
+    body = run_json(capsys, str(FIXTURES / "rust" / "body.wasm"), "--method", "POST", "--body", '{"a":1}',
+                    "--upstream-body", "x")
+    assert body["upstream_request"]["body"] == '{"a":1,"rewritten":true}'  # type: ignore[index]
+    assert body["response_body"] == "replaced by wasm"
+    allowed = run_json(capsys, str(FIXTURES / "assemblyscript" / "callout_auth.wasm"),
+                       "--callout", "outbound|5000||sealos.hub=200:\x02")
+    assert allowed["status"] == 200
+    assert allowed["callouts"][0]["cluster"] == "outbound|5000||sealos.hub"  # type: ignore[index]
+
+
+def test_unloadable_module_exits_non_zero_with_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.wasm"
+    broken.write_bytes(b"not wasm at all")
+    result = subprocess.run([sys.executable, "-m", "pytest_proxy_wasm", "run", str(broken)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "pytest-proxy-wasm: cannot load broken.wasm: not a WebAssembly binary (bad magic number)"]
+
+
+def test_refused_configuration_exits_non_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(FIXTURES / "rust" / "basic_auth.wasm"), "--plugin-config", "{}"]) == 2
+    assert "proxy_on_configure failed" in capsys.readouterr().err
+
+
+def test_bad_header_option_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "x.wasm", "-H", "no-colon"])
+    assert info.value.code == 2
