@@ -35,7 +35,8 @@ def test_header_plugin_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(h[0] != "x-remove-me" for h in upstream["headers"])
     logs = data["logs"]
     assert isinstance(logs, list)
-    assert {"level": "info", "message": "request header: :path: /x", "plugin": "headers", "source": "plugin"} in logs
+    line = {"level": "info", "message": "request header: :path: /x", "plugin": "headers", "source": "plugin"}
+    assert line in logs
     assert data["plugin_failed"] is None
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from wat_builder import BAD_PTR, Probe, records, slots, u32, u64
 
-from pytest_proxy_wasm import Host
+from pytest_proxy_wasm import Host, Plugin
 
 OK, NOT_FOUND, BAD_ARGUMENT, IMA = 0, 1, 2, 6
 COUNTER, GAUGE, HISTOGRAM = 0, 1, 2
@@ -30,7 +30,7 @@ def get(metric_id: int, ret: int) -> str:
     return f"(call $proxy_get_metric (i32.const {metric_id}) (i32.const {ret}))"
 
 
-def load(host: Host, wat: Wat, calls: Callable[[Probe], list[str]], **kwargs: str) -> object:
+def load(host: Host, wat: Wat, calls: Callable[[Probe], list[str]], **kwargs: str) -> Plugin:
     probe = Probe()
     probe.on("proxy_on_vm_start", records(calls(probe)))
     return host.load_plugin(wat(probe.wat()), **kwargs)
@@ -95,8 +95,20 @@ def test_counter_increment_record_get(proxy_wasm_host: Host, wat: Wat) -> None:
             rec(100, 1),
         ],
     )
-    assert slots(plugin, 12) == [OK, OK, OK, OK, BAD_ARGUMENT, BAD_ARGUMENT, OK, OK, OK, NOT_FOUND,
-                                 NOT_FOUND, NOT_FOUND]
+    assert slots(plugin, 12) == [
+        OK,
+        OK,
+        OK,
+        OK,
+        BAD_ARGUMENT,
+        BAD_ARGUMENT,
+        OK,
+        OK,
+        OK,
+        NOT_FOUND,
+        NOT_FOUND,
+        NOT_FOUND,
+    ]
     assert (u64(plugin, 32), u64(plugin, 40)) == (10, 10)
     assert proxy_wasm_host.metrics["requests"] == 10
 
@@ -141,13 +153,30 @@ def test_histogram_records_and_refuses_the_rest(proxy_wasm_host: Host, wat: Wat)
             rec(102, 1),  # but recording to it is NOT_FOUND
         ],
     )
-    assert slots(plugin, 9) == [OK, OK, OK, OK, BAD_ARGUMENT, BAD_ARGUMENT, BAD_ARGUMENT, BAD_ARGUMENT, NOT_FOUND]
+    assert slots(plugin, 9) == [
+        OK,
+        OK,
+        OK,
+        OK,
+        BAD_ARGUMENT,
+        BAD_ARGUMENT,
+        BAD_ARGUMENT,
+        BAD_ARGUMENT,
+        NOT_FOUND,
+    ]
     assert proxy_wasm_host.metrics["sizes"] == 3
     assert proxy_wasm_host.metrics.samples("sizes") == [3, 7, (1 << 64) - 1]
 
 
-@pytest.mark.parametrize(("call", "expected"), [(inc(7, 1), BAD_ARGUMENT), (rec(7, 1), NOT_FOUND),
-                                                (get(7, 32), BAD_ARGUMENT), (inc(3, 1), BAD_ARGUMENT)])
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (inc(7, 1), BAD_ARGUMENT),
+        (rec(7, 1), NOT_FOUND),
+        (get(7, 32), BAD_ARGUMENT),
+        (inc(3, 1), BAD_ARGUMENT),
+    ],
+)
 def test_type_bits_three(proxy_wasm_host: Host, wat: Wat, call: str, expected: int) -> None:
     plugin = load(proxy_wasm_host, wat, lambda p: [define(p, HISTOGRAM, "h", 16), call])
     assert slots(plugin, 2) == [OK, expected]
@@ -170,7 +199,7 @@ def test_ids_are_per_vm_stats_are_per_name(proxy_wasm_host: Host, wat: Wat) -> N
 
     a = load(proxy_wasm_host, wat, calls, vm_id="a", name="a")
     b = load(proxy_wasm_host, wat, calls, vm_id="b", name="b")
-    assert a.vm is not b.vm  # type: ignore[attr-defined]
+    assert a.vm is not b.vm
     assert slots(a, 4) == slots(b, 4) == [OK] * 4
     assert (u32(a, 16), u32(b, 16), u32(a, 20), u32(b, 20)) == (4, 4, 5, 5)
     assert (u64(a, 32), u64(b, 32)) == (1, 2)

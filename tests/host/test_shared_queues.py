@@ -1,4 +1,4 @@
-"""Hostcall area shared queues: register, resolve, enqueue, dequeue and proxy_on_queue_ready (abi-spec 2.6, 6.5)."""
+"""Hostcall area shared queues: register, resolve, enqueue, dequeue, on_queue_ready (abi-spec 2.6, 6.5)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,9 @@ def test_resolve_bad_return_pointer(proxy_wasm_host: Host, wat: Wat) -> None:
     probe = Probe()
     probe.on(
         "proxy_on_vm_start",
-        records([register(probe, "q"), resolve(probe, "", "q", BAD_PTR), resolve(probe, "", "absent", BAD_PTR)]),
+        records(
+            [register(probe, "q"), resolve(probe, "", "q", BAD_PTR), resolve(probe, "", "absent", BAD_PTR)]
+        ),
     )
     plugin = proxy_wasm_host.load_plugin(wat(probe.wat()), name="ima")
     assert slots(plugin, 3) == [OK, IMA, NOT_FOUND]  # lookup first, then the write
@@ -284,3 +286,15 @@ def test_no_delivery_to_a_failed_vm(proxy_wasm_host: Host, wat: Wat) -> None:
     proxy_wasm_host.advance(0)  # the notification is dropped, not an error
     assert slots(plugin, 1, first=10) == [NOT_RUN]
     assert "proxy_on_queue_ready" not in plugin.vm.calls
+
+
+def test_a_stream_registers_for_its_root(proxy_wasm_host: Host, wat: Wat) -> None:
+    probe = Probe()
+    probe.on("proxy_on_request_headers", records([register(probe, "q", 16), enqueue(probe, 1, "m")]))
+    probe.on("proxy_on_queue_ready", f"(i32.store (i32.const {slot(10)}) (local.get $p0))")
+    plugin = proxy_wasm_host.load_plugin(wat(probe.wat()), name="stream")
+    proxy_wasm_host.request(plugin)
+    assert slots(plugin, 2) == [OK, OK]
+    assert proxy_wasm_host.queues.by_token[1].owner is plugin.root
+    proxy_wasm_host.advance(0)
+    assert slots(plugin, 1, first=10) == [plugin.root.id]

@@ -29,8 +29,9 @@ def test_matching_credentials_reach_the_upstream(proxy_wasm_host: Host, language
     "authorization",
     [None, basic("admin", "wrong"), basic("root", "s3cret"), "Bearer abc", "Basic !!!not-base64", "Basic "],
 )
-def test_anything_else_gets_401_with_a_challenge(proxy_wasm_host: Host, language: str,
-                                                 authorization: str | None) -> None:
+def test_anything_else_gets_401_with_a_challenge(
+    proxy_wasm_host: Host, language: str, authorization: str | None
+) -> None:
     plugin = proxy_wasm_host.load_plugin(sample(language, "basic_auth"), plugin_config=CONFIG)
     headers = {"authorization": authorization} if authorization is not None else {}
     outcome = proxy_wasm_host.request(plugin, headers=headers)
@@ -42,7 +43,9 @@ def test_anything_else_gets_401_with_a_challenge(proxy_wasm_host: Host, language
 
 
 def test_realm_comes_from_config(proxy_wasm_host: Host, language: str) -> None:
-    plugin = proxy_wasm_host.load_plugin(sample(language, "basic_auth"), plugin_config={**CONFIG, "realm": "ops"})
+    plugin = proxy_wasm_host.load_plugin(
+        sample(language, "basic_auth"), plugin_config={**CONFIG, "realm": "ops"}
+    )
     assert proxy_wasm_host.request(plugin).header("www-authenticate") == 'Basic realm="ops"'
 
 
@@ -52,7 +55,9 @@ def test_configuration_is_logged_at_debug(proxy_wasm_host: Host, language: str) 
     assert '#on_configure -> {"username":"admin","password":"s3cret"}' in debug
 
 
-@pytest.mark.parametrize("config", [None, "", "not json", {"username": "admin"}, {"username": 1, "password": "x"}])
+@pytest.mark.parametrize(
+    "config", [None, "", "not json", {"username": "admin"}, {"username": 1, "password": "x"}]
+)
 def test_bad_configuration_is_refused(proxy_wasm_host: Host, language: str, config: object) -> None:
     with pytest.raises(PluginStartError) as info:
         proxy_wasm_host.load_plugin(sample(language, "basic_auth"), plugin_config=config)  # type: ignore[arg-type]

@@ -19,10 +19,13 @@ def body_language(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.mark.parametrize(
-    "chunks", [[b'{"a": 1}'], [b'{"a"', b": 1}"], [b"{", b'"a"', b":", b" 1", b"}"]], ids=["one", "two", "five"]
+    "chunks",
+    [[b'{"a": 1}'], [b'{"a"', b": 1}"], [b"{", b'"a"', b":", b" 1", b"}"]],
+    ids=["one", "two", "five"],
 )
-def test_json_request_is_rewritten_across_chunks(proxy_wasm_host: Host, body_language: str,
-                                                 chunks: list[bytes]) -> None:
+def test_json_request_is_rewritten_across_chunks(
+    proxy_wasm_host: Host, body_language: str, chunks: list[bytes]
+) -> None:
     plugin = proxy_wasm_host.load_plugin(sample(body_language, "body"), plugin_config=CONFIG)
     outcome = proxy_wasm_host.request(plugin, method="POST", body=chunks, upstream_body="old")
     upstream = outcome.upstream_request
@@ -39,7 +42,9 @@ def test_non_object_body_passes_unchanged(proxy_wasm_host: Host, body_language: 
     assert outcome.upstream_request.body == b"[1,2]"
 
 
-def test_headers_only_exchange_never_reaches_body_callbacks(proxy_wasm_host: Host, body_language: str) -> None:
+def test_headers_only_exchange_never_reaches_body_callbacks(
+    proxy_wasm_host: Host, body_language: str
+) -> None:
     plugin = proxy_wasm_host.load_plugin(sample(body_language, "body"), plugin_config=CONFIG)
     outcome = proxy_wasm_host.request(plugin)
     assert outcome.response_body == b""
@@ -50,7 +55,9 @@ def test_headers_only_exchange_never_reaches_body_callbacks(proxy_wasm_host: Hos
 def test_body_callbacks_see_the_cumulative_size(proxy_wasm_host: Host, body_language: str) -> None:
     plugin = proxy_wasm_host.load_plugin(sample(body_language, "body"), plugin_config=CONFIG)
     stream = plugin.http_stream()
-    assert stream.on_request_headers({":method": "POST", ":path": "/"}, end_of_stream=False) is Action.CONTINUE
+    assert (
+        stream.on_request_headers({":method": "POST", ":path": "/"}, end_of_stream=False) is Action.CONTINUE
+    )
     assert stream.on_request_body(b'{"x":', end_of_stream=False) is Action.PAUSE
     assert stream.on_request_body(b"2}", end_of_stream=True) is Action.CONTINUE
     assert json.loads(stream.request_body_buffer) == {"x": 2, "seen": "yes"}

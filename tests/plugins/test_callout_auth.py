@@ -22,7 +22,10 @@ def test_even_byte_lets_the_request_through(proxy_wasm_host: Host, language: str
     [call] = proxy_wasm_host.http_calls
     assert call.cluster == CLUSTER
     assert (call.header(":method"), call.header(":path"), call.header(":authority")) == (
-        "GET", "/bytes/1", "sealos.hub:5000")
+        "GET",
+        "/bytes/1",
+        "sealos.hub:5000",
+    )
     assert call.timeout_ms == 5000
 
 
@@ -56,7 +59,9 @@ def test_slow_upstream_times_out_after_the_callout_timeout(proxy_wasm_host: Host
 
 
 def test_unknown_cluster_makes_the_plugin_answer_503(proxy_wasm_host: Host, language: str) -> None:
-    plugin = proxy_wasm_host.load_plugin(sample(language, "callout_auth"), plugin_config={"cluster": "nowhere"})
+    plugin = proxy_wasm_host.load_plugin(
+        sample(language, "callout_auth"), plugin_config={"cluster": "nowhere"}
+    )
     outcome = proxy_wasm_host.request(plugin)
     assert outcome.status == 503
     assert outcome.response_body == b"callout dispatch failed"
