@@ -17,177 +17,47 @@ Answers are scheduled on ``host.scheduler`` (virtual time), like HTTP callouts.
 from __future__ import annotations
 
 import fnmatch
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import ExpectationError
 from .abi.enums import MapType
 from .contexts import Buffer
+from .grpc_fakes import (
+    INTERNAL,
+    OK,
+    TIMEOUT_MESSAGE,
+    UNAVAILABLE,
+    UPSTREAM_DOWN,
+    GrpcCallRecord,
+    GrpcExpectation,
+    GrpcResponse,
+    Pairs,
+    decode_message,
+    encode_message,
+    pairs_of,
+)
 from .headers import HeaderMap, to_pairs
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .contexts import RootContext
     from .host import Host
     from .scheduler import Event
     from .vm import VM
 
-OK, INTERNAL, UNAVAILABLE = 0, 13, 14
-UPSTREAM_DOWN = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
-TIMEOUT_MESSAGE = "upstream request timeout"  # router local reply 504 -> grpc-status 14 (httpToGrpcStatus)
-Pairs = list[tuple[str, str]]
-Replies = Callable[[Any], Any] | Sequence[Any] | None
-
-
-def _protobuf_message_class() -> type | None:
-    """``google.protobuf.message.Message`` when protobuf is installed (an optional dependency)."""
-    try:
-        module = importlib.import_module("google.protobuf.message")
-    except ImportError:
-        return None
-    cls: type = module.Message
-    return cls
-
-
-def encode_message(message: Any) -> bytes:
-    """Bytes as given, str as UTF-8, a protobuf message (anything with ``SerializeToString``) serialized."""
-    if isinstance(message, bytes | bytearray | memoryview):
-        return bytes(message)
-    if isinstance(message, str):
-        return message.encode()
-    proto = _protobuf_message_class()
-    if (proto is not None and isinstance(message, proto)) or hasattr(message, "SerializeToString"):
-        data: bytes = message.SerializeToString()
-        return data
-    raise TypeError(f"a gRPC message must be bytes, str or a protobuf message, not {type(message).__name__}")
-
-
-def decode_message(data: bytes, message_type: Any = None) -> Any:
-    """``data`` itself, or ``message_type.FromString(data)`` for a protobuf message class."""
-    return data if message_type is None else message_type.FromString(data)
-
-
-def _pairs(value: Pairs | dict[str, str] | None) -> Pairs:
-    if value is None:
-        return []
-    return list(value.items()) if isinstance(value, dict) else list(value)
-
-
-@dataclass
-class GrpcResponse:
-    """What the fake server does for one call or stream."""
-
-    messages: list[bytes] = field(default_factory=list)
-    initial_metadata: Pairs = field(default_factory=list)
-    trailing_metadata: Pairs = field(default_factory=list)
-    status: int = OK
-    status_message: str = ""
-    delay_ms: float = 0
-    failure: bool = False  # reset: only proxy_on_grpc_close(status)
-    replies: Replies = None
-    close_after: int | None = None
-    request_type: Any = None
-
-
-class GrpcExpectation:
-    """One declared answer for gRPC calls (``kind="call"``) or streams (``kind="stream"``)."""
-
-    def __init__(self, kind: str, cluster: str, service: str | None, method: str | None, once: bool) -> None:
-        self.kind = kind
-        self.cluster = cluster
-        self.service = service
-        self.method = method
-        self.once = once
-        self.response = GrpcResponse()
-        self.calls = 0
-
-    def matches(self, kind: str, cluster: str, service: str, method: str) -> bool:
-        if kind != self.kind:
-            return False
-        if not (cluster == self.cluster or fnmatch.fnmatchcase(cluster, self.cluster)):
-            return False
-        return (self.service is None or self.service == service) and (
-            self.method is None or self.method == method
-        )
-
-    def respond_with(
-        self,
-        *messages: Any,
-        initial_metadata: Pairs | dict[str, str] | None = None,
-        trailing_metadata: Pairs | dict[str, str] | None = None,
-        status: int = OK,
-        status_message: str = "",
-        delay_ms: float = 0,
-        replies: Replies = None,
-        close_after: int | None = None,
-        request_type: Any = None,
-    ) -> GrpcExpectation:
-        """Answer with ``messages`` (bytes, str or protobuf messages), then ``status``.
-
-        Streams only: ``messages`` are sent right after the stream opens; ``replies`` answers each
-        message the plugin sends (a callable taking the message - decoded with ``request_type`` when
-        given - or a list indexed by message number; each answer is one message, a list of them, or
-        None); the server closes (trailing metadata, then ``status``) after ``close_after`` plugin
-        messages, or when the plugin half-closes (``end_stream`` or ``proxy_grpc_close``).
-        """
-        if self.kind == "call" and (len(messages) > 1 or replies is not None or close_after is not None):
-            raise ValueError("a unary gRPC call answers with at most one message (no replies/close_after)")
-        self.response = GrpcResponse(
-            [encode_message(m) for m in messages],
-            _pairs(initial_metadata),
-            _pairs(trailing_metadata),
-            status,
-            status_message,
-            delay_ms,
-            replies=replies,
-            close_after=close_after,
-            request_type=request_type,
-        )
-        return self
-
-    def fail(
-        self, status: int = UNAVAILABLE, message: str = UPSTREAM_DOWN, delay_ms: float = 0
-    ) -> GrpcExpectation:
-        """Reset: the plugin only sees ``proxy_on_grpc_close(status)`` (default 14 UNAVAILABLE)."""
-        self.response = GrpcResponse(status=status, status_message=message, delay_ms=delay_ms, failure=True)
-        return self
-
-
-@dataclass
-class GrpcCallRecord:
-    """A gRPC call or stream the plugin made, as the test can inspect it."""
-
-    kind: str  # "call" or "stream"
-    cluster: str
-    service: str
-    method: str
-    initial_metadata: Pairs
-    messages: list[bytes]  # what the plugin sent (the request of a call)
-    timeout_ms: int | None
-    token: int
-    matched: bool = True
-    half_closed: bool = False
-    cancelled: bool = False
-    received: list[bytes] = field(default_factory=list)  # messages delivered to the plugin
-    close_status: int | None = None
-    close_message: str = ""
-
-    def metadata(self, name: str) -> str | None:
-        return next((v for k, v in self.initial_metadata if k == name.lower()), None)
-
-    def decoded(self, message_type: Any) -> list[Any]:
-        return [decode_message(m, message_type) for m in self.messages]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "cluster": self.cluster,
-            "service": self.service,
-            "method": self.method,
-            "messages": [m.decode("utf-8", "replace") for m in self.messages],
-            "status": self.close_status,
-        }
+__all__ = [
+    "TIMEOUT_MESSAGE",
+    "UPSTREAM_DOWN",
+    "GrpcCallRecord",
+    "GrpcCalls",
+    "GrpcExpectation",
+    "GrpcResponse",
+    "decode_message",
+    "encode_message",
+]
 
 
 @dataclass
@@ -365,7 +235,7 @@ class GrpcCalls:
     ) -> None:
         active = self._live(record)
         active.response = GrpcResponse(
-            trailing_metadata=_pairs(trailing_metadata),
+            trailing_metadata=pairs_of(trailing_metadata),
             status=status,
             status_message=message,
             delay_ms=delay_ms,

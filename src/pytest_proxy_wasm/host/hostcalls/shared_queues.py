@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def proxy_register_shared_queue(vm: VM, name_ptr: int, name_size: int, ret_token: int) -> int:
     name = vm.memory.read(name_ptr, name_size)
     context = vm.effective_context()
-    owner = context if context is not None else None  # a stream registers for its root
+    owner = context.root if context is not None else None  # a stream registers for its root
     token = vm.host.queues.register(vm.vm_id, name, owner)
     vm.memory.write_u32(ret_token, token)  # cpp-host: registered even if this write fails (IMA)
     return WasmResult.OK

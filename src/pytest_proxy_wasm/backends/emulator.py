@@ -1,0 +1,15 @@
+"""The in-process host behind the backend Protocol."""
+
+from __future__ import annotations
+
+from ..host.host import Host, HostOptions
+from ..host.runtime import Runtime
+
+
+class EmulatorBackend(Host):
+    """A ``Host`` is already the emulator backend; this names it and keeps the Protocol honest."""
+
+    name = "emulator"
+
+    def __init__(self, runtime: Runtime | None = None, options: HostOptions | None = None) -> None:
+        super().__init__(runtime, options)

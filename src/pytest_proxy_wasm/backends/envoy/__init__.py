@@ -1,0 +1,1 @@
+"""The real-Envoy backend: bootstrap rendering, the process runner, fakes and log parsing."""

@@ -1,0 +1,123 @@
+"""Render an Envoy bootstrap (JSON, which Envoy reads as YAML) from a plugin chain description.
+
+The shape follows the bootstrap verified against Envoy 1.40 in shared/reference/istio-envoy.md 3.3.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...host.abi.enums import FailurePolicy
+from ..spec import PluginSpec
+
+WASM_HTTP = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+WASM_NETWORK = "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm"
+HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+STRING_VALUE = "type.googleapis.com/google.protobuf.StringValue"
+FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+UPSTREAM_CLUSTER = "pytest_proxy_wasm_upstream"
+ACCESS_LOG_FORMAT = {
+    "request_id": "%REQ(X-PYTEST-PROXY-WASM-ID)%",
+    "code": "%RESPONSE_CODE%",
+    "details": "%RESPONSE_CODE_DETAILS%",
+    "flags": "%RESPONSE_FLAGS%",
+    "upstream": "%UPSTREAM_HOST%",
+}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    port: int
+    http2: bool = False
+
+
+def plugin_config(spec: PluginSpec, module_path: Path) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "name": spec.name,
+        "root_id": spec.root_id,
+        "vm_config": {
+            "vm_id": spec.vm_id,
+            "runtime": "envoy.wasm.runtime.v8",
+            "code": {"local": {"filename": str(module_path)}},
+        },
+    }
+    if spec.plugin_config:
+        config["configuration"] = {"@type": STRING_VALUE, "value": spec.plugin_config.decode("utf-8", "replace")}
+    if spec.vm_config:
+        config["vm_config"]["configuration"] = {"@type": STRING_VALUE,
+                                                "value": spec.vm_config.decode("utf-8", "replace")}
+    if spec.env or spec.host_env_keys:
+        config["vm_config"]["environment_variables"] = {
+            "key_values": dict(spec.env), "host_env_keys": list(spec.host_env_keys)}
+    if spec.failure_policy is FailurePolicy.LEGACY_FAIL_OPEN:
+        config["fail_open"] = True
+    else:
+        config["failure_policy"] = spec.failure_policy.value
+    return config
+
+
+def _cluster(cluster: Cluster) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": cluster.name,
+        "connect_timeout": "1s",
+        "type": "STATIC",
+        "load_assignment": {"cluster_name": cluster.name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": cluster.port}}}}]}]},
+    }
+    if cluster.http2:
+        data["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}}}}
+    return data
+
+
+def render(chain: Sequence[PluginSpec], module_paths: Sequence[Path], upstream_port: int,
+           clusters: Sequence[Cluster], access_log: Path) -> dict[str, Any]:
+    """A bootstrap with one HTTP listener: the chain's Wasm filters, then the router to the upstream."""
+    http_filters: list[dict[str, Any]] = [
+        {"name": spec.name, "typed_config": {"@type": WASM_HTTP, "config": plugin_config(spec, path)}}
+        for spec, path in zip(chain, module_paths, strict=True) if not spec.network
+    ]
+    http_filters.append({"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER}})
+    hcm = {
+        "@type": HCM,
+        "stat_prefix": "ingress",
+        "access_log": [{"name": "envoy.access_loggers.file", "typed_config": {
+            "@type": FILE_ACCESS_LOG, "path": str(access_log),
+            "log_format": {"json_format": ACCESS_LOG_FORMAT}}}],
+        "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+            {"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "30s"}}]}]},
+        "http_filters": http_filters,
+    }
+    network_filters: list[dict[str, Any]] = [
+        {"name": spec.name, "typed_config": {"@type": WASM_NETWORK, "config": plugin_config(spec, path)}}
+        for spec, path in zip(chain, module_paths, strict=True) if spec.network
+    ]
+    all_clusters = [Cluster(UPSTREAM_CLUSTER, upstream_port), *clusters]
+    return {
+        "node": {"id": "pytest-proxy-wasm", "cluster": "pytest-proxy-wasm"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "main",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                "filter_chains": [{"filters": [
+                    *network_filters,
+                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm},
+                ]}],
+            }],
+            "clusters": [_cluster(c) for c in all_clusters],
+        },
+    }
+
+
+def write(config: dict[str, Any], path: Path) -> Path:
+    path.write_text(json.dumps(config, indent=2))
+    return path

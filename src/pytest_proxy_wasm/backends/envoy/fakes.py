@@ -1,0 +1,118 @@
+"""Real servers on 127.0.0.1 standing in for the upstream and for every callout cluster."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ...host.callouts import Callouts, CalloutResponse
+from ...host.headers import HeaderMap
+from .wire import Message, Pairs, read_body
+
+
+@dataclass
+class UpstreamReply:
+    status: int = 200
+    headers: Pairs = field(default_factory=list)
+    body: bytes = b""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeServer  # type: ignore[assignment]
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    def _serve(self) -> None:
+        headers = [(k, v) for k, v in self.headers.items()]
+        body, trailers = read_body(self.rfile, headers)
+        message = Message(self.requestline, headers, body, trailers)
+        self.server.record(message)
+        reply = self.server.answer(message)
+        if reply is None:  # a reset: close without answering
+            self.close_connection = True
+            return
+        self.send_response_only(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        if not any(k.lower() == "content-length" for k, _ in reply.headers):
+            self.send_header("content-length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+
+
+class FakeServer(http.server.ThreadingHTTPServer):
+    """Records every request; answers through ``answer`` (a callable the owner sets)."""
+
+    daemon_threads = True
+
+    def __init__(self, name: str, answer: Callable[[Message], UpstreamReply | None]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.name = name
+        self.answer = answer
+        self.requests: list[Message] = []
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"fake-{name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def record(self, message: Message) -> None:
+        with self._lock:
+            self.requests.append(message)
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+
+
+class Upstream(FakeServer):
+    """The route's upstream: answers what the current exchange asked for."""
+
+    def __init__(self) -> None:
+        self.reply = UpstreamReply()
+        super().__init__("upstream", lambda message: self.reply)
+
+
+class CalloutCluster(FakeServer):
+    """One callout cluster, answering from the same declarative expectations the emulator uses."""
+
+    def __init__(self, cluster: str, callouts: Callouts) -> None:
+        self.cluster = cluster
+        self.callouts = callouts
+        super().__init__(cluster, self._answer)
+
+    def _answer(self, message: Message) -> UpstreamReply | None:
+        method, path = message.start_line.split()[:2]
+        headers = HeaderMap([(b":method", method.encode()), (b":path", path.encode())]
+                            + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in message.headers])
+        response: CalloutResponse
+        response, _ = self.callouts.answer_for(self.cluster, headers)
+        if response.failure == "timeout":
+            self.stopping.wait(60)
+            return None
+        if response.delay_ms:
+            self.stopping.wait(response.delay_ms / 1000)
+        if response.failure == "reset":
+            return None
+        return UpstreamReply(response.status, list(response.headers), response.body)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()

@@ -1,0 +1,59 @@
+"""Envoy's log lines (``--log-format '%l|%n|%v'``) turned into the same records the emulator gives."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ...outcome import LogRecord
+
+LEVELS = {"trace": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical": 5}
+_PLUGIN_LOG = re.compile(r"wasm log(?P<prefix>[^:]*): (?P<message>.*)", re.S)
+_FAILED = re.compile(r"Function: (?P<callback>\w+) failed: (?P<reason>.*)")
+_HOSTCALL_TRACE = re.compile(r"\[(vm->host|vm<-host|host->vm|host<-vm)\] ")
+
+
+@dataclass
+class ParsedLog:
+    """Plugin log lines, VM failures and the host's own lines, from one slice of Envoy's log."""
+
+    plugin_logs: list[LogRecord]
+    failures: list[str]
+    hostcalls: list[str]
+    other: list[str]
+
+
+def _records(lines: Iterable[str]) -> list[tuple[str, str, str]]:
+    """Split ``level|logger|message`` lines; continuation lines join the previous record."""
+    records: list[tuple[str, str, str]] = []
+    for line in lines:
+        parts = line.split("|", 2)
+        if len(parts) == 3 and parts[0] in LEVELS:
+            records.append((parts[0], parts[1], parts[2]))
+        elif records:
+            level, logger, message = records[-1]
+            records[-1] = (level, logger, message + "\n" + line)
+    return records
+
+
+def parse(lines: Iterable[str], plugin_names: Iterable[str]) -> ParsedLog:
+    names = set(plugin_names)
+    parsed = ParsedLog([], [], [], [])
+    for level, logger, message in _records(lines):
+        if logger == "wasm" and _HOSTCALL_TRACE.match(message):
+            parsed.hostcalls.append(message)
+            continue
+        match = _PLUGIN_LOG.match(message) if logger == "wasm" else None
+        if match is not None:
+            prefix = match["prefix"].split()
+            plugin = prefix[0] if prefix and prefix[0] in names else ""
+            parsed.plugin_logs.append(LogRecord(LEVELS[level], match["message"], plugin, None, "plugin"))
+            continue
+        failed = _FAILED.search(message)
+        if failed is not None:
+            reason = failed["reason"].split("\n")[0]
+            parsed.failures.append(f"{failed['callback']}: {reason}")
+            continue
+        parsed.other.append(f"{level}|{logger}|{message}")
+    return parsed

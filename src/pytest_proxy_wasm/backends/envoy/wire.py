@@ -1,0 +1,97 @@
+"""Minimal HTTP/1.1 on sockets that keeps what Envoy sends: header case, order, duplicates, trailers.
+
+The fakes and the client use it; ``http.server`` does the serving. (WSGI-based servers fold duplicate
+headers and rename them, which would hide exactly what a plugin changed.)
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+Pairs = list[tuple[str, str]]
+
+
+@dataclass
+class Message:
+    """A parsed request or response: start line, headers, body, trailers."""
+
+    start_line: str
+    headers: Pairs
+    body: bytes = b""
+    trailers: Pairs = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+def read_headers(stream: BinaryIO) -> Pairs:
+    headers: Pairs = []
+    while True:
+        line = stream.readline(65537)
+        if line in (b"\r\n", b"\n", b""):
+            return headers
+        name, _, value = line.decode("latin-1").partition(":")
+        headers.append((name.strip(), value.strip()))
+
+
+def read_body(stream: BinaryIO, headers: Pairs, *, response_to_head: bool = False,
+              no_body_status: bool = False) -> tuple[bytes, Pairs]:
+    """The body (by content-length or chunked) and any chunked trailers."""
+    lookup = {k.lower(): v for k, v in headers}
+    if response_to_head or no_body_status:
+        return b"", []
+    if "chunked" in lookup.get("transfer-encoding", "").lower():
+        body = bytearray()
+        while True:
+            size_line = stream.readline(1024)
+            if not size_line:
+                break
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                return bytes(body), read_headers(stream)
+            body += stream.read(size)
+            stream.readline(3)
+        return bytes(body), []
+    if "content-length" in lookup:
+        return stream.read(int(lookup["content-length"])), []
+    return b"", []
+
+
+def encode_request(method: str, path: str, authority: str, headers: Sequence[tuple[str, str]],
+                   body_chunks: Sequence[bytes], trailers: Sequence[tuple[str, str]] | None) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"host: {authority}"]
+    names = {k.lower() for k, _ in headers}
+    chunked = trailers is not None or (len(body_chunks) > 1 and "content-length" not in names)
+    if chunked:
+        lines.append("transfer-encoding: chunked")
+    elif body_chunks and "content-length" not in names:
+        lines.append(f"content-length: {sum(len(c) for c in body_chunks)}")
+    lines += [f"{k}: {v}" for k, v in headers]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if not chunked:
+        return head + b"".join(body_chunks)
+    out = bytearray(head)
+    for chunk in body_chunks:
+        if chunk:
+            out += f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    out += b"0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in trailers or []).encode("latin-1") + b"\r\n"
+    return bytes(out)
+
+
+def exchange(port: int, request: bytes, method: str, timeout: float = 60.0) -> Message | None:
+    """Send one request; the response, or ``None`` when Envoy reset the stream before answering."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        stream = sock.makefile("rb")
+        status_line = stream.readline(65537).decode("latin-1").strip()
+        if not status_line:
+            return None
+        headers = read_headers(stream)
+        code = int(status_line.split()[1])
+        body, trailers = read_body(stream, headers, response_to_head=method == "HEAD",
+                                   no_body_status=code in (204, 304) or code < 200)
+        return Message(status_line, headers, body, trailers)
