@@ -23,8 +23,18 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object
 
 
 def test_header_plugin_json(capsys: pytest.CaptureFixture[str]) -> None:
-    data = run_json(capsys, str(FIXTURES / "rust" / "headers.wasm"), "--path", "/x", "-H", "x-remove-me: 1",
-                    "--upstream-header", "x-up: 2", "--upstream-body", "hi")
+    data = run_json(
+        capsys,
+        str(FIXTURES / "rust" / "headers.wasm"),
+        "--path",
+        "/x",
+        "-H",
+        "x-remove-me: 1",
+        "--upstream-header",
+        "x-up: 2",
+        "--upstream-body",
+        "hi",
+    )
     assert data["status"] == 200
     assert data["response_body"] == "hi"
     assert ["x-wasm-response", "world"] in data["response_headers"]  # type: ignore[operator]
@@ -47,18 +57,36 @@ def test_config_from_file_and_local_reply(capsys: pytest.CaptureFixture[str], tm
     assert denied["status"] == 401
     assert denied["upstream_request"] is None
     token = base64.b64encode(b"admin:s3cret").decode()
-    allowed = run_json(capsys, str(FIXTURES / "go" / "basic_auth.wasm"), "--plugin-config", f"@{config}",
-                       "-H", f"authorization: Basic {token}")
+    allowed = run_json(
+        capsys,
+        str(FIXTURES / "go" / "basic_auth.wasm"),
+        "--plugin-config",
+        f"@{config}",
+        "-H",
+        f"authorization: Basic {token}",
+    )
     assert allowed["status"] == 200
 
 
 def test_body_plugin_and_callout_option(capsys: pytest.CaptureFixture[str]) -> None:
-    body = run_json(capsys, str(FIXTURES / "rust" / "body.wasm"), "--method", "POST", "--body", '{"a":1}',
-                    "--upstream-body", "x")
+    body = run_json(
+        capsys,
+        str(FIXTURES / "rust" / "body.wasm"),
+        "--method",
+        "POST",
+        "--body",
+        '{"a":1}',
+        "--upstream-body",
+        "x",
+    )
     assert body["upstream_request"]["body"] == '{"a":1,"rewritten":true}'  # type: ignore[index]
     assert body["response_body"] == "replaced by wasm"
-    allowed = run_json(capsys, str(FIXTURES / "assemblyscript" / "callout_auth.wasm"),
-                       "--callout", "outbound|5000||sealos.hub=200:\x02")
+    allowed = run_json(
+        capsys,
+        str(FIXTURES / "assemblyscript" / "callout_auth.wasm"),
+        "--callout",
+        "outbound|5000||sealos.hub=200:\x02",
+    )
     assert allowed["status"] == 200
     assert allowed["callouts"][0]["cluster"] == "outbound|5000||sealos.hub"  # type: ignore[index]
 
@@ -66,11 +94,16 @@ def test_body_plugin_and_callout_option(capsys: pytest.CaptureFixture[str]) -> N
 def test_unloadable_module_exits_non_zero_with_one_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.wasm"
     broken.write_bytes(b"not wasm at all")
-    result = subprocess.run([sys.executable, "-m", "pytest_proxy_wasm", "run", str(broken)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest_proxy_wasm", "run", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "pytest-proxy-wasm: cannot load broken.wasm: not a WebAssembly binary (bad magic number)"]
+        "pytest-proxy-wasm: cannot load broken.wasm: not a WebAssembly binary (bad magic number)"
+    ]
 
 
 def test_refused_configuration_exits_non_zero(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,8 +13,9 @@ from .errors import (
     UnknownAbiVersionError,
 )
 from .host.abi.enums import AbiVersion, Action, FailurePolicy, LogLevel, WasmResult
-from .host.host import Host, HostOptions
+from .host.host import Host
 from .host.http import HttpStream
+from .host.options import HostOptions
 from .host.plugin import Plugin
 from .host.runtime import Runtime
 from .outcome import LogRecord, Outcome, UpstreamRequest

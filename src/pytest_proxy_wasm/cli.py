@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import ProxyWasmError
 from .host.host import Host
-from .outcome import Outcome
+from .outcome import LogRecord, Outcome
 
 
 def _text_or_file(value: str) -> str:
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _summary(outcome: Outcome) -> str:
+def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
     lines = [f"status: {outcome.status}" + (" (local reply)" if outcome.local_reply else "")]
     lines += [f"  {k}: {v}" for k, v in outcome.response_headers]
     if outcome.response_body:
@@ -83,7 +83,7 @@ def _summary(outcome: Outcome) -> str:
     lines.append(f"upstream saw: {up.method} {up.path}" if up else "upstream saw: nothing")
     if up:
         lines += [f"  {k}: {v}" for k, v in up.headers]
-    lines += [f"[{r.level_name}] {r.message}" for r in outcome.logs]
+    lines += [f"[{r.level_name}] {r.message}" for r in logs]
     if outcome.plugin_failed:
         lines.append(f"plugin failed: {outcome.plugin_failed}")
     return "\n".join(lines)
@@ -114,8 +114,9 @@ def run(args: argparse.Namespace) -> int:
         if args.advance_ms:
             host.advance(args.advance_ms)
         data = outcome.to_json()
-        data["metrics"] = outcome.metrics
-        print(json.dumps(data, indent=2) if args.json else _summary(outcome))
+        data["logs"] = [r.to_json() for r in host.logs if r.source != "host"]  # start-up logs too
+        plugin_logs = [r for r in host.logs if r.source != "host"]
+        print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs))
     return 0
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import fields
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from .host.host import Host, HostOptions
+from .host.host import Host
+from .host.options import HostOptions
 from .host.runtime import Runtime
 
 

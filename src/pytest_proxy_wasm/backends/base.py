@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..host.abi.enums import FailurePolicy
 from ..host.callouts import HttpCallExpectation
-from ..host.host import ConfigInput
+from ..host.options import ConfigInput
 from ..outcome import LogRecord, Outcome
 
 Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
@@ -20,23 +20,42 @@ class Backend(Protocol):
 
     name: str
 
-    def load_plugin(self, module: str | os.PathLike[str] | bytes, *, plugin_config: ConfigInput = None,
-                    vm_config: ConfigInput = None, env: Mapping[str, str] | None = None, root_id: str = "",
-                    vm_id: str = "", name: str | None = None,
-                    failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED) -> Any:
+    def load_plugin(
+        self,
+        module: str | os.PathLike[str] | bytes,
+        *,
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        env: Mapping[str, str] | None = None,
+        root_id: str = "",
+        vm_id: str = "",
+        name: str | None = None,
+        failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED,
+    ) -> Any:
         """Add a plugin to the chain; raise ``PluginStartError`` if it refuses to start or configure."""
         ...
 
-    def expect_http_call(self, cluster: str, *, method: str | None = None, path: str | None = None,
-                         once: bool = False) -> HttpCallExpectation: ...
+    def expect_http_call(
+        self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
+    ) -> HttpCallExpectation: ...
 
     def add_cluster(self, *names: str) -> None: ...
 
-    def request(self, plugins: Any = None, *, method: str = "GET", path: str = "/",
-                authority: str = "example.com", scheme: str = "http", headers: Headers = None,
-                body: bytes | str | Sequence[bytes] = b"", trailers: Iterable[tuple[str, str]] | None = None,
-                upstream_status: int = 200, upstream_headers: Headers = None,
-                upstream_body: bytes | str = b"") -> Outcome:
+    def request(
+        self,
+        plugins: Any = None,
+        *,
+        method: str = "GET",
+        path: str = "/",
+        authority: str = "example.com",
+        scheme: str = "http",
+        headers: Headers = None,
+        body: bytes | str | Sequence[bytes] = b"",
+        trailers: Iterable[tuple[str, str]] | None = None,
+        upstream_status: int = 200,
+        upstream_headers: Headers = None,
+        upstream_body: bytes | str = b"",
+    ) -> Outcome:
         """Run one whole exchange through the chain and return what happened."""
         ...
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..host.host import Host, HostOptions
+from ..host.host import Host
+from ..host.options import HostOptions
 from ..host.runtime import Runtime
 
 

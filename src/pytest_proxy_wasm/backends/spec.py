@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..host.abi.enums import FailurePolicy
-from ..host.host import ConfigInput, config_bytes
+from ..host.options import ConfigInput, config_bytes
 
 
 @dataclass(frozen=True)
@@ -28,15 +28,37 @@ class PluginSpec:
     network: bool = False  # a network (L4) filter instead of an HTTP filter
 
     @classmethod
-    def build(cls, module: str | os.PathLike[str] | bytes, *, name: str | None = None, root_id: str = "",
-              plugin_config: ConfigInput = None, vm_config: ConfigInput = None, vm_id: str = "",
-              env: Mapping[str, str] | None = None, host_env_keys: tuple[str, ...] = (),
-              failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED, network: bool = False) -> PluginSpec:
+    def build(
+        cls,
+        module: str | os.PathLike[str] | bytes,
+        *,
+        name: str | None = None,
+        root_id: str = "",
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        vm_id: str = "",
+        env: Mapping[str, str] | None = None,
+        host_env_keys: tuple[str, ...] = (),
+        failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED,
+        network: bool = False,
+    ) -> PluginSpec:
         source: Path | bytes = bytes(module) if isinstance(module, bytes | bytearray) else Path(module)
         default_name = source.stem if isinstance(source, Path) else "plugin"
-        policy = failure_policy if isinstance(failure_policy, FailurePolicy) else FailurePolicy(failure_policy)
-        return cls(source, name or default_name, root_id, config_bytes(plugin_config), config_bytes(vm_config),
-                   vm_id, dict(env or {}), tuple(host_env_keys), policy, network)
+        policy = (
+            failure_policy if isinstance(failure_policy, FailurePolicy) else FailurePolicy(failure_policy)
+        )
+        return cls(
+            source,
+            name or default_name,
+            root_id,
+            config_bytes(plugin_config),
+            config_bytes(vm_config),
+            vm_id,
+            dict(env or {}),
+            tuple(host_env_keys),
+            policy,
+            network,
+        )
 
     def module_bytes(self) -> bytes:
         return self.module if isinstance(self.module, bytes) else self.module.read_bytes()
@@ -46,7 +68,7 @@ class PluginSpec:
         return hashlib.sha256(self.module_bytes()).hexdigest()
 
     def vm_environment(self) -> dict[str, str]:
-        """What the VM sees: key_values plus the host_env_keys set in this process (Envoy drops unset ones)."""
+        """What the VM sees: key_values plus the host_env_keys set here (Envoy drops unset ones)."""
         values = dict(self.env)
         for key in self.host_env_keys:
             if key in os.environ:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpectationError
+from .abi.enums import MapType
+from .contexts import Buffer, RootContext
 from .headers import HeaderMap, to_pairs
 
 if TYPE_CHECKING:
-    from .contexts import RootContext
+    from .host import Host
 
 UPSTREAM_DOWN_BODY = (
     b"upstream connect error or disconnect/reset before headers. reset reason: connection failure"
@@ -109,7 +111,8 @@ class PendingCall:
 class Callouts:
     """The host's callout state: known clusters, expectations, records and pending answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: Host | None = None) -> None:
+        self.host: Host = host  # type: ignore[assignment]  # None only where nothing is dispatched
         self.clusters: set[str] = set()
         self.expectations: list[HttpCallExpectation] = []
         self.records: list[HttpCallRecord] = []
@@ -152,6 +155,52 @@ class Callouts:
         ]
         if problems:
             raise ExpectationError("; ".join(problems))
+
+    def dispatch(
+        self,
+        root: RootContext,
+        cluster: str,
+        headers: HeaderMap,
+        body: bytes,
+        trailers: HeaderMap,
+        timeout_ms: int,
+    ) -> int:
+        vm = root.vm
+        vm.http_tokens += 4
+        token = vm.http_tokens
+        response, matched = self.answer_for(cluster, headers)
+        if body and headers.get(b"content-length") is None:
+            headers.add(b"content-length", str(len(body)).encode())
+        record = HttpCallRecord(
+            cluster, headers.as_text(), body, trailers.as_text(), timeout_ms, token, matched
+        )
+        self.records.append(record)
+        delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)
+        due = self.host.clock.monotonic_ns + int(delay * 1_000_000)
+        call = PendingCall(root, token, due, response, record)
+        self.host.scheduler.schedule(due, lambda: self._deliver(call), f"http call {token} to {cluster}")
+        return token
+
+    def _deliver(self, call: PendingCall) -> None:
+        root, vm = call.root, call.root.vm
+        headers, body, trailers = response_maps(call.response, call.record.timeout_ms)
+        status = headers.get(b":status") if headers is not None else None
+        call.record.answered_status = int(status) if status else None
+        if headers is None:
+            root.status = (11, b"reset")  # BrokenConnection
+            counts = (0, 0, 0)
+        else:
+            root.status = (0, b"")
+            vm.callout_maps = {MapType.HTTP_CALL_RESPONSE_HEADERS: headers}
+            if trailers is not None:
+                vm.callout_maps[MapType.HTTP_CALL_RESPONSE_TRAILERS] = trailers
+            vm.callout_buffers = {4: Buffer(body)}
+            counts = (len(headers), len(body), len(trailers) if trailers is not None else 0)
+        try:
+            vm.call(root, "proxy_on_http_call_response", root.id, call.token, *counts)
+        finally:
+            vm.callout_maps, vm.callout_buffers = {}, {}
+        self.host.after_callback()
 
 
 def response_maps(

@@ -1,4 +1,4 @@
-"""Generate ``docs/hostcalls.md`` from the one hostcall table: ``python -m pytest_proxy_wasm.host.coverage``."""
+"""Generate ``docs/hostcalls.md`` from the hostcall table: ``python -m pytest_proxy_wasm.host.coverage``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def driven_callbacks() -> set[str]:
 
 
 def _versions(versions: frozenset[AbiVersion]) -> str:
-    return " ".join("✓" if v in versions else "–" for v in _VERSIONS)
+    return " ".join("✓" if v in versions else "-" for v in _VERSIONS)
 
 
 def render() -> str:
@@ -31,8 +31,9 @@ def render() -> str:
         "",
         "Generated from `src/pytest_proxy_wasm/host/abi/signatures.py` by "
         "`python -m pytest_proxy_wasm.host.coverage > docs/hostcalls.md`; a test fails when it is stale.",
-        f"Columns {', '.join(v.value for v in _VERSIONS)}: whether the ABI version links the import or calls the "
-        "export. WASI functions are linked under both `wasi_snapshot_preview1` and `wasi_unstable`.",
+        f"Columns {', '.join(v.value for v in _VERSIONS)}: whether the ABI version links the import "
+        "or "
+        "calls the export. WASI functions are linked under both `wasi_snapshot_preview1` and `wasi_unstable`.",
         "",
         "## Imports (host functions)",
         "",
@@ -60,10 +61,11 @@ def render() -> str:
         cells = " | ".join(_versions(c.versions).split())
         lines.append(f"| `{c.name}` | {c.area} | {signature} | {cells} | {called} | {c.note} |")
     implemented = sum(1 for h in HOSTCALLS if h.name in IMPLEMENTATIONS)
+    names = {c.name for c in CALLBACKS}
     lines += [
         "",
         f"{implemented} of {len(HOSTCALLS)} imports implemented; "
-        f"{len({c.name for c in CALLBACKS} & driven)} of {len({c.name for c in CALLBACKS})} callbacks called.",
+        f"{len(names & driven)} of {len(names)} callbacks called.",
         "",
     ]
     return "\n".join(lines)

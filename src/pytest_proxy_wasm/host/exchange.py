@@ -46,41 +46,18 @@ class _Hold:
     held: bytearray = field(default_factory=bytearray)
     held_eos: bool = False
     held_trailers: HeaderMap | None = None
-    done: bool = False
 
 
-# Envoy Grpc::Utility::httpToGrpcStatus
-_HTTP_TO_GRPC = {400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14}
+@dataclass
+class Direction:
+    """The request side walks the chain forward (to the upstream), the response side backward."""
 
+    request: bool
+    holds: list[_Hold]
 
-def local_reply_headers(reply: LocalResponse, request: HeaderMap | None) -> HeaderMap:
-    """The headers Envoy's sendLocalReply produces; a gRPC request gets a trailers-only gRPC answer."""
-    content_type = (request.get(b"content-type") or b"") if request is not None else b""
-    if content_type.startswith(b"application/grpc"):
-        grpc_status = (
-            reply.grpc_status if reply.grpc_status is not None else _HTTP_TO_GRPC.get(reply.status, 2)
-        )
-        headers = HeaderMap(
-            [
-                (b":status", b"200"),
-                (b"content-type", b"application/grpc"),
-                (b"grpc-status", str(grpc_status).encode()),
-            ]
-        )
-        if reply.body:
-            headers.add(b"grpc-message", reply.body)
-        for k, v in reply.headers:
-            headers.add(k, v)
-        return headers
-    headers = HeaderMap([(b":status", str(reply.status).encode())])
-    for k, v in reply.headers:
-        headers.add(k, v)
-    if reply.body:
-        headers.replace(b"content-length", str(len(reply.body)).encode())
-        headers.replace(b"content-type", b"text/plain")
-    else:
-        headers.replace(b"content-length", b"0")
-    return headers
+    @property
+    def step(self) -> int:
+        return 1 if self.request else -1
 
 
 class Exchange:
@@ -98,8 +75,8 @@ class Exchange:
                 self._maybe_reload(plugin)
             self.streams.append(plugin.http_stream_for(self.info))
         n = len(self.streams)
-        self.request_holds = [_Hold() for _ in range(n)]
-        self.response_holds = [_Hold() for _ in range(n)]
+        self.request_side = Direction(True, [_Hold() for _ in range(n)])
+        self.response_side = Direction(False, [_Hold() for _ in range(n)])
         self.upstream_headers: HeaderMap | None = None
         self.upstream_body = bytearray()
         self.upstream_trailers: HeaderMap | None = None
@@ -113,6 +90,7 @@ class Exchange:
         self.reset = False
         self.upstream: UpstreamResponse | None = None
         self.first_call = len(host.callouts.records)
+        self.first_log = len(host.records)
 
     def _maybe_reload(self, plugin: Plugin) -> None:
         """FAIL_RELOAD: 503 during the backoff after the failure; the first request after it gets a new VM."""
@@ -159,22 +137,20 @@ class Exchange:
         key = id(self)
         self.host.exchanges[key] = self
         try:
-            self._request_headers(0, request, not chunks and trailer_map is None)
+            d = self.request_side
+            self._headers(d, 0, request, not chunks and trailer_map is None)
             for index, chunk in enumerate(chunks):
-                if self._request_stopped():
+                if self._stopped(d):
                     break
-                self._request_data(0, chunk, index == len(chunks) - 1 and trailer_map is None)
-            if trailer_map is not None and not self._request_stopped():
-                self._request_trailers(0, trailer_map)
+                self._data(d, 0, chunk, index == len(chunks) - 1 and trailer_map is None)
+            if trailer_map is not None and not self._stopped(d):
+                self._trailers(d, 0, trailer_map)
             self._drain_pending()
         finally:
             self.host.exchanges.pop(key, None)
             for stream in self.streams:
                 stream.complete()
         return self._outcome()
-
-    def _request_stopped(self) -> bool:
-        return self.local_reply is not None or self.reset
 
     def _drain_pending(self) -> None:
         """Let callouts and timers resolve (issue: callouts) until the client has its answer."""
@@ -185,90 +161,125 @@ class Exchange:
             if not self.host.run_pending(horizon):
                 break
 
-    # -- request direction ------------------------------------------------------------------------------
+    # -- the filter walk, one direction at a time ------------------------------------------------------
 
-    def _request_headers(self, i: int, headers: HeaderMap, eos: bool) -> None:
-        if i == len(self.streams):
-            self.upstream_headers = headers
-            if eos:
-                self._upstream_done()
+    def _past_end(self, d: Direction, i: int) -> bool:
+        return i == len(self.streams) if d.request else i < 0
+
+    def _stopped(self, d: Direction) -> bool:
+        # A local reply ends the request side; its response still walks the chain.
+        return self.reset or (d.request and self.local_reply is not None)
+
+    def _headers(self, d: Direction, i: int, headers: HeaderMap, eos: bool) -> None:
+        if self._past_end(d, i):
+            self._sink_headers(d, headers, eos)
             return
-        hold = self.request_holds[i]
-        action = self.streams[i].on_request_headers(headers, eos)
+        stream = self.streams[i]
+        action = (
+            stream.on_request_headers(headers, eos) if d.request else stream.on_response_headers(headers, eos)
+        )
         if self._apply_intents(i):
             return
         if action is Action.CONTINUE:
-            self._request_headers(i + 1, headers, eos)
+            self._headers(d, i + d.step, headers, eos)
         else:
-            hold.stopped_headers, hold.headers_eos = True, eos
+            d.holds[i].stopped_headers, d.holds[i].headers_eos = True, eos
 
-    def _request_data(self, i: int, chunk: bytes, eos: bool) -> None:
-        if self._request_stopped():
+    def _data(self, d: Direction, i: int, chunk: bytes, eos: bool) -> None:
+        if self._stopped(d):
             return
-        if i == len(self.streams):
-            self.upstream_body += chunk
-            if eos:
-                self._upstream_done()
+        if self._past_end(d, i):
+            self._sink_data(d, chunk, eos)
             return
-        hold = self.request_holds[i]
+        hold = d.holds[i]
         if hold.stopped_headers:
             hold.held += chunk
             hold.held_eos = hold.held_eos or eos
             return
-        result = self.streams[i].request_body(chunk, eos)
+        stream = self.streams[i]
+        result = stream.request_body(chunk, eos) if d.request else stream.response_body(chunk, eos)
         if self._apply_intents(i):
             return
         hold.buffering, hold.body_eos = result.buffering, eos
         if result.action is Action.CONTINUE:
-            self._request_data(i + 1, result.forward, eos)
+            self._data(d, i + d.step, result.forward, eos)
 
-    def _request_trailers(self, i: int, trailers: HeaderMap) -> None:
-        if self._request_stopped():
+    def _trailers(self, d: Direction, i: int, trailers: HeaderMap) -> None:
+        if self._stopped(d):
             return
-        if i == len(self.streams):
-            self.upstream_trailers = trailers
-            self._upstream_done()
+        if self._past_end(d, i):
+            self._sink_trailers(d, trailers)
             return
-        hold = self.request_holds[i]
+        hold = d.holds[i]
         if hold.stopped_headers:
             hold.held_trailers = trailers
             return
-        action = self.streams[i].on_request_trailers(trailers)
+        stream = self.streams[i]
+        action = stream.on_request_trailers(trailers) if d.request else stream.on_response_trailers(trailers)
         if self._apply_intents(i):
             return
         if action is Action.CONTINUE:
             if hold.buffering:
                 hold.buffering = False
-                self._request_data(i + 1, self._take_body(i, "request"), False)
-            self._request_trailers(i + 1, trailers)
+                self._data(d, i + d.step, self._take_body(d, i), False)
+            self._trailers(d, i + d.step, trailers)
 
-    def _take_body(self, i: int, which: str) -> bytes:
+    def _take_body(self, d: Direction, i: int) -> bytes:
         context = self.streams[i].context
         if context is None:
             return b""
-        side = context.request if which == "request" else context.response
+        side = context.request if d.request else context.response
         data = bytes(side.body.data)
         side.in_body = False
         return data
 
-    def _resume_request(self, i: int) -> None:
-        hold = self.request_holds[i]
+    def _resume(self, d: Direction, i: int) -> None:
+        """``proxy_continue_stream``: pass on what this filter held, as Envoy's commonContinue does."""
+        hold = d.holds[i]
         if hold.stopped_headers:
             hold.stopped_headers = False
             context = self.streams[i].context
             if context is not None:
-                context.request.headers_live = False
+                (context.request if d.request else context.response).headers_live = False
             has_more = bool(hold.held) or hold.held_trailers is not None or not hold.headers_eos
-            self._request_headers(i + 1, self.info.request_headers or HeaderMap(), not has_more)
+            headers = (self.info.request_headers if d.request else self.info.response_headers) or HeaderMap()
+            self._headers(d, i + d.step, headers, not has_more)
             if hold.held or (hold.held_eos and hold.held_trailers is None):
                 data, hold.held = bytes(hold.held), bytearray()
-                self._request_data(i, data, hold.held_eos and hold.held_trailers is None)
+                self._data(d, i, data, hold.held_eos and hold.held_trailers is None)
             if hold.held_trailers is not None:
                 trailers, hold.held_trailers = hold.held_trailers, None
-                self._request_trailers(i, trailers)
+                self._trailers(d, i, trailers)
         elif hold.buffering:
             hold.buffering = False
-            self._request_data(i + 1, self._take_body(i, "request"), hold.body_eos)
+            self._data(d, i + d.step, self._take_body(d, i), hold.body_eos)
+
+    def _sink_headers(self, d: Direction, headers: HeaderMap, eos: bool) -> None:
+        if d.request:
+            self.upstream_headers = headers
+            if eos:
+                self._upstream_done()
+        else:
+            self.response_started = True
+            self.downstream_headers = headers
+            self.downstream_complete = eos
+
+    def _sink_data(self, d: Direction, chunk: bytes, eos: bool) -> None:
+        if d.request:
+            self.upstream_body += chunk
+            if eos:
+                self._upstream_done()
+        else:
+            self.downstream_body += chunk
+            self.downstream_complete = eos
+
+    def _sink_trailers(self, d: Direction, trailers: HeaderMap) -> None:
+        if d.request:
+            self.upstream_trailers = trailers
+            self._upstream_done()
+        else:
+            self.downstream_trailers = trailers
+            self.downstream_complete = True
 
     # -- the simulated upstream ---------------------------------------------------------------------------
 
@@ -294,87 +305,12 @@ class Exchange:
         status = headers.get(b":status")
         self.info.response_code = int(status) if status and status.isdigit() else None
         self.info.response_size = len(body)
-        last = len(self.streams) - 1
-        self._response_headers(last, headers, not body and trailers is None)
+        d, last = self.response_side, len(self.streams) - 1
+        self._headers(d, last, headers, not body and trailers is None)
         if body and not self.reset:
-            self._response_data(last, body, trailers is None)
+            self._data(d, last, body, trailers is None)
         if trailers is not None and not self.reset:
-            self._response_trailers(last, trailers)
-
-    # -- response direction (filters in reverse) ------------------------------------------------------
-
-    def _response_headers(self, i: int, headers: HeaderMap, eos: bool) -> None:
-        if i < 0:
-            self.response_started = True
-            self.downstream_headers = headers
-            self.downstream_complete = eos
-            return
-        hold = self.response_holds[i]
-        action = self.streams[i].on_response_headers(headers, eos)
-        if self._apply_intents(i):
-            return
-        if action is Action.CONTINUE:
-            self._response_headers(i - 1, headers, eos)
-        else:
-            hold.stopped_headers, hold.headers_eos = True, eos
-
-    def _response_data(self, i: int, chunk: bytes, eos: bool) -> None:
-        if self.reset:
-            return
-        if i < 0:
-            self.downstream_body += chunk
-            self.downstream_complete = eos
-            return
-        hold = self.response_holds[i]
-        if hold.stopped_headers:
-            hold.held += chunk
-            hold.held_eos = hold.held_eos or eos
-            return
-        result = self.streams[i].response_body(chunk, eos)
-        if self._apply_intents(i):
-            return
-        hold.buffering, hold.body_eos = result.buffering, eos
-        if result.action is Action.CONTINUE:
-            self._response_data(i - 1, result.forward, eos)
-
-    def _response_trailers(self, i: int, trailers: HeaderMap) -> None:
-        if self.reset:
-            return
-        if i < 0:
-            self.downstream_trailers = trailers
-            self.downstream_complete = True
-            return
-        hold = self.response_holds[i]
-        if hold.stopped_headers:
-            hold.held_trailers = trailers
-            return
-        action = self.streams[i].on_response_trailers(trailers)
-        if self._apply_intents(i):
-            return
-        if action is Action.CONTINUE:
-            if hold.buffering:
-                hold.buffering = False
-                self._response_data(i - 1, self._take_body(i, "response"), False)
-            self._response_trailers(i - 1, trailers)
-
-    def _resume_response(self, i: int) -> None:
-        hold = self.response_holds[i]
-        if hold.stopped_headers:
-            hold.stopped_headers = False
-            context = self.streams[i].context
-            if context is not None:
-                context.response.headers_live = False
-            has_more = bool(hold.held) or hold.held_trailers is not None or not hold.headers_eos
-            self._response_headers(i - 1, self.info.response_headers or HeaderMap(), not has_more)
-            if hold.held or (hold.held_eos and hold.held_trailers is None):
-                data, hold.held = bytes(hold.held), bytearray()
-                self._response_data(i, data, hold.held_eos and hold.held_trailers is None)
-            if hold.held_trailers is not None:
-                trailers, hold.held_trailers = hold.held_trailers, None
-                self._response_trailers(i, trailers)
-        elif hold.buffering:
-            hold.buffering = False
-            self._response_data(i - 1, self._take_body(i, "response"), hold.body_eos)
+            self._trailers(d, last, trailers)
 
     # -- intents: local replies, continue, close ---------------------------------------------------------
 
@@ -397,15 +333,15 @@ class Exchange:
                 took_over = True
             elif kind == "continue" and not took_over and self.local_reply is None:
                 if value == StreamType.HTTP_REQUEST:
-                    self._resume_request(i)
+                    self._resume(self.request_side, i)
                 elif value == StreamType.HTTP_RESPONSE:
-                    self._resume_response(i)
+                    self._resume(self.response_side, i)
         return took_over
 
     def _send_local_reply(self, reply: LocalResponse) -> None:
         self.local_reply = reply
         self.info.response_details = reply.details
-        headers = local_reply_headers(reply, self.info.request_headers)
+        headers = reply.envoy_headers(self.info.request_headers)
         body = b"" if headers.get(b"grpc-status") is not None else reply.body
         if self.response_started:
             self.reset = True  # the client already has headers: Envoy resets the stream
@@ -418,7 +354,7 @@ class Exchange:
             self.downstream_complete = True
             self.response_started = True
             return
-        self.response_holds = [_Hold() for _ in self.streams]
+        self.response_side = Direction(False, [_Hold() for _ in self.streams])
         self._start_response(headers, body, None)
 
     # -- result -------------------------------------------------------------------------------------
@@ -451,7 +387,7 @@ class Exchange:
             response_headers=response_headers,
             response_body=bytes(self.downstream_body) if not self.reset else b"",
             upstream_request=upstream_request,
-            logs=[r for r in self.host.records if r.source != "host"],
+            logs=[r for r in self.host.records[self.first_log :] if r.source != "host"],
             plugin_failed=failures[0] if failures else None,
             response_trailers=self.downstream_trailers.as_text() if self.downstream_trailers else [],
             local_reply=self.local_reply is not None,

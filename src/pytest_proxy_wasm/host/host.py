@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..outcome import LogRecord, Outcome
-from .abi.enums import FailurePolicy, LogLevel, MapType, StreamType
-from .callouts import Callouts, HttpCallExpectation, HttpCallRecord, PendingCall, response_maps
+from .abi.enums import FailurePolicy, LogLevel, StreamType
+from .callouts import Callouts, HttpCallExpectation, HttpCallRecord
+from .contexts import Context, HttpContext, LocalResponse, RootContext
 from .foreign import ForeignFunctions
 from .grpc import GrpcCallRecord, GrpcCalls, GrpcExpectation
 from .metrics import Metrics
-from .scheduler import Scheduler
-from .shared import SharedData, SharedQueues
-from .contexts import Buffer, Context, HttpContext, LocalResponse, RootContext
-from .headers import HeaderMap
+from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
 from .plugin import Plugin
 from .properties import PropertyValue, StreamInfo
 from .runtime import CompiledModule, Runtime
+from .scheduler import Scheduler
+from .shared import SharedData, SharedQueues
 from .tcp import TcpContext, TcpStream
 from .vm import VM
 
@@ -30,49 +27,6 @@ if TYPE_CHECKING:
     from ..outcome import TcpOutcome
     from .exchange import Exchange
     from .tcp_connection import UpstreamReply
-
-
-ConfigInput = bytes | str | Mapping[str, Any] | Sequence[Any] | None
-
-
-def config_bytes(value: ConfigInput) -> bytes:
-    """Plugin/VM configuration as Envoy passes it: bytes as given, str as UTF-8, JSON for objects."""
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-class VirtualClock:
-    """Time as the plugin sees it. Nothing sleeps: the test (or the host) advances it."""
-
-    def __init__(self, start_ns: int | None = None) -> None:
-        self.realtime_ns = time.time_ns() if start_ns is None else start_ns
-        self.monotonic_ns = 1_000_000_000
-
-    def advance_ns(self, delta_ns: int) -> None:
-        self.realtime_ns += delta_ns
-        self.monotonic_ns += delta_ns
-
-
-@dataclass(frozen=True)
-class HostOptions:
-    """Host settings; ``with_*`` style copies via :meth:`replace`."""
-
-    log_level: int = LogLevel.TRACE
-    random_seed: int | None = 0
-    start_time_ns: int | None = None
-    deadline_seconds: float = 5.0
-    memory_limit: int = 1 << 30
-    log_tail: int = 20
-    checked_calls: bool = False  # use wasmtime-py's ordinary (checked) call path: slower, for comparison
-    properties: Mapping[tuple[str, ...], PropertyValue] = field(default_factory=dict)
-
-    def replace(self, **changes: Any) -> HostOptions:
-        return replace(self, **changes)
 
 
 def _pair_list(pairs: Iterable[tuple[str, str]] | Mapping[str, str] | None) -> list[tuple[str, str]]:
@@ -109,8 +63,8 @@ class Host:
         self.exchanges: dict[int, Exchange] = {}
         self._connection_ids = 0
         self.diagnostics: list[str] = []
-        self.callouts = Callouts()
-        self.scheduler = Scheduler()
+        self.callouts = Callouts(self)
+        self.scheduler = Scheduler(self)
         self.shared_data = SharedData()
         self.queues = SharedQueues()
         self.metrics = Metrics()
@@ -221,8 +175,8 @@ class Host:
     def advance(self, milliseconds: float) -> None:
         """Advance virtual time; due ticks and callout answers fire in time order. Nothing sleeps."""
         target = self.clock.monotonic_ns + int(milliseconds * 1_000_000)
-        while (found := self._next_due(target)) is not None:
-            self._fire(*found)
+        while (found := self.scheduler.next_due(target)) is not None:
+            self.scheduler.fire(*found)
         self.clock.advance_ns(max(0, target - self.clock.monotonic_ns))
 
     # -- stream intents (deferred until the callback returns, as Envoy does) --------------------------
@@ -265,87 +219,15 @@ class Host:
         self.callouts.check()
         self.grpc.check()
 
-    def dispatch_http_call(
-        self,
-        root: RootContext,
-        cluster: str,
-        headers: HeaderMap,
-        body: bytes,
-        trailers: HeaderMap,
-        timeout_ms: int,
-    ) -> int:
-        vm = root.vm
-        vm.http_tokens += 4
-        token = vm.http_tokens
-        response, matched = self.callouts.answer_for(cluster, headers)
-        if body and headers.get(b"content-length") is None:
-            headers.add(b"content-length", str(len(body)).encode())
-        record = HttpCallRecord(
-            cluster, headers.as_text(), body, trailers.as_text(), timeout_ms, token, matched
-        )
-        self.callouts.records.append(record)
-        delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)
-        due = self.clock.monotonic_ns + int(delay * 1_000_000)
-        call = PendingCall(root, token, due, response, record)
-        self.scheduler.schedule(due, lambda: self._deliver_call(call), f"http call {token} to {cluster}")
-        return token
-
-    def _deliver_call(self, call: PendingCall) -> None:
-        root, vm = call.root, call.root.vm
-        headers, body, trailers = response_maps(call.response, call.record.timeout_ms)
-        status = headers.get(b":status") if headers is not None else None
-        call.record.answered_status = int(status) if status else None
-        if headers is None:
-            root.status = (11, b"reset")  # BrokenConnection
-            counts = (0, 0, 0)
-        else:
-            root.status = (0, b"")
-            vm.callout_maps = {MapType.HTTP_CALL_RESPONSE_HEADERS: headers}
-            if trailers is not None:
-                vm.callout_maps[MapType.HTTP_CALL_RESPONSE_TRAILERS] = trailers
-            vm.callout_buffers = {4: Buffer(body)}
-            counts = (len(headers), len(body), len(trailers) if trailers is not None else 0)
-        try:
-            vm.call(root, "proxy_on_http_call_response", root.id, call.token, *counts)
-        finally:
-            vm.callout_maps, vm.callout_buffers = {}, {}
-        self.after_callback()
-
-    def _next_due(self, horizon_ns: int) -> tuple[int, object] | None:
-        """The earliest pending thing (a scheduled event or a root's tick) due by ``horizon_ns``."""
-        event = self.scheduler.next_event()
-        candidates: list[tuple[int, int, object]] = []
-        if event is not None and event.due_ns <= horizon_ns:
-            candidates.append((event.due_ns, 0, event))
-        for root in self.roots:
-            if root.tick_period_ms and root.next_tick_ns <= horizon_ns and root.vm.failure is None:
-                candidates.append((root.next_tick_ns, 1, root))
-        if not candidates:
-            return None
-        due, _, what = min(candidates, key=lambda c: (c[0], c[1]))
-        return due, what
-
-    def _fire(self, due: int, what: object) -> None:
-        self.clock.advance_ns(max(0, due - self.clock.monotonic_ns))
-        if isinstance(what, RootContext):
-            what.next_tick_ns += what.tick_period_ms * 1_000_000
-            what.vm.call(what, "proxy_on_tick", what.id)
-            self.after_callback()
-        else:
-            event = what
-            assert hasattr(event, "deliver")
-            self.scheduler.pop(event)  # type: ignore[arg-type]
-            event.deliver()
-
     def run_pending(self, horizon_ns: int | None = None) -> bool:
         """Deliver the next pending event (callout answer, queue notification or tick) in time order.
 
         False when nothing is pending by ``horizon_ns`` (monotonic; default: no limit).
         """
-        found = self._next_due(horizon_ns if horizon_ns is not None else 1 << 62)
+        found = self.scheduler.next_due(horizon_ns if horizon_ns is not None else 1 << 62)
         if found is None:
             return False
-        self._fire(*found)
+        self.scheduler.fire(*found)
         return True
 
     def delete_root(self, root: RootContext) -> None:

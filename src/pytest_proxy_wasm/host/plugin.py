@@ -70,7 +70,7 @@ class Plugin:
             )
 
     def validate_configuration(self, configuration: bytes) -> bool:
-        """Call the non-spec ``proxy_validate_configuration`` (cpp-host validateConfiguration); True if absent."""
+        """Call the non-spec ``proxy_validate_configuration`` (cpp-host); True when not exported."""
         root = self.root
         previous, self.plugin_config = self.plugin_config, configuration
         root.configuring = True
@@ -79,7 +79,7 @@ class Plugin:
         finally:
             root.configuring = False
             self.plugin_config = previous
-        return result is None and self.vm.failure is None or bool(result)
+        return (result is None and self.vm.failure is None) or bool(result)
 
     @property
     def failed(self) -> str | None:

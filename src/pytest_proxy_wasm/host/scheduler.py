@@ -5,6 +5,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .contexts import RootContext
+
+if TYPE_CHECKING:
+    from .host import Host
 
 
 @dataclass(order=True)
@@ -17,9 +23,13 @@ class Event:
 
 
 class Scheduler:
-    """A time-ordered list of pending deliveries; ties run in the order they were scheduled."""
+    """A time-ordered list of pending deliveries; ties run in the order they were scheduled.
 
-    def __init__(self) -> None:
+    Ticks are kept on the root contexts; ``next_due`` merges both, ``fire`` delivers one.
+    """
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
         self.events: list[Event] = []
         self._order = itertools.count()
 
@@ -38,3 +48,28 @@ class Scheduler:
 
     def __len__(self) -> int:
         return sum(1 for e in self.events if not e.cancelled)
+
+    def next_due(self, horizon_ns: int) -> tuple[int, object] | None:
+        """The earliest pending thing (a scheduled event or a root's tick) due by ``horizon_ns``."""
+        event = self.next_event()
+        candidates: list[tuple[int, int, object]] = []
+        if event is not None and event.due_ns <= horizon_ns:
+            candidates.append((event.due_ns, 0, event))
+        for root in self.host.roots:
+            if root.tick_period_ms and root.next_tick_ns <= horizon_ns and root.vm.failure is None:
+                candidates.append((root.next_tick_ns, 1, root))
+        if not candidates:
+            return None
+        due, _, what = min(candidates, key=lambda c: (c[0], c[1]))
+        return due, what
+
+    def fire(self, due: int, what: object) -> None:
+        self.host.clock.advance_ns(max(0, due - self.host.clock.monotonic_ns))
+        if isinstance(what, RootContext):
+            what.next_tick_ns += what.tick_period_ms * 1_000_000
+            what.vm.call(what, "proxy_on_tick", what.id)
+            self.host.after_callback()
+        else:
+            assert isinstance(what, Event)
+            self.pop(what)
+            what.deliver()

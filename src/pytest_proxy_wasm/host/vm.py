@@ -16,7 +16,7 @@ from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
 from .hostcalls import IMPLEMENTATIONS, unimplemented
 from .memory import GuestMemory, GuestMemoryError
 from .runtime import CompiledModule, Runtime
-from .trampolines import make_checked_hostcall, make_trampoline
+from .trampolines import make_trampoline
 
 if TYPE_CHECKING:
     from .contexts import Buffer, Context

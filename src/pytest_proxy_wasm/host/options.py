@@ -1,0 +1,54 @@
+"""Host settings, the virtual clock and configuration inputs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .abi.enums import LogLevel
+from .properties import PropertyValue
+
+ConfigInput = bytes | str | Mapping[str, Any] | Sequence[Any] | None
+
+
+def config_bytes(value: ConfigInput) -> bytes:
+    """Plugin/VM configuration as Envoy passes it: bytes as given, str as UTF-8, JSON for objects."""
+    if value is None:
+        return b""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class VirtualClock:
+    """Time as the plugin sees it. Nothing sleeps: the test (or the host) advances it."""
+
+    def __init__(self, start_ns: int | None = None) -> None:
+        self.realtime_ns = time.time_ns() if start_ns is None else start_ns
+        self.monotonic_ns = 1_000_000_000
+
+    def advance_ns(self, delta_ns: int) -> None:
+        self.realtime_ns += delta_ns
+        self.monotonic_ns += delta_ns
+
+
+@dataclass(frozen=True)
+class HostOptions:
+    """Host settings; ``with_*`` style copies via :meth:`replace`."""
+
+    log_level: int = LogLevel.TRACE
+    random_seed: int | None = 0
+    start_time_ns: int | None = None
+    deadline_seconds: float = 5.0
+    memory_limit: int = 1 << 30
+    log_tail: int = 20
+    checked_calls: bool = False  # use wasmtime-py's ordinary (checked) call path: slower, for comparison
+    properties: Mapping[tuple[str, ...], PropertyValue] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> HostOptions:
+        return replace(self, **changes)
