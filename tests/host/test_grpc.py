@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from wat_builder import BAD_PTR, Probe, build, decode_pairs, guest_bytes, pairs, records, slot, slots, u32
 
-from pytest_proxy_wasm import Host
+from pytest_proxy_wasm import ExpectationError, Host
 from pytest_proxy_wasm.host.grpc import TIMEOUT_MESSAGE, UPSTREAM_DOWN
 
 OK, NOT_FOUND, BAD_ARGUMENT, PARSE_FAILURE, IMA = 0, 1, 2, 4, 6
@@ -215,6 +215,8 @@ def test_tokens_follow_the_kind_rule(proxy_wasm_host: Host) -> None:
     plugin = proxy_wasm_host.load_plugin(build(p))
     assert slots(plugin, 4) == [OK] * 4
     assert slots(plugin, 4, 4) == [1, 2, 5, 6]
+    with pytest.raises(ExpectationError, match="unexpected gRPC call to cluster 'grpc_backend'"):
+        proxy_wasm_host.check()  # nobody declared answers for these calls
 
 
 def test_stream_delivers_metadata_messages_trailers_then_close(proxy_wasm_host: Host) -> None:

@@ -32,8 +32,8 @@ def render() -> str:
         "Generated from `src/pytest_proxy_wasm/host/abi/signatures.py` by "
         "`python -m pytest_proxy_wasm.host.coverage > docs/hostcalls.md`; a test fails when it is stale.",
         f"Columns {', '.join(v.value for v in _VERSIONS)}: whether the ABI version links the import "
-        "or "
-        "calls the export. WASI functions are linked under both `wasi_snapshot_preview1` and `wasi_unstable`.",
+        "or calls the export. WASI functions are linked under both `wasi_snapshot_preview1` "
+        "and `wasi_unstable`.",
         "",
         "## Imports (host functions)",
         "",

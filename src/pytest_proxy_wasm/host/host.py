@@ -7,6 +7,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ..errors import ExpectationError
 from ..outcome import LogRecord, Outcome
 from .abi.enums import FailurePolicy, LogLevel, StreamType
 from .callouts import Callouts, HttpCallExpectation, HttpCallRecord
@@ -63,6 +64,7 @@ class Host:
         self.exchanges: dict[int, Exchange] = {}
         self._connection_ids = 0
         self.diagnostics: list[str] = []
+        self._reported: set[str] = set()
         self.callouts = Callouts(self)
         self.scheduler = Scheduler(self)
         self.shared_data = SharedData()
@@ -215,9 +217,20 @@ class Host:
         return list(self.callouts.records)
 
     def check(self) -> None:
-        """Raise ``ExpectationError`` for undeclared callouts or unused once-expectations."""
-        self.callouts.check()
-        self.grpc.check()
+        """Raise ``ExpectationError`` for undeclared HTTP/gRPC callouts or unused once-expectations.
+
+        Each problem is reported once: the fixture's teardown check stays quiet about what a test
+        already asserted on.
+        """
+        problems: list[str] = []
+        for checker in (self.callouts.check, self.grpc.check):
+            try:
+                checker()
+            except ExpectationError as exc:
+                problems += [p for p in str(exc).split("; ") if p not in self._reported]
+        if problems:
+            self._reported.update(problems)
+            raise ExpectationError("; ".join(problems))
 
     def run_pending(self, horizon_ns: int | None = None) -> bool:
         """Deliver the next pending event (callout answer, queue notification or tick) in time order.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import PluginStartError
-from .abi.enums import FailurePolicy
-from .contexts import RootContext
+from .abi.enums import BufferType, FailurePolicy
+from .contexts import Buffer, RootContext
 
 if TYPE_CHECKING:
     from .host import Host
@@ -80,6 +80,17 @@ class Plugin:
             root.configuring = False
             self.plugin_config = previous
         return (result is None and self.vm.failure is None) or bool(result)
+
+    def on_foreign_function(self, function_id: int, arguments: bytes = b"") -> None:
+        """Deliver ``proxy_on_foreign_function(root, id, size)`` with ``arguments`` in buffer 8, as an
+        Envoy extension calling back into the plugin would."""
+        vm, root = self.vm, self.root
+        vm.callout_buffers = {BufferType.FOREIGN_FUNCTION_ARGUMENTS: Buffer(arguments)}
+        try:
+            vm.call(root, "proxy_on_foreign_function", root.id, function_id, len(arguments))
+        finally:
+            vm.callout_buffers = {}
+        self.host.after_callback()
 
     @property
     def failed(self) -> str | None:

@@ -180,6 +180,12 @@ class EnvoyBackend:
         self._consume_log()
         return process
 
+    def make_runner(self, config_path: Path) -> EnvoyProcess:
+        """The Envoy runner; the container backend overrides this."""
+        return EnvoyProcess(
+            config_path, self.workdir, binary=self.binary, startup_timeout=self.startup_timeout
+        )
+
     def _start_failure(self, chain: Sequence[PluginSpec], exc: EnvoyStartError) -> Exception:
         parsed = parse(exc.log_tail.splitlines(), [s.name for s in chain])
         self.records.extend(parsed.plugin_logs)

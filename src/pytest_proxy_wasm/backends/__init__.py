@@ -1,0 +1,42 @@
+"""Backends behind one Protocol: the in-process emulator, Envoy as a process, Envoy in a container."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..host.options import HostOptions
+from ..host.runtime import Runtime
+from .base import Backend
+from .diff import BackendMismatch, DiffBackend
+from .emulator import EmulatorBackend
+
+BACKEND_NAMES = ("emulator", "envoy", "container", "diff")
+
+
+def make_backend(
+    name: str,
+    *,
+    runtime: Runtime | None = None,
+    options: HostOptions | None = None,
+    workdir: Path | None = None,
+    image: str | None = None,
+) -> Backend:
+    """Create a backend by name; the caller owns it and must ``close()`` it."""
+    if name == "emulator":
+        return EmulatorBackend(runtime, options)
+    if name == "envoy":
+        from .envoy.backend import EnvoyBackend
+
+        return EnvoyBackend(workdir)
+    if name == "container":
+        from .envoy.container import EnvoyContainerBackend
+
+        return EnvoyContainerBackend(workdir, image=image)
+    if name == "diff":
+        from .envoy.backend import EnvoyBackend
+
+        return DiffBackend(EmulatorBackend(runtime, options), EnvoyBackend(workdir))
+    raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
+
+
+__all__ = ["BACKEND_NAMES", "Backend", "BackendMismatch", "DiffBackend", "EmulatorBackend", "make_backend"]
