@@ -67,16 +67,21 @@ def test_get_pairs_in_request_headers(proxy_wasm_host: Host) -> None:
     plugin = proxy_wasm_host.load_plugin(
         build(probe_in("proxy_on_request_headers", lambda c: [c.pairs(0)])), name="h"
     )
-    proxy_wasm_host.request(plugin, path="/p?q=1", headers=[("X-One", "1"), ("x-dup", "a"), ("x-dup", "b")])
+    proxy_wasm_host.request(
+        plugin, path="/p?q=1", headers=[("X-One", "1"), ("x-dup", "a"), ("x-dup", "b"), ("x-request-id", "r")]
+    )
     assert slots(plugin, 1) == [OK]
+    # Envoy 1.40's HTTP/1.1 order: codec pseudo-headers, the request's headers, then the HCM's additions
     assert decode_pairs(guest_bytes(plugin, 16, 20)) == [
-        (b":method", b"GET"),
-        (b":path", b"/p?q=1"),
-        (b":scheme", b"http"),
         (b":authority", b"example.com"),
+        (b":path", b"/p?q=1"),
+        (b":method", b"GET"),
+        (b":scheme", b"http"),
         (b"x-one", b"1"),
         (b"x-dup", b"a"),
         (b"x-dup", b"b"),
+        (b"x-request-id", b"r"),
+        (b"x-forwarded-proto", b"http"),
     ]
 
 
@@ -120,10 +125,12 @@ def test_get_header_map_size_is_byte_size(proxy_wasm_host: Host) -> None:
     plugin = proxy_wasm_host.load_plugin(
         build(probe_in("proxy_on_request_headers", lambda c: [c.size(0)])), name="h"
     )
-    proxy_wasm_host.request(plugin, method="GET", path="/", authority="h", headers={"ab": "cd"})
+    proxy_wasm_host.request(
+        plugin, method="GET", path="/", authority="h", headers={"ab": "cd", "x-request-id": "r"}
+    )
     assert slots(plugin, 1) == [OK]
     # :method GET (10) + :path / (6) + :scheme http (11) + :authority h (11) + ab cd (4)
-    assert u32(plugin, 16) == 42
+    assert u32(plugin, 16) == 42 + len("x-request-idr") + len("x-forwarded-protohttp")
 
 
 def test_header_map_size_is_bad_argument_for_callout_maps(proxy_wasm_host: Host) -> None:
@@ -185,12 +192,14 @@ def test_add_pseudo_header_goes_first(proxy_wasm_host: Host) -> None:
     outcome = proxy_wasm_host.request(plugin, headers={"a": "b"})
     assert outcome.upstream_request is not None
     assert [k for k, _ in outcome.upstream_request.headers] == [
-        ":method",
-        ":path",
-        ":scheme",
         ":authority",
+        ":path",
+        ":method",
+        ":scheme",
         ":x-pseudo",
         "a",
+        "x-forwarded-proto",
+        "x-request-id",
     ]
 
 

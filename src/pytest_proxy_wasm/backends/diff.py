@@ -4,6 +4,7 @@ as backend-specific (docs/backends.md lists them)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,12 +31,21 @@ BACKEND_SPECIFIC_HEADERS = frozenset(
 )
 
 
+def _pairs(headers: Headers) -> list[tuple[str, str]]:
+    if headers is None:
+        return []
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
 class BackendMismatch(ExpectationError):  # noqa: N818 - reads as what it is
     """The emulator and Envoy disagreed on an exchange."""
 
 
 def _headers(pairs: Iterable[tuple[str, str]] | Iterable[list[str]]) -> list[tuple[str, str]]:
     return [(str(k).lower(), str(v)) for k, v in pairs if str(k).lower() not in BACKEND_SPECIFIC_HEADERS]
+
+
+_VOLATILE_IN_LOGS = re.compile(r"(x-envoy-upstream-service-time: )\d+")
 
 
 def comparable(outcome: Outcome) -> dict[str, Any]:
@@ -57,7 +67,7 @@ def comparable(outcome: Outcome) -> dict[str, Any]:
         "details": outcome.details,
         "plugin_failed": outcome.plugin_failed is not None,
         "callouts": [(c["cluster"], sorted(_headers(c["headers"])), c["body"]) for c in outcome.callouts],
-        "plugin_logs": [(r.level, r.message) for r in outcome.logs],
+        "plugin_logs": [(r.level, _VOLATILE_IN_LOGS.sub(r"\g<1>N", r.message)) for r in outcome.logs],
         "metrics": dict(outcome.metrics),
     }
 
@@ -85,7 +95,8 @@ class DiffBackend:
     def __init__(self, emulator: Backend, envoy: Backend) -> None:
         self.emulator = emulator
         self.envoy = envoy
-        self.mismatches: list[str] = []
+        self.requests = 0
+        self.twins: dict[int, Any] = {}  # emulator plugin -> Envoy's plugin spec
 
     def load_plugin(
         self,
@@ -119,6 +130,7 @@ class DiffBackend:
             raise BackendMismatch(f"only one backend refused the plugin: {errors[0]}")
         if errors:
             raise errors[0]
+        self.twins[id(plugins[0])] = plugins[1]
         return plugins[0]
 
     def expect_http_call(
@@ -134,10 +146,14 @@ class DiffBackend:
         self.envoy.add_cluster(*names)
 
     def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
-        if plugins is not None:
-            raise ValueError("diff mode runs the whole chain: pass plugins=None")
-        emulated = self.emulator.request(None, **kwargs)
-        real = self.envoy.request(None, **kwargs)
+        chain = None if plugins is None else list(plugins) if isinstance(plugins, list | tuple) else [plugins]
+        twins = None if chain is None else [self.twins[id(p)] for p in chain]
+        headers = list(_pairs(kwargs.pop("headers", None)))
+        if not any(k.lower() == "x-request-id" for k, _ in headers):
+            self.requests += 1  # the same request id on both sides, as a client would send it
+            headers.append(("x-request-id", f"pytest-proxy-wasm-{self.requests}"))
+        emulated = self.emulator.request(chain, headers=headers, **kwargs)
+        real = self.envoy.request(twins, headers=headers, **kwargs)
         assert_same(emulated, real)
         return emulated
 

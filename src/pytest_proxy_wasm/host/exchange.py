@@ -8,6 +8,7 @@ while the response is under way goes straight to the client.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -92,6 +93,41 @@ class Exchange:
         self.first_call = len(host.callouts.records)
         self.first_log = len(host.records)
 
+    def _downstream_headers(
+        self,
+        method: str,
+        path: str,
+        authority: str,
+        scheme: str,
+        headers: list[tuple[bytes, bytes]],
+        chunks: list[bytes],
+        trailers: HeaderMap | None,
+    ) -> HeaderMap:
+        """The request header map as Envoy's HTTP/1.1 codec and connection manager hand it to filters
+        (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
+        single-chunk body (chunked framing is stripped), then x-forwarded-proto and x-request-id."""
+        request = HeaderMap(
+            [
+                (b":authority", authority.encode()),
+                (b":path", path.encode()),
+                (b":method", method.encode()),
+                (b":scheme", scheme.encode()),
+            ]
+        )
+        if (
+            len(chunks) == 1
+            and trailers is None
+            and not any(k.lower() == b"content-length" for k, _ in headers)
+        ):
+            request.add(b"content-length", str(len(chunks[0])).encode())
+        for k, v in headers:
+            request.add(k, v)
+        if request.get(b"x-forwarded-proto") is None:
+            request.add(b"x-forwarded-proto", scheme.encode())
+        if request.get(b"x-request-id") is None:
+            request.add(b"x-request-id", str(uuid.UUID(int=self.info.random_bits, version=4)).encode())
+        return request
+
     def _maybe_reload(self, plugin: Plugin) -> None:
         """FAIL_RELOAD: 503 during the backoff after the failure; the first request after it gets a new VM."""
         failure = plugin.vm.failure
@@ -113,16 +149,6 @@ class Exchange:
         upstream: UpstreamResponse,
     ) -> Outcome:
         self.upstream = upstream
-        request = HeaderMap(
-            [
-                (b":method", method.encode()),
-                (b":path", path.encode()),
-                (b":scheme", scheme.encode()),
-                (b":authority", authority.encode()),
-            ]
-        )
-        for k, v in to_pairs(headers):
-            request.add(k, v)
         chunks = (
             [body.encode() if isinstance(body, str) else bytes(body)]
             if isinstance(body, str | bytes)
@@ -130,8 +156,9 @@ class Exchange:
         )
         chunks = [c for c in chunks if c]
         trailer_map = HeaderMap(to_pairs(trailers)) if trailers else None
-        if chunks and not request.get(b"content-length") and trailer_map is None:
-            request.add(b"content-length", str(sum(len(c) for c in chunks)).encode())
+        request = self._downstream_headers(
+            method, path, authority, scheme, to_pairs(headers), chunks, trailer_map
+        )
         self.info.request_headers = request
         self.info.request_size = sum(len(c) for c in chunks)
         key = id(self)
@@ -295,6 +322,7 @@ class Exchange:
             headers.add(k, v)
         if headers.get(b"content-length") is None and upstream.trailers is None:
             headers.add(b"content-length", str(len(body)).encode())
+        headers.add(b"x-envoy-upstream-service-time", b"0")  # Envoy's router adds it before the filters
         self._start_response(
             headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None
         )

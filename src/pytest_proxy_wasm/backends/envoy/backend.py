@@ -26,6 +26,7 @@ from .wire import Message, encode_request, exchange
 Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
 # Stat roots Envoy itself owns: anything else in /stats is a plugin's custom metric.
 ENVOY_STAT_ROOTS = {
+    "thread_local_cluster_manager",
     "cluster",
     "cluster_manager",
     "control_plane",
@@ -76,6 +77,7 @@ class EnvoyBackend:
         self.workdir = (
             Path(tempfile.mkdtemp(prefix="pytest-proxy-wasm-envoy-")) if workdir is None else workdir
         )
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.binary = binary
         self.startup_timeout = startup_timeout
         self.specs: list[PluginSpec] = []
@@ -177,7 +179,7 @@ class EnvoyBackend:
         self.starts += 1
         self.process = process
         self._running_key = key
-        self._consume_log()
+        self._consume_log(settle=0.3)  # start-up logs (on_vm_start, on_configure) of every thread
         return process
 
     def make_runner(self, config_path: Path) -> EnvoyProcess:
@@ -199,20 +201,23 @@ class EnvoyBackend:
                 return PluginStartError(spec.name, callback, reason, [r.message for r in parsed.plugin_logs])
         return exc
 
-    def _consume_log(self, settle: bool = False) -> list[LogRecord]:
-        """Plugin logs written since the last call. ``settle``: wait for Envoy's buffered log to catch up
-        (the stream's ``proxy_on_delete`` trace, or no new lines for 150 ms)."""
+    def _consume_log(self, settle: float = 0.0, deletes: int = 0) -> list[LogRecord]:
+        """Plugin logs written since the last call. Envoy writes its log file asynchronously, so with
+        ``settle`` wait until ``deletes`` streams logged ``proxy_on_delete`` or nothing new came for
+        ``settle`` seconds (at most 5 s)."""
         assert self.process is not None
         lines = self.process.read_log()
         if settle:
-            deadline = time.monotonic() + 3.0
+            deadline = time.monotonic() + 5.0
             quiet_since = time.monotonic()
-            while time.monotonic() < deadline and not any("proxy_on_delete(" in line for line in lines):
+            while time.monotonic() < deadline:
+                if deletes and sum("proxy_on_delete(" in line for line in lines) >= deletes:
+                    break
                 more = self.process.read_log()
                 if more:
                     lines += more
                     quiet_since = time.monotonic()
-                elif time.monotonic() - quiet_since > 0.15:
+                elif time.monotonic() - quiet_since > settle:
                     break
                 time.sleep(0.005)
         parsed = parse(lines, [s.name for s in self.specs])
@@ -271,7 +276,7 @@ class EnvoyBackend:
         wait_for(lambda: access_log.exists() and access_log.read_text().count("\n") > access_before, 5.0)
         lines = access_log.read_text().splitlines()[access_before:] if access_log.exists() else []
         entry = json.loads(lines[-1]) if lines else {}
-        logs = self._consume_log(settle=True)
+        logs = self._consume_log(settle=0.5, deletes=sum(not spec.network for spec in chain))
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
     def _outcome(

@@ -91,13 +91,17 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
             ],
         },
     }
-    if cluster.http2:
-        data["typed_extension_protocol_options"] = {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                "explicit_http_config": {"http2_protocol_options": {}},
-            }
+    protocol = (
+        {"http2_protocol_options": {}}
+        if cluster.http2
+        else {"http_protocol_options": {"enable_trailers": True}}
+    )
+    data["typed_extension_protocol_options"] = {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": protocol,
         }
+    }
     return data
 
 
@@ -118,6 +122,7 @@ def render(
     hcm = {
         "@type": HCM,
         "stat_prefix": "ingress",
+        "http_protocol_options": {"enable_trailers": True},
         "access_log": [
             {
                 "name": "envoy.access_loggers.file",

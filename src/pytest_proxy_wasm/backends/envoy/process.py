@@ -103,10 +103,15 @@ class EnvoyProcess:
     def start(self) -> EnvoyProcess:
         self.admin_file.unlink(missing_ok=True)
         self.log_file.unlink(missing_ok=True)
-        stderr = open(self.workdir / "envoy.stderr", "wb")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(
-            self.command, stdout=stderr, stderr=stderr, cwd=self.workdir, env=self.env, start_new_session=True
-        )
+        with open(self.workdir / "envoy.stderr", "wb") as stderr:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                self.command,
+                stdout=stderr,
+                stderr=stderr,
+                cwd=self.workdir,
+                env=self.env,
+                start_new_session=True,
+            )
         atexit.register(self.stop)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
