@@ -19,8 +19,9 @@ from .headers import HeaderMap, to_pairs
 if TYPE_CHECKING:
     from .host import Host
 
-UPSTREAM_DOWN_BODY = (
-    b"upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+# Envoy's local replies to an async request, verified against Envoy 1.40.
+RESET_BODY = (
+    b"upstream connect error or disconnect/reset before headers. reset reason: connection termination"
 )
 TIMEOUT_BODY = b"upstream request timeout"
 
@@ -67,8 +68,8 @@ class HttpCallExpectation:
         return self
 
     def fail(self, how: str = "reset", delay_ms: float = 0) -> HttpCallExpectation:
-        if how not in ("reset", "timeout"):
-            raise ValueError("fail(how=...) takes 'reset' or 'timeout'")
+        if how not in ("reset", "timeout", "failure"):
+            raise ValueError("fail(how=...) takes 'reset', 'timeout' or 'failure'")
         self.response = CalloutResponse(failure=how, delay_ms=delay_ms)
         return self
 
@@ -139,7 +140,7 @@ class Callouts:
             if expectation.matches(cluster, headers):
                 expectation.calls += 1
                 return expectation.response, True
-        return CalloutResponse(503, [("content-type", "text/plain")], UPSTREAM_DOWN_BODY), False
+        return CalloutResponse(failure="reset"), False  # nothing declared: the connection is dropped
 
     def check(self) -> None:
         """Raise ``ExpectationError`` for calls nobody declared and once-expectations never used."""
@@ -203,28 +204,35 @@ class Callouts:
         self.host.after_callback()
 
 
+def _local_reply(status: int, body: bytes) -> HeaderMap:
+    return HeaderMap(
+        [
+            (b":status", str(status).encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"text/plain"),
+        ]
+    )
+
+
 def response_maps(
     response: CalloutResponse, timeout_ms: int
 ) -> tuple[HeaderMap | None, bytes, HeaderMap | None]:
-    """What ``on_http_call_response`` sees: headers (None on reset), body and trailers."""
-    if response.failure == "reset":
+    """What ``on_http_call_response`` sees: headers (None when the call failed), body and trailers.
+
+    An upstream that resets (or that nobody declared) gets Envoy's 503 local reply, a slow one its 504;
+    only ``fail("failure")`` (the async client failing inside Envoy) reaches the plugin as 0 headers.
+    """
+    if response.failure == "failure":
         return None, b"", None
+    if response.failure == "reset":
+        return _local_reply(503, RESET_BODY), RESET_BODY, None
     if response.failure == "timeout" or (timeout_ms and response.delay_ms > timeout_ms):
-        return (
-            HeaderMap(
-                [
-                    (b":status", b"504"),
-                    (b"content-length", str(len(TIMEOUT_BODY)).encode()),
-                    (b"content-type", b"text/plain"),
-                ]
-            ),
-            TIMEOUT_BODY,
-            None,
-        )
+        return _local_reply(504, TIMEOUT_BODY), TIMEOUT_BODY, None
     headers = HeaderMap([(b":status", str(response.status).encode())])
     for k, v in to_pairs(response.headers):
         headers.add(k, v)
     if headers.get(b"content-length") is None:
         headers.add(b"content-length", str(len(response.body)).encode())
+    headers.add(b"x-envoy-upstream-service-time", b"0")  # Envoy's router adds it to callout answers too
     trailers = HeaderMap(to_pairs(response.trailers)) if response.trailers else None
     return headers, response.body, trailers

@@ -52,11 +52,15 @@ ENVOY_STAT_ROOTS = {
 }
 
 
-def _as_http2(method: str, target: str, headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """An HTTP/1.1 request line and headers as the pseudo-header map Envoy and the emulator hold."""
+def _as_http2(
+    method: str, target: str, headers: Sequence[tuple[str, str]], scheme: str | None = "http"
+) -> list[tuple[str, str]]:
+    """An HTTP/1.1 request line and headers as the pseudo-header map Envoy and the emulator hold
+    (``scheme=None``: a callout, where the plugin chose the pseudo-headers and sent no ``:scheme``)."""
     authority = next((v for k, v in headers if k.lower() == "host"), "")
     rest = [(k.lower(), v) for k, v in headers if k.lower() != "host"]
-    return [(":method", method), (":path", target), (":scheme", "http"), (":authority", authority), *rest]
+    pseudo = [(":method", method), (":path", target)] + ([(":scheme", scheme)] if scheme else [])
+    return [*pseudo, (":authority", authority), *rest]
 
 
 def _pairs(headers: Headers) -> list[tuple[str, str]]:
@@ -302,10 +306,11 @@ class EnvoyBackend:
         for name, server in self.clusters.items():
             for message in server.requests[seen_calls.get(name, 0) :]:
                 timeout = message.header("x-envoy-expected-rq-timeout-ms")
+                method, target = message.start_line.split()[:2]
                 calls.append(
                     {
                         "cluster": name,
-                        "headers": [[k.lower(), v] for k, v in message.headers],
+                        "headers": [list(h) for h in _as_http2(method, target, message.headers, scheme=None)],
                         "body": message.body.decode("utf-8", "replace"),
                         "timeout_ms": int(timeout) if timeout else 0,
                         "status": None,

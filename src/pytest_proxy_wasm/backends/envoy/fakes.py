@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...host.callouts import CalloutResponse, Callouts
+from ...host.callouts import CalloutResponse, Callouts, HttpCallRecord
 from ...host.headers import HeaderMap
 from .wire import Message, Pairs, read_body
 
@@ -101,7 +101,20 @@ class CalloutCluster(FakeServer):
             + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in message.headers]
         )
         response: CalloutResponse
-        response, _ = self.callouts.answer_for(self.cluster, headers)
+        response, matched = self.callouts.answer_for(self.cluster, headers)
+        timeout = message.header("x-envoy-expected-rq-timeout-ms")
+        self.callouts.records.append(
+            HttpCallRecord(
+                self.cluster,
+                headers.as_text(),
+                message.body,
+                list(message.trailers),
+                int(timeout or 0),
+                0,
+                matched,
+                response.status if not response.failure else None,
+            )
+        )
         if response.failure == "timeout":
             self.stopping.wait(60)
             return None
