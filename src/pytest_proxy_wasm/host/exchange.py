@@ -64,6 +64,8 @@ class Direction:
 class Exchange:
     def __init__(self, host: Host, chain: list[Plugin]) -> None:
         self.host = host
+        self.first_log = len(host.records)  # a FAIL_RELOAD restart below logs into this exchange
+        self.chain = chain
         self.info = host.new_stream_info()
         self.streams: list[HttpStream] = []
         for plugin in chain:
@@ -91,7 +93,6 @@ class Exchange:
         self.reset = False
         self.upstream: UpstreamResponse | None = None
         self.first_call = len(host.callouts.records)
-        self.first_log = len(host.records)
 
     def _downstream_headers(
         self,
@@ -405,7 +406,7 @@ class Exchange:
             status = int(raw) if raw and raw.isdigit() else None
             response_headers = self.downstream_headers.as_text()
         calls = [r.to_json() for r in self.host.callouts.records[self.first_call :]]
-        failures = [s.plugin.failed for s in self.streams if s.plugin.failed]
+        failures = [plugin.failed for plugin in self.chain if plugin.failed]
         hung = not self.downstream_complete and not self.reset
         diagnostics = list(self.host.diagnostics)
         if hung:

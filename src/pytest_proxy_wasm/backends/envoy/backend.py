@@ -93,6 +93,8 @@ class EnvoyBackend:
         self.records: list[LogRecord] = []
         self.starts = 0
         self._last_failures: list[str] = []
+        self._failed: str | None = None
+        self._reloads_at_failure = 0
         self.last_start_seconds = 0.0
 
     # -- the chain ------------------------------------------------------------------------------------
@@ -227,7 +229,16 @@ class EnvoyBackend:
         parsed = parse(lines, [s.name for s in self.specs])
         self.records.extend(parsed.plugin_logs)
         self._last_failures = parsed.failures
+        if parsed.failures:
+            self._failed = parsed.failures[0]  # a failed VM stays failed until Envoy reloads it
+            self._reloads_at_failure = self._reload_count()
+        elif self._failed and self._reload_count() > self._reloads_at_failure:
+            self._failed = None
         return parsed.plugin_logs
+
+    def _reload_count(self) -> int:
+        stats = self.process.stats() if self.process is not None else {}
+        return sum(v for k, v in stats.items() if k.startswith("wasm.") and k.endswith(".vm_reload_success"))
 
     # -- exchanges ------------------------------------------------------------------------------------
 
@@ -326,7 +337,7 @@ class EnvoyBackend:
             response_body=response.body if response else b"",
             upstream_request=upstream_request,
             logs=logs,
-            plugin_failed=self._last_failures[0] if self._last_failures else None,
+            plugin_failed=self._failed,
             response_trailers=[(k.lower(), v) for k, v in response.trailers] if response else [],
             local_reply=response is not None and details != "via_upstream",
             details=details if details != "via_upstream" else "",
@@ -364,6 +375,7 @@ class EnvoyBackend:
         self.callouts.check()
 
     def _stop_process(self) -> None:
+        self._failed = None
         if self.process is not None:
             self.process.stop()
             self.process = None
