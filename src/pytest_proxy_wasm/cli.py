@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .backends import make_backend
 from .errors import ProxyWasmError
-from .host.host import Host
 from .outcome import LogRecord, Outcome
 
 
@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
+    run.add_argument(
+        "--backend",
+        choices=("emulator", "envoy", "diff"),
+        default="emulator",
+        help="run in the in-process emulator (default), a real Envoy, or both and compare",
+    )
     return parser
 
 
@@ -90,7 +96,8 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    with Host() as host:
+    host = make_backend(args.backend)
+    try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
         plugin = host.load_plugin(
@@ -114,9 +121,11 @@ def run(args: argparse.Namespace) -> int:
         if args.advance_ms:
             host.advance(args.advance_ms)
         data = outcome.to_json()
-        data["logs"] = [r.to_json() for r in host.logs if r.source != "host"]  # start-up logs too
         plugin_logs = [r for r in host.logs if r.source != "host"]
+        data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too
         print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs))
+    finally:
+        host.close()
     return 0
 
 
