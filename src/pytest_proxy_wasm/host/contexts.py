@@ -144,15 +144,21 @@ class HttpSide:
     ``in_body``: a body callback is running or paused, so the body buffer is the (accumulated) chunk.
     """
 
-    __slots__ = ("body", "headers", "headers_live", "in_body", "trailers", "trailers_live")
+    __slots__ = ("_body", "headers", "headers_live", "in_body", "trailers", "trailers_live")
 
     def __init__(self) -> None:
         self.headers: HeaderMap | None = None
-        self.body = Buffer(mutable=True)
+        self._body: Buffer | None = None
         self.trailers: HeaderMap | None = None
         self.in_body = False
         self.headers_live = False
         self.trailers_live = False
+
+    @property
+    def body(self) -> Buffer:
+        if self._body is None:
+            self._body = Buffer(mutable=True)
+        return self._body
 
 
 _REQUEST_MAPS = (MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_REQUEST_TRAILERS)

@@ -17,10 +17,12 @@ class HeaderMap:
     __slots__ = ("entries",)
 
     def __init__(self, pairs: Iterable[tuple[bytes, bytes]] = ()) -> None:
-        entries = [(k.lower(), v) for k, v in pairs]
-        if any(k[:1] == b":" for k, _ in entries):
-            entries = [e for e in entries if e[0][:1] == b":"] + [e for e in entries if e[0][:1] != b":"]
-        self.entries: Pairs = entries
+        pseudo: Pairs = []
+        regular: Pairs = []
+        for raw_key, value in pairs:
+            key = raw_key.lower()
+            (pseudo if key[:1] == b":" else regular).append((key, value))
+        self.entries: Pairs = pseudo + regular if pseudo else regular
 
     def __len__(self) -> int:
         return len(self.entries)

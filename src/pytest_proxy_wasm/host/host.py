@@ -100,6 +100,7 @@ class Host:
             env=dict(env or {}),
             memory_limit=self.options.memory_limit,
             deadline_seconds=self.options.deadline_seconds,
+            checked_calls=self.options.checked_calls,
         )
         self.vms[key] = vm
         self.all_vms.append(vm)

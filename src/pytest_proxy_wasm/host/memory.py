@@ -50,6 +50,12 @@ class GuestMemory:
                 raise GuestMemoryError(f"range [{ptr:#x}, +{size}) outside linear memory")
         return self._base_ptr
 
+    def contains(self, ptr: int, size: int) -> bool:
+        if ptr + size <= self._size:
+            return True
+        self._refresh()
+        return ptr + size <= self._size
+
     def allocate(self, size: int) -> int:
         return self._allocate(size)
 

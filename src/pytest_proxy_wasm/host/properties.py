@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .abi.pairs import encode_pairs
@@ -55,27 +54,31 @@ def encode_value(value: PropertyValue) -> bytes | None:
     return None
 
 
-@dataclass(slots=True)
 class StreamInfo:
-    """What Envoy knows about one downstream request, shared by every filter of the chain."""
+    """What Envoy knows about one downstream request, shared by every filter of the chain.
+
+    Class attributes are the defaults; an instance sets only what differs (it is made per stream).
+    """
 
     request_headers: HeaderMap | None = None
     response_headers: HeaderMap | None = None
     response_trailers: HeaderMap | None = None
-    start_ns: int = 0
     duration_ns: int | None = None
     request_size: int = 0
     response_size: int = 0
     response_code: int | None = None
     response_details: str = ""
     request_id: str = ""  # x-request-id when the request has none; filled on first use
-    random_bits: int = 0
-    connection_id: int = 1
     source: tuple[str, int] = ("127.0.0.1", 45678)
     destination: tuple[str, int] = ("127.0.0.1", 10000)
     upstream: tuple[str, int] | None = None
     protocol: str = "HTTP/1.1"
-    filter_state: dict[bytes, bytes] = field(default_factory=dict)
+
+    def __init__(self, start_ns: int = 0, connection_id: int = 1, random_bits: int = 0) -> None:
+        self.start_ns = start_ns
+        self.connection_id = connection_id
+        self.random_bits = random_bits
+        self.filter_state: dict[bytes, bytes] = {}
 
 
 def _header(headers: HeaderMap | None, name: bytes) -> bytes | None:

@@ -301,7 +301,7 @@ class VM:
             self._fail_from_call("malloc", problem)
             raise GuestMemoryError(f"allocator trapped: {problem.message}")
         ptr: int = raw[0].i32 & M32
-        if ptr == 0 or ptr + size > self.memory.size:
+        if ptr == 0 or not self.memory.contains(ptr, size):
             message = (
                 f"allocator returned {ptr:#x} for {size} bytes: the hostcall returns INVALID_MEMORY_ACCESS"
             )
@@ -316,7 +316,7 @@ class VM:
         except wasmtime.Trap as trap:
             self._fail_from_call(name, native.CallResult(trap.message, trap.trap_code))
             raise GuestMemoryError(f"allocator trapped: {trap.message}") from None
-        if ptr == 0 or ptr + size > self.memory.size:
+        if ptr == 0 or not self.memory.contains(ptr, size):
             raise GuestMemoryError(f"allocator returned {ptr:#x} for {size} bytes")
         return int(ptr)
 
