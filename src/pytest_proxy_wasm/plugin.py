@@ -38,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="CPU deadline per plugin callback (default 5 s)",
     )
     group.addoption(
+        "--proxy-wasm-fuel",
+        action="store_true",
+        default=False,
+        help="count wasmtime fuel per callback (stable instruction-like counts, fuel_limit in HostOptions)",
+    )
+    group.addoption(
         "--proxy-wasm-backend",
         default=os.environ.get("PYTEST_PROXY_WASM_BACKEND", "emulator"),
         choices=("emulator", "envoy", "container", "all", "diff"),
@@ -92,7 +98,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def proxy_wasm_runtime(pytestconfig: pytest.Config) -> Iterator[Runtime]:
     """The wasmtime engine and compiled-module cache, shared by the session (one per xdist worker)."""
     cache_dir = pytestconfig.getoption("--proxy-wasm-cache-dir")
-    runtime = Runtime(cache_dir if cache_dir is not None else "default")
+    runtime = Runtime(
+        cache_dir if cache_dir is not None else "default",
+        consume_fuel=bool(pytestconfig.getoption("--proxy-wasm-fuel")),
+    )
     yield runtime
     runtime.close()
 

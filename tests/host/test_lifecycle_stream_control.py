@@ -404,7 +404,7 @@ def test_local_response_from_request_body(proxy_wasm_host: Host) -> None:
     outcome = proxy_wasm_host.request(plugin, body=[b"a", b"b"])
     assert outcome.status == 403
     assert outcome.response_body == b"nope"
-    # the headers had continued upstream already; no body byte got there
-    assert outcome.upstream_request is not None
-    assert outcome.upstream_request.body == b""
+    # the headers had continued upstream, but the request never completed there (as with Envoy,
+    # where the fake upstream records only whole requests)
+    assert outcome.upstream_request is None
     assert outcome.log_messages().count("request_body") == 1

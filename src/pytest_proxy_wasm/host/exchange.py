@@ -84,6 +84,7 @@ class Exchange:
         self.upstream_body = bytearray()
         self.upstream_trailers: HeaderMap | None = None
         self.upstream_complete = False
+        self.upstream_received = False
         self.response_started = False  # response headers left the last filter toward the client
         self.downstream_headers: HeaderMap | None = None
         self.downstream_body = bytearray()
@@ -224,6 +225,8 @@ class Exchange:
             hold.held += chunk
             hold.held_eos = hold.held_eos or eos
             return
+        if hold.buffering and self._over_buffer_limit(d, i, len(chunk)):
+            return
         stream = self.streams[i]
         result = stream.request_body(chunk, eos) if d.request else stream.response_body(chunk, eos)
         if self._apply_intents(i):
@@ -251,6 +254,20 @@ class Exchange:
                 hold.buffering = False
                 self._data(d, i + d.step, self._take_body(d, i), False)
             self._trailers(d, i + d.step, trailers)
+
+    def _over_buffer_limit(self, d: Direction, i: int, incoming: int) -> bool:
+        """Envoy's buffer limit (per_connection_buffer_limit_bytes, 1 MiB): 413 on the request side,
+        500 on the response side, instead of buffering without bound."""
+        context = self.streams[i].context
+        side = (context.request if d.request else context.response) if context is not None else None
+        if side is None or len(side.body.data) + incoming <= self.host.options.buffer_limit:
+            return False
+        if d.request:
+            reply = LocalResponse(413, b"Payload Too Large", [], "request_payload_too_large", None)
+        else:
+            reply = LocalResponse(500, b"Internal Server Error", [], "response_payload_too_large", None)
+        self._send_local_reply(reply)
+        return True
 
     def _take_body(self, d: Direction, i: int) -> bytes:
         context = self.streams[i].context
@@ -315,6 +332,7 @@ class Exchange:
         if self.upstream_complete or self.upstream is None:
             return
         self.upstream_complete = True
+        self.upstream_received = True  # the whole request reached the upstream
         self.info.upstream = ("127.0.0.1", 8080)
         upstream = self.upstream
         body = upstream.body.encode() if isinstance(upstream.body, str) else bytes(upstream.body)
@@ -390,7 +408,7 @@ class Exchange:
 
     def _outcome(self) -> Outcome:
         upstream_request = None
-        if self.upstream_headers is not None:
+        if self.upstream_headers is not None and self.upstream_received:
             headers = self.upstream_headers
             upstream_request = UpstreamRequest(
                 method=(headers.get(b":method") or b"").decode("latin-1"),

@@ -101,6 +101,7 @@ class Host:
             memory_limit=self.options.memory_limit,
             deadline_seconds=self.options.deadline_seconds,
             checked_calls=self.options.checked_calls,
+            fuel_limit=self.options.fuel_limit,
         )
         self.vms[key] = vm
         self.all_vms.append(vm)

@@ -48,6 +48,8 @@ class HostOptions:
     memory_limit: int = 1 << 30
     log_tail: int = 20
     checked_calls: bool = False  # use wasmtime-py's ordinary (checked) call path: slower, for comparison
+    buffer_limit: int = 1 << 20  # Envoy's per_connection_buffer_limit_bytes default
+    fuel_limit: int = 0  # per callback, when the Runtime consumes fuel (0: count only, no limit)
     properties: Mapping[tuple[str, ...], PropertyValue] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> HostOptions:

@@ -58,13 +58,24 @@ def _default_cache_dir() -> Path | None:
 class Runtime:
     """One engine plus compiled-module caches. Share it per session; create VMs from it."""
 
-    def __init__(self, cache_dir: Path | str | None = "default", *, max_wasm_stack: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        cache_dir: Path | str | None = "default",
+        *,
+        max_wasm_stack: int = 1 << 20,
+        consume_fuel: bool = False,
+    ) -> None:
+        """``consume_fuel``: count wasmtime fuel per callback (a stable instruction-like count) and allow
+        fuel limits; slower, so off by default."""
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.max_wasm_stack = max_wasm_stack
         config.memory_may_move = False  # GuestMemory caches the base pointer
+        config.consume_fuel = consume_fuel
+        self.consume_fuel = consume_fuel
         self.engine = wasmtime.Engine(config)
-        self.settings_key = f"wasmtime-{metadata.version('wasmtime')}-epoch-stack{max_wasm_stack}"
+        fuel = "-fuel" if consume_fuel else ""
+        self.settings_key = f"wasmtime-{metadata.version('wasmtime')}-epoch-stack{max_wasm_stack}{fuel}"
         self.cache_dir = (
             _default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
         )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .host import Host
 
 M32 = 0xFFFFFFFF
+FUEL_UNLIMITED = 1 << 62
 
 
 @dataclass
@@ -65,6 +66,7 @@ class VM:
         memory_limit: int = 1 << 30,
         deadline_seconds: float = 5.0,
         checked_calls: bool = False,
+        fuel_limit: int = 0,
     ) -> None:
         self.runtime = runtime
         self.compiled = compiled
@@ -84,7 +86,11 @@ class VM:
         self.deferred: list[Callable[[], None]] = []
         self.pending_fault: BaseException | None = None
         self.exit_code: int | None = None
+        self.deadline_seconds = deadline_seconds
         self.deadline_ticks = max(1, int(deadline_seconds / 0.01))
+        self.memory_limit = memory_limit
+        self.fuel_limit = fuel_limit
+        self.fuel_used: dict[str, int] = {}  # per callback, when the runtime consumes fuel
         self.calls: dict[str, int] = {}
         self.hostcall_counts: dict[str, int] = {}
         self.unimplemented_used: list[str] = []
@@ -237,11 +243,16 @@ class VM:
             index += 1
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
+        if self.runtime.consume_fuel and self.depth == 1:
+            self.store.set_fuel(self.fuel_limit or FUEL_UNLIMITED)
         if self.depth == 1 and self._armed_epoch != self.runtime.epoch:
             # The deadline counts from the current epoch; re-arm only when the epoch has moved (10 ms).
             self._armed_epoch = self.runtime.epoch
             native.set_epoch_deadline(self.context, self.deadline_ticks)
         problem = self._caller.call(func, index or 1)  # the slot count covers the result too
+        if self.runtime.consume_fuel and self.depth == 1:
+            used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
+            self.fuel_used[name] = self.fuel_used.get(name, 0) + used
         self.depth -= 1
         self.current, self.effective = saved_current, saved_effective
         if problem is not None:
@@ -331,9 +342,22 @@ class VM:
             self.harness_fault = fault
         else:
             kind = problem.code.name.lower() if problem.code is not None else "error"
-            if problem.code is not None and problem.code.name == "INTERRUPT":
-                kind = "deadline_exceeded"
-            self.fail(name, summarize_trap(problem.message) or kind, kind)
+            message = summarize_trap(problem.message) or kind
+            if kind == "interrupt":
+                kind, message = (
+                    "deadline_exceeded",
+                    f"deadline exceeded in {name} after {self.deadline_seconds:g} s",
+                )
+            elif kind == "out_of_fuel":
+                kind, message = "fuel_exhausted", f"fuel limit {self.fuel_limit} exhausted in {name}"
+            elif self._near_memory_limit():
+                kind = "memory_limit"
+                message = f"memory limit {_size_text(self.memory_limit)} reached in {name} ({message})"
+            self.fail(name, message, kind)
+
+    def _near_memory_limit(self) -> bool:
+        """A trap right after memory.grow failed at the cap: linear memory is within a page of it."""
+        return self.memory.handle != 0 and self.memory.size + 65536 > self.memory_limit
 
     def fail(self, callback: str, message: str, kind: str) -> None:
         if self.failure is not None:
@@ -376,6 +400,13 @@ def summarize_trap(message: str) -> str:
     where = frame.split(" - ", 1)[1] if frame else ""
     head = cause or (lines[0] if lines else "")
     return f"{head} (in {where})" if where else head
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} bytes"
 
 
 def _valtype(kind: str) -> wasmtime.ValType:
