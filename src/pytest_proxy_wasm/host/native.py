@@ -81,20 +81,32 @@ class CallResult:
         self.code = code
 
 
-class Caller:
-    """Reusable argument array and trap slot for unchecked calls into one store."""
+# The same C function without ctypes argument conversion: every argument is passed pre-built.
+_call_raw = ctypes.CFUNCTYPE(ctypes.c_void_p)(ctypes.cast(_call_unchecked, ctypes.c_void_p).value)
+_call_raw.restype = ctypes.c_void_p
 
-    __slots__ = ("context", "raw", "trap_ref", "trap_slot")
+
+class Caller:
+    """Reusable argument array, pre-converted C arguments and trap slot for calls into one store.
+
+    ``u32`` views the ``wasmtime_val_raw`` slots as 32-bit words: slot ``i`` is ``u32[4 * i]``.
+    """
+
+    __slots__ = ("_context", "_counts", "_raw_pointer", "context", "raw", "trap_ref", "trap_slot", "u32")
 
     def __init__(self, context: int, slots: int = 16) -> None:
         self.context = context
         self.raw = new_raw_array(slots)
+        self.u32 = (ctypes.c_uint32 * (4 * slots)).from_address(ctypes.addressof(self.raw))
         self.trap_slot = ctypes.c_void_p()
         self.trap_ref = ctypes.byref(self.trap_slot)
+        self._context = ctypes.c_void_p(context)
+        self._raw_pointer = ctypes.c_void_p(ctypes.addressof(self.raw))
+        self._counts = [ctypes.c_size_t(n) for n in range(slots + 1)]
 
-    def call(self, func: int, count: int) -> CallResult | None:
-        """Call ``func`` with ``self.raw`` (args in, results out). ``None`` on success."""
-        error = _call_unchecked(self.context, func, self.raw, count, self.trap_ref)
+    def call(self, func: Any, count: int) -> CallResult | None:
+        """Call ``func`` (a ``func_pointer``) with slots ``0..count`` in, results out. ``None`` on success."""
+        error = _call_raw(self._context, func, self._raw_pointer, self._counts[count], self.trap_ref)
         if error:
             err = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
             return CallResult(str(err), None)
@@ -104,6 +116,11 @@ class Caller:
             trap = wasmtime.Trap._from_ptr(pointer)
             return CallResult(trap.message, trap.trap_code)
         return None
+
+
+def func_pointer(func: wasmtime.Func) -> ctypes.c_void_p:
+    """A pre-built C argument pointing at the ``wasmtime_func_t`` (valid while ``func`` lives)."""
+    return ctypes.c_void_p(ctypes.addressof(func._func))
 
 
 def define_unchecked(

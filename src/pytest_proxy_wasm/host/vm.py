@@ -113,7 +113,7 @@ class VM:
             self.instance = linker.instantiate(self.store, compiled.module)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
             raise ModuleLoadError(self.name, f"instantiation failed: {_first_line(exc)}") from None
-        self.funcs: dict[str, int] = {}
+        self.funcs: dict[str, Any] = {}  # name -> pre-built C pointer to the wasmtime_func_t
         self.func_objects: dict[str, wasmtime.Func] = {}
         self._func_objects: list[wasmtime.Func] = []
         self._resolve_exports()
@@ -182,7 +182,7 @@ class VM:
                     f"{(cb.params, cb.results)})",
                 )
             self._func_objects.append(item)
-            self.funcs[name] = native.func_handle(item)
+            self.funcs[name] = native.func_pointer(item)
             self.func_objects[name] = item
         if memory_handle is None:
             raise ModuleLoadError(self.name, "the module exports no memory")
@@ -236,11 +236,11 @@ class VM:
         self.current = context
         self.effective = None
         self.depth += 1
-        raw = self._caller.raw
+        u32 = self._caller.u32
         index = 0
         for value in args:
-            raw[index].i32 = value
-            index += 1
+            u32[index] = value
+            index += 4
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
         if self.runtime.consume_fuel and self.depth == 1:
@@ -249,7 +249,7 @@ class VM:
             # The deadline counts from the current epoch; re-arm only when the epoch has moved (10 ms).
             self._armed_epoch = self.runtime.epoch
             native.set_epoch_deadline(self.context, self.deadline_ticks)
-        problem = self._caller.call(func, index or 1)  # the slot count covers the result too
+        problem = self._caller.call(func, (index >> 2) or 1)  # the slot count covers the result too
         if self.runtime.consume_fuel and self.depth == 1:
             used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
             self.fuel_used[name] = self.fuel_used.get(name, 0) + used
@@ -260,7 +260,7 @@ class VM:
             return None
         if self.failure is not None:  # e.g. the allocator trapped inside a hostcall
             return None
-        result: int | None = raw[0].i32 & M32 if name in _RETURNS else None
+        result: int | None = u32[0] if name in _RETURNS else None
         if self.depth == 0 and self.deferred:
             self.run_deferred()
         return result
@@ -301,8 +301,8 @@ class VM:
     def _allocate(self, size: int) -> int:
         if self.checked_calls:
             return self._allocate_checked(size)
-        raw = self._alloc_caller.raw
-        raw[0].i32 = size
+        u32 = self._alloc_caller.u32
+        u32[0] = size
         saved_current, saved_effective = self.current, self.effective
         self.depth += 1
         problem = self._alloc_caller.call(self.allocator, 1)  # type: ignore[arg-type]
@@ -311,7 +311,7 @@ class VM:
         if problem is not None:
             self._fail_from_call("malloc", problem)
             raise GuestMemoryError(f"allocator trapped: {problem.message}")
-        ptr: int = raw[0].i32 & M32
+        ptr: int = u32[0]
         if ptr == 0 or not self.memory.contains(ptr, size):
             message = (
                 f"allocator returned {ptr:#x} for {size} bytes: the hostcall returns INVALID_MEMORY_ACCESS"
