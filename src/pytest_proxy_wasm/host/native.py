@@ -82,7 +82,7 @@ class CallResult:
 
 
 # The same C function without ctypes argument conversion: every argument is passed pre-built.
-_call_raw = ctypes.CFUNCTYPE(ctypes.c_void_p)(ctypes.cast(_call_unchecked, ctypes.c_void_p).value)
+_call_raw = ctypes.CFUNCTYPE(ctypes.c_void_p)(address(_call_unchecked))
 _call_raw.restype = ctypes.c_void_p
 
 

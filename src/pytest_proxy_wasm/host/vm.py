@@ -305,7 +305,7 @@ class VM:
         u32[0] = size
         saved_current, saved_effective = self.current, self.effective
         self.depth += 1
-        problem = self._alloc_caller.call(self.allocator, 1)  # type: ignore[arg-type]
+        problem = self._alloc_caller.call(self.allocator, 1)
         self.depth -= 1
         self.current, self.effective = saved_current, saved_effective
         if problem is not None:
