@@ -108,27 +108,21 @@ class Exchange:
         """The request header map as Envoy's HTTP/1.1 codec and connection manager hand it to filters
         (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
         single-chunk body (chunked framing is stripped), then x-forwarded-proto and x-request-id."""
-        request = HeaderMap(
-            [
-                (b":authority", authority.encode()),
-                (b":path", path.encode()),
-                (b":method", method.encode()),
-                (b":scheme", scheme.encode()),
-            ]
-        )
-        if (
-            len(chunks) == 1
-            and trailers is None
-            and not any(k.lower() == b"content-length" for k, _ in headers)
-        ):
-            request.add(b"content-length", str(len(chunks[0])).encode())
-        for k, v in headers:
-            request.add(k, v)
-        if request.get(b"x-forwarded-proto") is None:
-            request.add(b"x-forwarded-proto", scheme.encode())
-        if request.get(b"x-request-id") is None:
-            request.add(b"x-request-id", str(uuid.UUID(int=self.info.random_bits, version=4)).encode())
-        return request
+        names = {k.lower() for k, _ in headers}
+        pairs = [
+            (b":authority", authority.encode()),
+            (b":path", path.encode()),
+            (b":method", method.encode()),
+            (b":scheme", scheme.encode()),
+        ]
+        if len(chunks) == 1 and trailers is None and b"content-length" not in names:
+            pairs.append((b"content-length", str(len(chunks[0])).encode()))
+        pairs += headers
+        if b"x-forwarded-proto" not in names:
+            pairs.append((b"x-forwarded-proto", scheme.encode()))
+        if b"x-request-id" not in names:
+            pairs.append((b"x-request-id", str(uuid.UUID(int=self.info.random_bits, version=4)).encode()))
+        return HeaderMap(pairs)
 
     def _maybe_reload(self, plugin: Plugin) -> None:
         """FAIL_RELOAD: 503 during the backoff after the failure; the first request after it gets a new VM."""
@@ -336,12 +330,11 @@ class Exchange:
         self.info.upstream = ("127.0.0.1", 8080)
         upstream = self.upstream
         body = upstream.body.encode() if isinstance(upstream.body, str) else bytes(upstream.body)
-        headers = HeaderMap([(b":status", str(upstream.status).encode())])
-        for k, v in to_pairs(upstream.headers):
-            headers.add(k, v)
-        if headers.get(b"content-length") is None and upstream.trailers is None:
-            headers.add(b"content-length", str(len(body)).encode())
-        headers.add(b"x-envoy-upstream-service-time", b"0")  # Envoy's router adds it before the filters
+        pairs = [(b":status", str(upstream.status).encode()), *to_pairs(upstream.headers)]
+        if upstream.trailers is None and not any(k.lower() == b"content-length" for k, _ in pairs):
+            pairs.append((b"content-length", str(len(body)).encode()))
+        pairs.append((b"x-envoy-upstream-service-time", b"0"))  # Envoy's router adds it before the filters
+        headers = HeaderMap(pairs)
         self._start_response(
             headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None
         )
