@@ -8,8 +8,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import check_cli
 from .backends import make_backend
 from .errors import ProxyWasmError
+from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 
 
@@ -48,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-proxy-wasm", description="Test Proxy-Wasm plugins.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one request/response exchange through a module")
-    run.add_argument("module", type=Path, help="the compiled plugin (.wasm)")
+    run.add_argument("module", type=Path, help="the compiled plugin (.wasm), or WasmPlugin YAML (.yaml)")
     run.add_argument("--plugin-config", type=_text_or_file, default="", help="JSON text or @FILE")
     run.add_argument("--vm-config", type=_text_or_file, default="", help="JSON text or @FILE")
     run.add_argument("--env", type=_env, action="append", default=[], metavar="NAME=VALUE")
@@ -77,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="emulator",
         help="run in the in-process emulator (default), a real Envoy, or both and compare",
     )
+    istio_cli.add_run_options(run)
+    istio_cli.add_subcommands(sub)
+    check_cli.add_check_parser(sub)
     return parser
 
 
@@ -100,12 +105,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
-        plugin = host.load_plugin(
-            args.module,
-            plugin_config=args.plugin_config,
-            vm_config=args.vm_config,
-            env=dict(args.env),
-            root_id=args.root_id,
+        plugin = (
+            istio_cli.load_yaml(host, args)
+            if istio_cli.is_yaml(args.module)
+            else host.load_plugin(
+                args.module,
+                plugin_config=args.plugin_config,
+                vm_config=args.vm_config,
+                env=dict(args.env),
+                root_id=args.root_id,
+            )
         )
         outcome = host.request(
             plugin,
@@ -132,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return run(args)
+        return int(args.handler(args)) if hasattr(args, "handler") else run(args)
     except ProxyWasmError as exc:
         print(f"pytest-proxy-wasm: {exc}", file=sys.stderr)
         return 2

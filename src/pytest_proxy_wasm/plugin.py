@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -13,6 +14,11 @@ from .backends import Backend, make_backend
 from .host.host import Host
 from .host.options import HostOptions
 from .host.runtime import Runtime
+
+if TYPE_CHECKING:
+    from .istio import IstioChain
+
+pytest_plugins = ["pytest_proxy_wasm.conformance.plugin", "pytest_proxy_wasm.reports.plugin"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -180,3 +186,17 @@ def proxy_wasm_module(request: pytest.FixtureRequest) -> Path:
     if param is None:
         pytest.skip("no module given: pass --proxy-wasm-module PATH or set PYTEST_PROXY_WASM_MODULE")
     return Path(param)
+
+
+@pytest.fixture
+def proxy_wasm_istio(proxy_wasm_backend: Backend, tmp_path: Path) -> Callable[..., IstioChain]:
+    """Load WasmPlugin YAML into ``proxy_wasm_backend`` as Istio would for a workload:
+    ``chain = proxy_wasm_istio("plugins.yaml", "ns=default,labels=app=x", fetcher=Fetcher(hosts=...))``,
+    then ``chain.request(...)``. See docs/istio.md."""
+    from .istio import Fetcher, load_wasmplugins
+
+    def load(source: Any, workload: Any = "", fetcher: Fetcher | None = None, **kwargs: Any) -> IstioChain:
+        fetcher = fetcher or Fetcher(cache_dir=tmp_path / "istio-module-cache")
+        return load_wasmplugins(proxy_wasm_backend, source, workload, fetcher, **kwargs)
+
+    return load
