@@ -193,9 +193,17 @@ class Exchange:
         # A local reply ends the request side; its response still walks the chain.
         return self.reset or (d.request and self.local_reply is not None)
 
+    def _skips(self, d: Direction, i: int) -> bool:
+        """Envoy runs no response callbacks in a Wasm filter the request never reached (a local reply
+        from an earlier filter): its stream context was never created (verified against Envoy 1.40)."""
+        return not d.request and self.streams[i].context is None
+
     def _headers(self, d: Direction, i: int, headers: HeaderMap, eos: bool) -> None:
         if self._past_end(d, i):
             self._sink_headers(d, headers, eos)
+            return
+        if self._skips(d, i):
+            self._headers(d, i + d.step, headers, eos)
             return
         stream = self.streams[i]
         action = (
@@ -213,6 +221,9 @@ class Exchange:
             return
         if self._past_end(d, i):
             self._sink_data(d, chunk, eos)
+            return
+        if self._skips(d, i):
+            self._data(d, i + d.step, chunk, eos)
             return
         hold = d.holds[i]
         if hold.stopped_headers:
@@ -234,6 +245,9 @@ class Exchange:
             return
         if self._past_end(d, i):
             self._sink_trailers(d, trailers)
+            return
+        if self._skips(d, i):
+            self._trailers(d, i + d.step, trailers)
             return
         hold = d.holds[i]
         if hold.stopped_headers:

@@ -1,0 +1,119 @@
+"""``pytest-proxy-wasm check`` (run the conformance suite through pytest) and ``report`` (re-render).
+
+Exit codes of ``check`` are pytest's: 0 nothing unexpected failed (expected failures are fine),
+1 a case failed or an expected failure passed, 2 interrupted, 3 internal error, 4 usage error
+(bad option, unreadable expectations file), 5 no case selected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .conformance.cases import AREAS
+
+
+def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser("check", help="run the conformance suite on a module (exit 0 = conformant)")
+    check.add_argument("module", type=Path, nargs="+", help="the compiled plugin(s) (.wasm)")
+    check.add_argument("--plugin-config", default="", help="plugin configuration: text or @FILE")
+    check.add_argument("--vm-config", default="", help="VM configuration: text or @FILE")
+    check.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="VM environment")
+    check.add_argument("--backend", choices=("emulator", "envoy", "diff"), default="emulator")
+    check.add_argument(
+        "--report-dir", type=Path, default=None, help="write run.json, run.html, summary.md, junit.xml here"
+    )
+    check.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="expected failures (YAML or JSON); repeatable",
+    )
+    check.add_argument(
+        "--select", default="", metavar="AREA,...", help=f"areas or case ids: {', '.join(AREAS)}"
+    )
+    check.add_argument("--deadline", type=float, default=1.0, help="CPU seconds per callback (default 1)")
+    check.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random, reported)")
+    check.add_argument("--examples", type=int, default=25, help="generated requests per robustness case")
+    check.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="performance budget: request_us, callback_us, context_bytes",
+    )
+    check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    check.set_defaults(handler=run_check)
+    report = sub.add_parser("report", help="re-render a saved run.json")
+    report.add_argument("run_json", type=Path)
+    report.add_argument("--html", type=Path, default=None, help="write the HTML page here")
+    report.add_argument("--markdown", type=Path, default=None, help="write the Markdown summary here")
+    report.set_defaults(handler=run_report)
+
+
+def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
+    out = ["-c", str(ini), "--rootdir", str(ini.parent), "-p", "no:cacheprovider", "-p", "no:randomly",
+           "--proxy-wasm-conformance", "--proxy-wasm-backend", args.backend,
+           "--proxy-wasm-deadline", str(args.deadline), "--proxy-wasm-examples", str(args.examples),
+           "-q" if args.quiet else "-rfE"]  # fmt: skip
+    for module in args.module:
+        out += ["--proxy-wasm-module", str(module.resolve())]
+    for flag, value in (("--proxy-wasm-plugin-config", args.plugin_config),
+                        ("--proxy-wasm-vm-config", args.vm_config),
+                        ("--proxy-wasm-select", args.select)):  # fmt: skip
+        if value:
+            out += [flag, _absolute_at(value)]
+    for item in args.env:
+        out += ["--proxy-wasm-env", item]
+    for item in args.budget:
+        out += ["--proxy-wasm-budget", item]
+    for path in args.expect:
+        out += ["--proxy-wasm-expect", str(path.resolve())]
+    if args.seed is not None:
+        out += ["--proxy-wasm-seed", str(args.seed)]
+    if args.report_dir is not None:
+        directory = args.report_dir.resolve()
+        out += ["--proxy-wasm-report-dir", str(directory), "--junitxml", str(directory / "junit.xml"),
+                "-o", "junit_family=xunit2", "-o", "junit_suite_name=proxy-wasm-conformance"]  # fmt: skip
+    return out
+
+
+def _absolute_at(value: str) -> str:
+    return "@" + str(Path(value[1:]).resolve()) if value.startswith("@") else value
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run the suite in a child pytest (isolated from the caller's pytest configuration)."""
+    for module in args.module:
+        if not module.exists():
+            print(f"pytest-proxy-wasm check: no such module: {module}", file=sys.stderr)
+            return 4
+    with tempfile.TemporaryDirectory(prefix="proxy-wasm-check-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\nxfail_strict = true\n")
+        command = [sys.executable, "-m", "pytest", *pytest_args(args, ini)]
+        return subprocess.call(command, cwd=tmp)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from .reports.html import render_html
+    from .reports.markdown import render_markdown
+    from .reports.writers import load_json
+
+    try:
+        model = load_json(args.run_json)
+    except (OSError, ValueError) as exc:
+        print(f"pytest-proxy-wasm report: {exc}", file=sys.stderr)
+        return 2
+    if args.html is None and args.markdown is None:
+        print(render_markdown(model))
+    if args.html is not None:
+        args.html.write_text(render_html(model), encoding="utf-8")
+    if args.markdown is not None:
+        args.markdown.write_text(render_markdown(model) + "\n", encoding="utf-8")
+    return 0

@@ -1,0 +1,196 @@
+"""Case records, the registry, and what a case is given to run: the target module and a run context."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..host.abi.enums import AbiVersion, FailurePolicy
+from ..host.host import Host
+from ..host.options import HostOptions
+from ..host.plugin import Plugin
+from ..host.runtime import CompiledModule, Runtime
+
+AREAS = (
+    "module",
+    "lifecycle",
+    "http_robustness",
+    "isolation",
+    "failure_policy",
+    "resources",
+    "performance",
+    "differential",
+)
+ALL_ABIS = tuple(v.value for v in AbiVersion)
+ALL_BACKENDS = ("emulator", "envoy", "diff")
+LOG_TAIL = 40
+
+
+class CaseFailure(AssertionError):  # noqa: N818 - a failed case, reported as a test failure
+    """The module broke the rule a case checks (a test failure, never an error)."""
+
+
+class NotApplicable(Exception):  # noqa: N818 - reads as what it is
+    """The case does not apply to this module (reported as skipped, with the reason)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything a case may know about the module under test: the module and its configuration."""
+
+    module: Path
+    plugin_config: bytes = b""
+    vm_config: bytes = b""
+    env: Mapping[str, str] = field(default_factory=dict)
+    backend: str = "emulator"
+    deadline_seconds: float = 1.0
+    budgets: Mapping[str, float] = field(default_factory=dict)
+    seed: int | None = None
+    max_examples: int = 25
+
+
+@dataclass
+class CaseRun:
+    """Given to each case: build hosts and plugins for the target, record details for the report."""
+
+    target: Target
+    runtime: Runtime
+    details: dict[str, Any] = field(default_factory=dict)
+    hosts: list[Host] = field(default_factory=list)
+    callbacks: Counter[str] = field(default_factory=Counter)
+    hostcalls: Counter[str] = field(default_factory=Counter)
+    logs: list[str] = field(default_factory=list)
+
+    def compiled(self) -> CompiledModule:
+        return self.runtime.load(self.target.module)
+
+    def host(self, **options: Any) -> Host:
+        """A fresh emulator host; callouts to any cluster are answered 200 so callout paths run."""
+        opts = HostOptions(deadline_seconds=self.target.deadline_seconds, random_seed=0).replace(**options)
+        host = Host(self.runtime, opts)
+        host.expect_http_call("*").respond_with(200, body=b"ok")
+        self.hosts.append(host)
+        return host
+
+    def plugin(
+        self,
+        host: Host,
+        *,
+        module: bytes | Path | None = None,
+        plugin_config: bytes | None = None,
+        name: str | None = None,
+        vm_id: str = "",
+        failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED,
+    ) -> Plugin:
+        return host.load_plugin(
+            module if module is not None else self.compiled(),
+            plugin_config=self.target.plugin_config if plugin_config is None else plugin_config,
+            vm_config=self.target.vm_config,
+            env=self.target.env,
+            name=name,
+            vm_id=vm_id,
+            failure_policy=failure_policy,
+        )
+
+    def started(self, **options: Any) -> tuple[Host, Plugin]:
+        host = self.host(**options)
+        return host, self.plugin(host)
+
+    def close(self) -> None:
+        """Close every host, keeping its hostcall/callback counts and the tail of the plugin logs."""
+        sha = self._sha()
+        for host in self.hosts:
+            for vm in host.all_vms:
+                if vm.compiled.sha256 == sha:
+                    self.callbacks.update(vm.calls)
+                    self.hostcalls.update(vm.hostcall_counts)
+            self.logs += [f"[{r.level_name}] {r.message}" for r in host.records if r.source != "host"]
+            self.logs = self.logs[-LOG_TAIL:]
+            host.close()
+        self.hosts.clear()
+
+    def _sha(self) -> str | None:
+        try:
+            return self.compiled().sha256
+        except Exception:
+            return None
+
+
+CaseFunc = Callable[[CaseRun], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One conformance case: what it checks, the rule behind it, and where it applies."""
+
+    id: str
+    area: str
+    title: str
+    rule: str
+    why: str
+    func: CaseFunc
+    abi_versions: tuple[str, ...] = ALL_ABIS
+    backends: tuple[str, ...] = ("emulator",)
+    needs_backend: str | None = None  # runs only when the check is run with this backend
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "area": self.area,
+            "title": self.title,
+            "rule": self.rule,
+            "why": self.why,
+            "abi_versions": list(self.abi_versions),
+            "backends": list(self.backends),
+        }
+
+
+REGISTRY: dict[str, Case] = {}
+
+
+def case(
+    area: str,
+    name: str,
+    *,
+    title: str,
+    rule: str,
+    why: str,
+    abi_versions: tuple[str, ...] = ALL_ABIS,
+    backends: tuple[str, ...] = ("emulator",),
+    needs_backend: str | None = None,
+) -> Callable[[CaseFunc], CaseFunc]:
+    """Register a case function under ``area.name``."""
+    if area not in AREAS:
+        raise ValueError(f"unknown area {area!r}")
+
+    def register(func: CaseFunc) -> CaseFunc:
+        case_id = f"{area}.{name}"
+        REGISTRY[case_id] = Case(case_id, area, title, rule, why, func, abi_versions, backends, needs_backend)
+        return func
+
+    return register
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise CaseFailure(message)
+
+
+def env_pairs(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        name, _, rest = value.partition("=")
+        out[name] = rest
+    return out
+
+
+def read_config(value: str | None) -> bytes:
+    """``@FILE`` or literal text, as the ``run`` command takes it."""
+    if not value:
+        return b""
+    if value.startswith("@"):
+        return Path(value[1:]).read_bytes()
+    return value.encode()

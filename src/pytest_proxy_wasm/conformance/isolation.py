@@ -1,0 +1,92 @@
+"""Area ``isolation``: failures and state stay where they belong (cpp-host per-VM failure state)."""
+
+from __future__ import annotations
+
+from ..host.abi.enums import FailurePolicy
+from .cases import CaseRun, case, check
+from .support import assert_same, first_request, sane, trapper_module
+
+
+@case(
+    "isolation",
+    "neighbour_trap",
+    title="A trap in another plugin of the chain leaves this plugin and its VM working",
+    rule="cpp-host: a trap fails only the VM it happened in (FailState::RuntimeError)",
+    why="In a shared Envoy, one broken filter must not take a healthy one with it.",
+)
+def neighbour_trap(run: CaseRun) -> None:
+    baseline_host, baseline_plugin = run.started()
+    baseline = first_request(baseline_host, baseline_plugin)
+    sane(baseline, "baseline request")
+    host = run.host()
+    plugin = run.plugin(host)
+    trapper = run.plugin(host, module=trapper_module(), plugin_config=b"", name="trapper", vm_id="other")
+    chained = first_request(host, [trapper, plugin])
+    run.details["chain_status"] = chained.status
+    check(trapper.failed is not None, "the companion plugin was expected to trap")
+    check(plugin.failed is None, f"this plugin failed after its neighbour trapped: {plugin.failed}")
+    after = first_request(host, plugin)
+    sane(after, "request after the neighbour trapped", plugin)
+    assert_same(baseline, after, plugin, "behaviour changed after a neighbour trapped")
+
+
+@case(
+    "isolation",
+    "stream_state",
+    title="A stream's result does not depend on earlier streams",
+    rule="spec: each HTTP stream has its own context; only shared data/queues are meant to be shared",
+    why="State leaking through globals is a classic plugin bug: one user's header ends up in another's "
+    "request.",
+)
+def stream_state(run: CaseRun) -> None:
+    fresh_host, fresh_plugin = run.started()
+    fresh = first_request(fresh_host, fresh_plugin)
+    host, plugin = run.started()
+    for i in range(5):
+        host.request(plugin, method="POST", path=f"/warm/{i}", headers=[("x-user", f"user-{i}")], body=b"x")
+    warmed = first_request(host, plugin)
+    sane(warmed, "request after five others")
+    assert_same(fresh, warmed, plugin, "the same request answered differently after earlier streams")
+
+
+@case(
+    "isolation",
+    "root_contexts",
+    title="Two plugins in one VM (two root contexts) serve independently",
+    rule="cpp-host: root contexts share a VM keyed by (vm_id, vm config, code); each has its own id",
+    why="Envoy shares one VM between every filter using the same module and vm_id; root state keyed "
+    "wrongly mixes their configurations.",
+)
+def root_contexts(run: CaseRun) -> None:
+    base_host, base_plugin = run.started()
+    baseline = first_request(base_host, base_plugin)
+    host = run.host()
+    first = run.plugin(host, name="first", vm_id="shared")
+    second = run.plugin(host, name="second", vm_id="shared")
+    check(first.vm is second.vm, "the host did not share the VM (harness problem)")
+    for label, plugin in (("first", first), ("second", second)):
+        outcome = first_request(host, plugin)
+        sane(outcome, f"{label} root")
+        assert_same(baseline, outcome, plugin, f"the {label} root context behaves differently")
+    run.details["roots"] = [first.root.id, second.root.id]
+
+
+@case(
+    "isolation",
+    "failed_vm_replaced",
+    title="After a neighbour's VM fails, new VMs of this module still start",
+    rule="cpp-host drops a failed thread-local VM; Envoy creates fresh VMs for new workers",
+    why="A VM failure elsewhere must not poison the compiled module or shared host state.",
+)
+def failed_vm_replaced(run: CaseRun) -> None:
+    host = run.host()
+    trapper = run.plugin(
+        host,
+        module=trapper_module(),
+        plugin_config=b"",
+        name="trapper",
+        failure_policy=FailurePolicy.FAIL_OPEN,
+    )
+    host.request(trapper)
+    plugin = run.plugin(host, name="late", vm_id="late")
+    sane(first_request(host, plugin), "request to a VM started after a failure", plugin)

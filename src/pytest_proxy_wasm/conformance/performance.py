@@ -1,0 +1,118 @@
+"""Area ``performance``: per-callback cost and memory per context, with optional budgets.
+
+Figures are reported for every module; a budget given with ``--budget NAME=VALUE`` fails the case
+when exceeded. wasmtime fuel is not reported: the host's engine does not enable fuel metering.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+from typing import Any
+
+from ..host.http import HttpStream
+from .cases import CaseRun, NotApplicable, case, check
+from .support import STANDARD_REQUESTS
+
+ROUNDS = 60
+OPEN_STREAMS = 50
+BUDGETS = {
+    "request_us": "mean wall time of all callbacks of one request, µs",
+    "callback_us": "p95 wall time of a single callback, µs",
+    "context_bytes": "linear memory per open stream context, bytes",
+}
+
+
+@case(
+    "performance",
+    "callback_cost",
+    title="Per-callback and per-request cost (wall time), within optional budgets",
+    rule="Envoy runs callbacks on the worker thread: their cost is added latency for every request",
+    why="Regressions in a plugin's hot path show here before they show in production latency.",
+)
+def callback_cost(run: CaseRun) -> None:
+    host, plugin = run.started()
+    vm = plugin.vm
+    timings: dict[str, list[float]] = defaultdict(list)
+    call = vm.call
+
+    def timed(context: Any, name: str, *args: int) -> int | None:
+        start = time.perf_counter_ns()
+        try:
+            return call(context, name, *args)
+        finally:
+            timings[name].append((time.perf_counter_ns() - start) / 1000)
+
+    vm.call = timed  # type: ignore[method-assign]
+    per_request: list[float] = []
+    for i in range(ROUNDS):
+        before = sum(sum(v) for v in timings.values())
+        host.request(plugin, **STANDARD_REQUESTS[i % len(STANDARD_REQUESTS)])
+        per_request.append(sum(sum(v) for v in timings.values()) - before)
+    vm.call = call  # type: ignore[method-assign]
+    callbacks = {
+        name: {
+            "calls": len(v),
+            "mean_us": round(statistics.fmean(v), 1),
+            "p95_us": round(sorted(v)[int(0.95 * (len(v) - 1))], 1),
+        }
+        for name, v in sorted(timings.items())
+    }
+    all_calls = sorted(x for v in timings.values() for x in v)
+    figures = {
+        "request_us": round(statistics.fmean(per_request[5:]), 1),
+        "callback_us": round(all_calls[int(0.95 * (len(all_calls) - 1))], 1) if all_calls else 0.0,
+    }
+    run.details.update(callbacks=callbacks, figures=figures, fuel=None, rounds=ROUNDS)
+    _budgets(run, figures)
+
+
+@case(
+    "performance",
+    "context_memory",
+    title="Linear memory per open stream context",
+    rule="Envoy keeps one context per in-flight stream: memory per context x concurrency = VM size",
+    why="A plugin that needs 64 KiB per stream exhausts the 1 GiB VM cap at 16k concurrent streams.",
+)
+def context_memory(run: CaseRun) -> None:
+    host, plugin = run.started()
+    host.request(plugin)
+    before = plugin.vm.memory.size
+    streams: list[HttpStream] = []
+    for i in range(OPEN_STREAMS):
+        stream = plugin.http_stream()
+        stream.on_request_headers(
+            [(":authority", "example.com"), (":path", f"/{i}"), (":method", "GET"), (":scheme", "http")],
+            end_of_stream=True,
+        )
+        streams.append(stream)
+    grown = plugin.vm.memory.size - before
+    for stream in streams:
+        stream.complete()
+    figures = {"context_bytes": round(grown / OPEN_STREAMS, 1)}
+    run.details.update(figures=figures, open_streams=OPEN_STREAMS, memory_bytes=plugin.vm.memory.size)
+    _budgets(run, figures)
+
+
+@case(
+    "performance",
+    "envoy_latency",
+    title="Latency Envoy adds with the plugin in the chain",
+    rule="measured on a real Envoy (envoy backend)",
+    why="The number operators care about: request latency with and without the filter.",
+    backends=("envoy",),
+    needs_backend="envoy",
+)
+def envoy_latency(run: CaseRun) -> None:
+    raise NotApplicable("Envoy latency needs the load mode of the Envoy backend, not available here")
+
+
+def _budgets(run: CaseRun, figures: dict[str, float]) -> None:
+    over = [
+        f"{name} = {figures[name]} > budget {limit}"
+        for name, limit in run.target.budgets.items()
+        if name in figures and figures[name] > limit
+    ]
+    run.details["budgets"] = {k: v for k, v in run.target.budgets.items() if k in figures}
+    check(not over, "over budget: " + "; ".join(over))

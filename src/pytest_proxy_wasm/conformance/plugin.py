@@ -1,0 +1,231 @@
+"""Collect the shipped suite from the installed package: ``--proxy-wasm-module X --proxy-wasm-conformance``.
+
+Each area module (``conformance/<area>.py``) becomes a collector whose items are the registered cases,
+one per case and module. Works from any directory: the package folder is added to the arguments.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
+from ..host.runtime import Runtime
+from .cases import AREAS, REGISTRY, Case, CaseRun, NotApplicable, Target, env_pairs, read_config
+from .expectations import Expectations, ExpectationsError, load, merge
+from .registry import load_cases
+
+HERE = Path(__file__).resolve().parent
+RUNTIME_KEY = pytest.StashKey[Runtime]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("proxy-wasm")
+    add = group.addoption
+    add("--proxy-wasm-conformance", action="store_true", help="run the shipped conformance suite")
+    add("--proxy-wasm-select", default="", metavar="AREA,...", help="conformance areas or case ids to run")
+    add("--proxy-wasm-expect", action="append", default=[], metavar="FILE", help="expected failures")
+    add("--proxy-wasm-plugin-config", default="", metavar="TEXT|@FILE", help="plugin configuration")
+    add("--proxy-wasm-vm-config", default="", metavar="TEXT|@FILE", help="VM configuration")
+    add("--proxy-wasm-env", action="append", default=[], metavar="NAME=VALUE", help="VM environment")
+    add("--proxy-wasm-seed", type=int, default=None, help="hypothesis seed for generated requests")
+    add("--proxy-wasm-examples", type=int, default=25, help="generated examples per robustness case")
+    add("--proxy-wasm-budget", action="append", default=[], metavar="NAME=VALUE", help="performance budget")
+    add("--proxy-wasm-report-dir", default=None, metavar="DIR", help="write JSON, HTML and Markdown here")
+
+
+def enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("--proxy-wasm-conformance", default=False))
+
+
+def _budgets(values: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        try:
+            out[name] = float(number)
+        except ValueError:
+            raise pytest.UsageError(f"--proxy-wasm-budget expects NAME=NUMBER, got {value!r}") from None
+        if not sep:
+            raise pytest.UsageError(f"--proxy-wasm-budget expects NAME=NUMBER, got {value!r}")
+    return out
+
+
+def selection(config: pytest.Config) -> list[str]:
+    raw = [s.strip() for s in str(config.getoption("--proxy-wasm-select")).split(",") if s.strip()]
+    for item in raw:
+        if item.split(".")[0] not in AREAS:
+            raise pytest.UsageError(f"--proxy-wasm-select: unknown area {item!r}; areas: {', '.join(AREAS)}")
+    return raw
+
+
+def targets(config: pytest.Config) -> list[Target]:
+    modules = [Path(m) for m in config.getoption("--proxy-wasm-module") or []]
+    common = {
+        "plugin_config": read_config(config.getoption("--proxy-wasm-plugin-config")),
+        "vm_config": read_config(config.getoption("--proxy-wasm-vm-config")),
+        "env": env_pairs(config.getoption("--proxy-wasm-env")),
+        "backend": str(config.getoption("--proxy-wasm-backend")),
+        "deadline_seconds": float(config.getoption("--proxy-wasm-deadline")),
+        "budgets": _budgets(config.getoption("--proxy-wasm-budget")),
+        "seed": config.getoption("--proxy-wasm-seed"),
+        "max_examples": int(config.getoption("--proxy-wasm-examples")),
+    }
+    return [Target(module=m.resolve(), **common) for m in modules]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not enabled(config):
+        return
+    if not config.getoption("--proxy-wasm-module"):
+        raise pytest.UsageError("--proxy-wasm-conformance needs --proxy-wasm-module PATH")
+    selection(config)
+    try:
+        config.stash[EXPECT_KEY] = merge([load(Path(p)) for p in config.getoption("--proxy-wasm-expect")])
+    except (OSError, ExpectationsError, ValueError) as exc:
+        raise pytest.UsageError(f"--proxy-wasm-expect: {exc}") from None
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [str(HERE)]
+    elif str(HERE) not in config.args:
+        config.args.append(str(HERE))
+
+
+EXPECT_KEY = pytest.StashKey[Expectations]()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not enabled(parent.config) or file_path.parent != HERE or file_path.stem not in AREAS:
+        return None
+    area = file_path.stem
+    selected = selection(parent.config)
+    if selected and not any(s == area or s.startswith(area + ".") for s in selected):
+        return None
+    return AreaCollector.from_parent(parent, path=file_path, nodeid=f"proxy-wasm-conformance/{area}")
+
+
+class AreaCollector(pytest.File):
+    """One area of the suite: its cases for every module under test."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        load_cases()
+        area = self.path.stem
+        selected = selection(self.config)
+        found = targets(self.config)
+        for case in REGISTRY.values():
+            if case.area != area or (selected and area not in selected and case.id not in selected):
+                continue
+            for target in found:
+                name = case.id.split(".", 1)[1] + (f"[{target.module.name}]" if len(found) > 1 else "")
+                yield CaseItem.from_parent(self, name=name, case=case, target=target)
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, target: Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.target = target
+        self.record: dict[str, Any] = {"case": case.record(), "module": target.module.name}
+        sha = _sha256(target.module)
+        reason = self.config.stash[EXPECT_KEY].reason(target.module.name, sha, case.id)
+        if reason:
+            self.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+            self.record["expected_failure"] = reason
+        self.user_properties += [("case", case.id), ("area", case.area), ("module_sha256", sha)]
+
+    def runtest(self) -> None:
+        case, target = self.case, self.target
+        if case.needs_backend and target.backend != case.needs_backend:
+            pytest.skip(f"needs --backend {case.needs_backend}")
+        run = CaseRun(target, runtime(self.config))
+        start = time.perf_counter()
+        try:
+            abi = _abi(run)
+            if abi and abi not in case.abi_versions:
+                pytest.skip(f"does not apply to ABI {abi}")
+            case.func(run)
+        except NotApplicable as exc:
+            pytest.skip(str(exc))
+        except ModuleLoadError as exc:
+            owner = responsible_case(exc)
+            if owner != case.id:
+                pytest.skip(f"the module does not load ({owner} fails): {exc.reason}")
+            raise AssertionError(exc.reason) from None
+        except PluginStartError as exc:
+            if case.id != "lifecycle.start_configure":
+                pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
+            raise AssertionError(str(exc)) from None
+        finally:
+            run.close()
+            self.record.update(
+                details=run.details,
+                logs=run.logs,
+                hostcalls=dict(run.hostcalls),
+                callbacks=dict(run.callbacks),
+                seconds=round(time.perf_counter() - start, 4),
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, AssertionError):
+            return f"{self.case.id}: {excinfo.value}\n  rule: {self.case.rule}"
+        return str(self._repr_failure_py(excinfo, style="short"))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.case.id} [{self.target.module.name}]"
+
+
+def _abi(run: CaseRun) -> str | None:
+    try:
+        return run.compiled().abi.value
+    except ModuleLoadError:
+        return None
+
+
+def responsible_case(exc: ModuleLoadError) -> str:
+    """The module case that reports this loading failure."""
+    reason = exc.reason
+    if isinstance(exc, UnknownAbiVersionError):
+        return "module.abi_marker"
+    if isinstance(exc, MissingImportsError):
+        return "module.imports_provided"
+    for needle, owner in (
+        ("Bad function signature", "module.export_signatures"),
+        ("exports no memory", "module.memory_exported"),
+        ("missing malloc", "module.allocator"),
+        ("start function", "module.start_functions"),
+        ("instantiation failed", "module.start_functions"),
+    ):
+        if needle in reason:
+            return owner
+    return "module.valid_wasm"
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def runtime(config: pytest.Config) -> Runtime:
+    if RUNTIME_KEY not in config.stash:
+        config.stash[RUNTIME_KEY] = Runtime(config.getoption("--proxy-wasm-cache-dir") or "default")
+    return config.stash[RUNTIME_KEY]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUNTIME_KEY in config.stash:
+        config.stash[RUNTIME_KEY].close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if isinstance(item, CaseItem) and (call.when == "call" or report.outcome != "passed"):
+        report.proxy_wasm = item.record
+    return report

@@ -1,0 +1,74 @@
+"""A self-contained HTML page (Jinja2 template, inline CSS, inline SVG charts, no network)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+BAR_HEIGHT = 18
+LABEL_WIDTH = 260
+BAR_WIDTH = 360
+
+
+def bar_chart(title: str, items: list[tuple[str, float]], unit: str) -> Markup:
+    """Horizontal bars as inline SVG: one row per (label, value)."""
+    if not items:
+        return Markup("")
+    top = max(v for _, v in items) or 1.0
+    height = BAR_HEIGHT * len(items) + 24
+    rows = []
+    for i, (label, value) in enumerate(items):
+        y = 20 + i * BAR_HEIGHT
+        width = max(1.0, BAR_WIDTH * value / top)
+        rows.append(
+            f'<text x="{LABEL_WIDTH - 6}" y="{y + 13}" text-anchor="end">{escape(label)}</text>'
+            f'<rect x="{LABEL_WIDTH}" y="{y + 2}" width="{width:.1f}" height="{BAR_HEIGHT - 4}" '
+            f'class="bar"/><text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + 13}">'
+            f"{value:g} {escape(unit)}</text>"
+        )
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{escape(title)}" '
+        f'width="{LABEL_WIDTH + BAR_WIDTH + 120}" height="{height}" class="chart">'
+        f'<text x="0" y="12" class="chart-title">{escape(title)}</text>{"".join(rows)}</svg>'
+    )
+    return Markup(svg)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("pytest_proxy_wasm.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=str)
+    return env
+
+
+def render_html(model: dict[str, Any]) -> str:
+    areas: dict[str, list[dict[str, Any]]] = {}
+    for case in model["cases"]:
+        areas.setdefault(case["area"], []).append(case)
+    charts = [bar_chart("Time per area", [(a["name"], a["duration_s"]) for a in model["areas"]], "s")]
+    for module in model["modules"]:
+        perf = module.get("performance", {}).get("callbacks", {})
+        charts.append(
+            bar_chart(
+                f"Mean wall time per callback — {module['name']}",
+                [(name, figures["mean_us"]) for name, figures in perf.items()],
+                "µs",
+            )
+        )
+        hostcalls = module.get("coverage", {}).get("hostcalls", {})
+        charts.append(
+            bar_chart(
+                f"Hostcalls made during the run — {module['name']}",
+                sorted(hostcalls.items(), key=lambda kv: -kv[1])[:30],
+                "calls",
+            )
+        )
+    template = _environment().get_template("report.html.j2")
+    return template.render(model=model, areas=areas, charts=[c for c in charts if c])

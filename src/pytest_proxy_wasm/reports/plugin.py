@@ -1,0 +1,90 @@
+"""Collect the run model through pytest hooks and write every report format at the end of the session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .model import RunCollector, module_info
+
+MODEL_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspec
+
+    pluginmanager.add_hookspecs(hookspec)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("--proxy-wasm-conformance", default=False):
+        return
+    modules = [Path(m).resolve() for m in config.getoption("--proxy-wasm-module") or []]
+    collector = RunCollector(str(config.getoption("--proxy-wasm-backend")), modules)
+    config.pluginmanager.register(ReportPlugin(config, collector), "proxy-wasm-report")
+
+
+class ReportPlugin:
+    """Lives for one session: adds each case report to the model, writes the reports at the end."""
+
+    def __init__(self, config: pytest.Config, collector: RunCollector) -> None:
+        self.config = config
+        self.collector = collector
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """JUnit: module sha256, ABI and backend as test-suite properties."""
+        try:
+            from _pytest.junitxml import xml_key
+        except ImportError:  # pragma: no cover - pytest moved it
+            return
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        xml.add_global_property("backend", self.collector.backend)
+        for path in self.collector.module_paths:
+            info = module_info(path, [])
+            xml.add_global_property(f"module:{path.name}:sha256", info["sha256"])
+            xml.add_global_property(f"module:{path.name}:abi", str(info["abi"]))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.collector.add(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        config = self.config
+        if hasattr(config, "workerinput"):
+            return
+        model = self.collector.build()
+        config.hook.pytest_proxy_wasm_update_report(config=config, report=model)
+        config.stash[MODEL_KEY] = model
+        report_dir = config.getoption("--proxy-wasm-report-dir")
+        if report_dir:
+            from .writers import write_all
+
+            write_all(model, Path(report_dir))
+        summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary:
+            from .markdown import render_markdown
+
+            with open(summary, "a", encoding="utf-8") as handle:
+                handle.write(render_markdown(model) + "\n")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        model = self.config.stash.get(MODEL_KEY, None)
+        if model is None:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.section("proxy-wasm conformance")
+        counts = ", ".join(f"{v} {k}" for k, v in model["counts"].items() if v)
+        write(f"verdict: {model['verdict'].upper()} ({counts or 'no cases'})")
+        for area in model["areas"]:
+            write(f"  {area['name']:<16} {area['duration_s']:7.2f} s")
+        for case in model["cases"]:
+            if case["outcome"] in ("failed", "xpassed", "error"):
+                first = (case["message"].splitlines() or [""])[0]
+                write(f"  FAILED {case['id']} [{case['module']}]: {first[:150]}")
+        report_dir = self.config.getoption("--proxy-wasm-report-dir")
+        if report_dir:
+            write(f"reports: {report_dir}/run.json, run.html, summary.md")
