@@ -39,7 +39,7 @@ re-renders a saved run.
 * **Hostcall coverage**: which hostcalls and callbacks the module used during the run and how often,
   and which imported hostcalls / exported callbacks were never reached.
 * **Performance**: mean and p95 wall time per callback, mean callback time per request and linear
-  memory per open stream. wasmtime fuel is not reported (the host's engine does not meter fuel).
+  memory per open stream, and wasmtime fuel per request (from a fuel-metering runtime).
   `--budget request_us=200 --budget callback_us=100 --budget context_bytes=4096` fails
   `performance.*` cases above those limits.
 

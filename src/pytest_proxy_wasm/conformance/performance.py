@@ -1,7 +1,8 @@
 """Area ``performance``: per-callback cost and memory per context, with optional budgets.
 
 Figures are reported for every module; a budget given with ``--budget NAME=VALUE`` fails the case
-when exceeded. wasmtime fuel is not reported: the host's engine does not enable fuel metering.
+when exceeded. Fuel (wasmtime's instruction-like count, stable across noisy machines) comes from a
+second, fuel-metering runtime.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from ..host.host import Host
 from ..host.http import HttpStream
+from ..host.options import HostOptions
+from ..host.runtime import Runtime
 from .cases import CaseRun, NotApplicable, case, check
 from .support import STANDARD_REQUESTS
 
@@ -21,6 +25,7 @@ BUDGETS = {
     "request_us": "mean wall time of all callbacks of one request, µs",
     "callback_us": "p95 wall time of a single callback, µs",
     "context_bytes": "linear memory per open stream context, bytes",
+    "request_fuel": "wasmtime fuel used by all callbacks of one request (instruction-like, stable)",
 }
 
 
@@ -64,8 +69,30 @@ def callback_cost(run: CaseRun) -> None:
         "request_us": round(statistics.fmean(per_request[5:]), 1),
         "callback_us": round(all_calls[int(0.95 * (len(all_calls) - 1))], 1) if all_calls else 0.0,
     }
-    run.details.update(callbacks=callbacks, figures=figures, fuel=None, rounds=ROUNDS)
+    fuel = _fuel_per_request(run)
+    if fuel:
+        figures["request_fuel"] = sum(fuel.values())
+    run.details.update(callbacks=callbacks, figures=figures, fuel=fuel, rounds=ROUNDS)
     _budgets(run, figures)
+
+
+def _fuel_per_request(run: CaseRun) -> dict[str, int]:
+    """Fuel per callback for one request of each standard kind, on a fuel-metering runtime."""
+    runtime = Runtime(cache_dir=None, consume_fuel=True)
+    try:
+        host = Host(runtime, HostOptions(deadline_seconds=run.target.deadline_seconds, random_seed=0))
+        host.expect_http_call("*").respond_with(200, body=b"ok")
+        plugin = run.plugin(host, module=run.target.module)  # compiled for the fuel-metering engine
+        plugin.vm.fuel_used.clear()
+        for request in STANDARD_REQUESTS:
+            host.request(plugin, **request)
+        used = {name: value // len(STANDARD_REQUESTS) for name, value in sorted(plugin.vm.fuel_used.items())}
+        host.close()
+        return used
+    except Exception:
+        return {}
+    finally:
+        runtime.close()
 
 
 @case(
