@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..outcome import Outcome, UpstreamRequest
-from .abi.enums import Action, FailurePolicy, StreamType
+from .abi.enums import Action, StreamType
 from .contexts import LocalResponse
 from .headers import HeaderMap, to_pairs
-from .plugin import RELOAD_BACKOFF_NS
 
 if TYPE_CHECKING:
     from .host import Host
@@ -69,14 +68,8 @@ class Exchange:
         self.info = host.new_stream_info()
         self.streams: list[HttpStream] = []
         for plugin in chain:
-            if plugin.failed is not None and plugin.failure_policy in (
-                FailurePolicy.FAIL_OPEN,
-                FailurePolicy.LEGACY_FAIL_OPEN,
-            ):
-                continue  # Envoy adds no filter for a failed fail-open plugin
-            if plugin.failed is not None and plugin.failure_policy is FailurePolicy.FAIL_RELOAD:
-                self._maybe_reload(plugin)
-            self.streams.append(plugin.http_stream_for(self.info))
+            if plugin.joins_new_stream():
+                self.streams.append(plugin.http_stream_for(self.info))
         n = len(self.streams)
         self.request_side = Direction(True, [_Hold() for _ in range(n)])
         self.response_side = Direction(False, [_Hold() for _ in range(n)])
@@ -123,12 +116,6 @@ class Exchange:
         if b"x-request-id" not in names:
             pairs.append((b"x-request-id", str(uuid.UUID(int=self.info.random_bits, version=4)).encode()))
         return HeaderMap(pairs)
-
-    def _maybe_reload(self, plugin: Plugin) -> None:
-        """FAIL_RELOAD: 503 during the backoff after the failure; the first request after it gets a new VM."""
-        failure = plugin.vm.failure
-        if failure is not None and self.host.clock.monotonic_ns >= failure.at_ns + RELOAD_BACKOFF_NS:
-            plugin.reload()
 
     # -- running -------------------------------------------------------------------------------------
 

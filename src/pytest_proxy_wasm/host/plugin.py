@@ -107,6 +107,20 @@ class Plugin:
 
         return HttpStream(self, info)
 
+    def joins_new_stream(self) -> bool:
+        """Whether Envoy adds this plugin's filter to a new stream: a failed fail-open plugin is left
+        out; a FAIL_RELOAD plugin gets a fresh VM once the backoff after its failure has passed."""
+        failure = self.vm.failure
+        if failure is None:
+            return True
+        if self.failure_policy in (FailurePolicy.FAIL_OPEN, FailurePolicy.LEGACY_FAIL_OPEN):
+            return False
+        if self.failure_policy is FailurePolicy.FAIL_RELOAD and (
+            self.host.clock.monotonic_ns >= failure.at_ns + RELOAD_BACKOFF_NS
+        ):
+            self.reload()
+        return True
+
     def reload(self) -> None:
         """FAIL_RELOAD: replace the failed VM with a fresh one and start the plugin again."""
         old = self.vm

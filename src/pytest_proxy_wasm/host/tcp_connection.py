@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..outcome import TcpOutcome
-from .abi.enums import Action, FailurePolicy, PeerType, StreamType
+from .abi.enums import Action, PeerType, StreamType
 from .contexts import Buffer
 from .tcp import TcpStream
 
@@ -39,14 +39,8 @@ class TcpConnection:
         self.info = host.new_stream_info()
         self.streams: list[TcpStream] = []
         for plugin in chain:
-            if plugin.failed is not None and plugin.failure_policy in (
-                FailurePolicy.FAIL_OPEN,
-                FailurePolicy.LEGACY_FAIL_OPEN,
-            ):
-                continue  # Envoy adds no filter for a failed fail-open plugin
-            if plugin.failed is not None and plugin.failure_policy is FailurePolicy.FAIL_RELOAD:
-                self._maybe_reload(plugin)
-            self.streams.append(TcpStream(plugin, self.info))
+            if plugin.joins_new_stream():
+                self.streams.append(TcpStream(plugin, self.info))
         self.read_buffer = Buffer(mutable=True)
         self.read_eos = False
         self.write_buffer = Buffer(mutable=True)
@@ -58,14 +52,6 @@ class TcpConnection:
         self.closed_by: str | None = None
         self.reply: Callable[[bytes], Chunk | Sequence[Chunk] | None] | None = None
         self.pending_replies: list[bytes] = []
-
-    def _maybe_reload(self, plugin: Plugin) -> None:
-        """FAIL_RELOAD as the HTTP exchange does it: a new VM once the backoff after the failure passed."""
-        from .plugin import RELOAD_BACKOFF_NS
-
-        failure = plugin.vm.failure
-        if failure is not None and self.host.clock.monotonic_ns >= failure.at_ns + RELOAD_BACKOFF_NS:
-            plugin.reload()
 
     # -- running ---------------------------------------------------------------------------------------
 
