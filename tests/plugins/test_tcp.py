@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_proxy_wasm import Action, Host, Plugin
+from pytest_proxy_wasm import Action, Host
+from pytest_proxy_wasm.backends import Backend
 
 from .conftest import sample
 
@@ -49,9 +50,9 @@ def tcp_language(request: pytest.FixtureRequest) -> str:
     return language
 
 
-def load(host: Host, language: str) -> Plugin:
-    plugin = host.load_plugin(sample(language, "tcp"))
-    del host.records[:]
+def load(backend: Backend, language: str) -> object:
+    plugin = backend.load_plugin(sample(language, "tcp"))
+    backend.clear_logs()
     return plugin
 
 
@@ -65,9 +66,9 @@ def line(language: str, key: str, **values: object) -> str:
     return template.format(**values)
 
 
-def test_bytes_flow_both_ways_and_are_counted(proxy_wasm_host: Host, tcp_language: str) -> None:
-    plugin = load(proxy_wasm_host, tcp_language)
-    outcome = proxy_wasm_host.connect(
+def test_bytes_flow_both_ways_and_are_counted(proxy_wasm_backend: Backend, tcp_language: str) -> None:
+    plugin = load(proxy_wasm_backend, tcp_language)
+    outcome = proxy_wasm_backend.connect(
         plugin, downstream=[b"hello ", b"world"], upstream_reply=lambda data: b"echo:" + data
     )
     assert outcome.upstream_received == b"hello world"
@@ -89,9 +90,9 @@ def test_bytes_flow_both_ways_and_are_counted(proxy_wasm_host: Host, tcp_languag
     assert outcome.log_messages("info") == expected
 
 
-def test_close_marker_closes_the_connection(proxy_wasm_host: Host, tcp_language: str) -> None:
-    plugin = load(proxy_wasm_host, tcp_language)
-    outcome = proxy_wasm_host.connect(
+def test_close_marker_closes_the_connection(proxy_wasm_backend: Backend, tcp_language: str) -> None:
+    plugin = load(proxy_wasm_backend, tcp_language)
+    outcome = proxy_wasm_backend.connect(
         plugin, downstream=[b"a", b"xxCLOSExx", b"never"], upstream_reply=lambda data: data.upper()
     )
     assert outcome.closed_by == "plugin"
@@ -108,15 +109,15 @@ def test_close_marker_closes_the_connection(proxy_wasm_host: Host, tcp_language:
         assert outcome.metrics["tcp_closed_by_marker_total"] == 1
 
 
-def test_split_marker_is_not_detected(proxy_wasm_host: Host, tcp_language: str) -> None:
-    plugin = load(proxy_wasm_host, tcp_language)
-    outcome = proxy_wasm_host.connect(plugin, downstream=[b"CLO", b"SE"])
+def test_split_marker_is_not_detected(proxy_wasm_backend: Backend, tcp_language: str) -> None:
+    plugin = load(proxy_wasm_backend, tcp_language)
+    outcome = proxy_wasm_backend.connect(plugin, downstream=[b"CLO", b"SE"])
     assert outcome.closed_by == "downstream"
     assert outcome.upstream_received == b"CLOSE"
 
 
 def test_marker_callback_result(proxy_wasm_host: Host, tcp_language: str) -> None:
-    plugin = load(proxy_wasm_host, tcp_language)
+    plugin = proxy_wasm_host.load_plugin(sample(tcp_language, "tcp"))
     stream = proxy_wasm_host.tcp_stream(plugin)
     assert stream.on_new_connection() is Action.CONTINUE
     assert stream.on_downstream_data(b"CLOSE") is CONTRACTS[tcp_language]["marker_action"]
@@ -124,36 +125,51 @@ def test_marker_callback_result(proxy_wasm_host: Host, tcp_language: str) -> Non
     assert stream.finished
 
 
-def test_upstream_close_then_downstream_close(proxy_wasm_host: Host, tcp_language: str) -> None:
-    plugin = load(proxy_wasm_host, tcp_language)
-    outcome = proxy_wasm_host.connect(
+def test_upstream_close_then_downstream_close(
+    proxy_wasm_backend: Backend, tcp_language: str, request: pytest.FixtureRequest
+) -> None:
+    """The upstream's FIN: Envoy's tcp_proxy half-closes the client (half-close is on), and the client's
+    own close then arrives as on_downstream_data(eos) and a Remote close. The emulator instead closes
+    the downstream locally (docs/backends.md, known gaps)."""
+    if proxy_wasm_backend.name in ("emulator", "diff"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason="emulator gap: tcp_proxy half-close"))
+    plugin = load(proxy_wasm_backend, tcp_language)
+    outcome = proxy_wasm_backend.connect(
         plugin, downstream="q", upstream_reply=["r1", "r2"], close_from="upstream"
     )
     assert (outcome.upstream_received, outcome.client_received) == (b"q", b"r1r2")
     assert outcome.client_end_of_stream
     info = outcome.log_messages("info")
-    assert info[-4:] == [
+    assert info[-5:] == [
         line(tcp_language, "up", size=0, total=4, eos=True),
         line(tcp_language, "up_close", peer=0),
-        line(tcp_language, "down_close", peer=1),
+        line(tcp_language, "down", size=0, total=1, eos=True),
+        line(tcp_language, "down_close", peer=2),
         line(tcp_language, "end", id=2, down=1, up=4),
     ]
 
 
-def test_zero_byte_increment_is_refused_by_envoy(proxy_wasm_host: Host) -> None:
+def test_zero_byte_increment_is_refused_by_envoy(
+    proxy_wasm_backend: Backend, request: pytest.FixtureRequest
+) -> None:
     """Rust contract: a failing increment_metric logs a warning (Envoy: counter delta 0 is BAD_ARGUMENT)."""
+    if proxy_wasm_backend.name == "diff":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="emulator gap: tcp_proxy half-close"))
     if not sample("rust", "tcp").exists():
         pytest.skip("fixtures/rust/tcp.wasm is not built")
-    plugin = load(proxy_wasm_host, "rust")
-    outcome = proxy_wasm_host.connect(plugin, downstream="x", close_from="upstream")
-    [warning] = outcome.log_messages("warn")
+    plugin = load(proxy_wasm_backend, "rust")
+    outcome = proxy_wasm_backend.connect(plugin, downstream="x", upstream_reply=["y"])
+    assert outcome.upstream_received == b"x" and outcome.client_received == b"y"
+    assert outcome.log_messages("warn") == []  # every increment so far was by a positive count
+    outcome = proxy_wasm_backend.connect(plugin, downstream="x", close_from="upstream")
+    warning = outcome.log_messages("warn")[0]
     assert warning.startswith("tcp: increment_metric ") and warning.endswith(" failed: BadArgument")
 
 
-def test_each_connection_gets_its_own_context(proxy_wasm_host: Host, tcp_language: str) -> None:
-    plugin = load(proxy_wasm_host, tcp_language)
-    proxy_wasm_host.connect(plugin, downstream="one")
-    second = proxy_wasm_host.connect(plugin, downstream="two")
+def test_each_connection_gets_its_own_context(proxy_wasm_backend: Backend, tcp_language: str) -> None:
+    plugin = load(proxy_wasm_backend, tcp_language)
+    proxy_wasm_backend.connect(plugin, downstream="one")
+    second = proxy_wasm_backend.connect(plugin, downstream="two")
     assert line(tcp_language, "new", id=3) in second.log_messages("info")
     connections = CONTRACTS[tcp_language]["metrics"][0]  # type: ignore[index]
     assert second.metrics[connections] == 2

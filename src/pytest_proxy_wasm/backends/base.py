@@ -8,8 +8,10 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..host.abi.enums import FailurePolicy
 from ..host.callouts import HttpCallExpectation
+from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
-from ..outcome import LogRecord, Outcome
+from ..host.tcp_connection import UpstreamReply
+from ..outcome import LogRecord, Outcome, TcpOutcome
 
 Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
 
@@ -41,6 +43,23 @@ class Backend(Protocol):
 
     def add_cluster(self, *names: str) -> None: ...
 
+    def expect_grpc_call(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        """Declare a unary gRPC call's answer: ``.respond_with(message, status=...)`` or ``.fail()``."""
+        ...
+
+    def expect_grpc_stream(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        """Declare how a gRPC stream behaves; ``.respond_with(..., replies=..., close_after=...)``."""
+        ...
+
+    @property
+    def grpc_calls(self) -> list[GrpcCallRecord]:
+        """The gRPC calls and streams made (on Envoy: as the fake server saw them; token 0)."""
+        ...
+
     def request(
         self,
         plugins: Any = None,
@@ -59,11 +78,26 @@ class Backend(Protocol):
         """Run one whole exchange through the chain and return what happened."""
         ...
 
+    def connect(
+        self,
+        plugins: Any = None,
+        *,
+        downstream: bytes | str | Sequence[bytes | str] = (),
+        upstream_reply: UpstreamReply = None,
+        close_from: str = "downstream",
+    ) -> TcpOutcome:
+        """Run one TCP connection through the chain as network filters (see ``Host.connect``)."""
+        ...
+
     def advance(self, milliseconds: float) -> None:
         """Let time pass (virtual on the emulator, real on Envoy)."""
         ...
 
     def log_messages(self, level: str | None = None) -> list[str]: ...
+
+    def clear_logs(self) -> None:
+        """Forget the logs so far (e.g. the start-up lines)."""
+        ...
 
     @property
     def logs(self) -> list[LogRecord]: ...

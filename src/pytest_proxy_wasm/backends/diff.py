@@ -11,8 +11,9 @@ from typing import Any
 from ..errors import ExpectationError
 from ..host.abi.enums import FailurePolicy
 from ..host.callouts import HttpCallExpectation
+from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
-from ..outcome import LogRecord, Outcome
+from ..outcome import LogRecord, Outcome, TcpOutcome
 from .base import Backend, Headers
 
 # Headers one backend adds that say nothing about the plugin.
@@ -72,17 +73,40 @@ def comparable(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def differences(emulator: Outcome, envoy: Outcome) -> list[str]:
-    left, right = comparable(emulator), comparable(envoy)
+def comparable_tcp(outcome: TcpOutcome, logs: Sequence[LogRecord] | None = None) -> dict[str, Any]:
+    """The fields of a TCP connection both backends must agree on (``logs``: this connection's)."""
+    return {
+        "upstream_received": outcome.upstream_received,
+        "client_received": outcome.client_received,
+        "closed_by": outcome.closed_by,
+        "client_end_of_stream": outcome.client_end_of_stream,
+        "plugin_failed": outcome.plugin_failed is not None,
+        "plugin_logs": [(r.level, r.message) for r in (outcome.logs if logs is None else logs)],
+        "metrics": dict(outcome.metrics),
+    }
+
+
+def differences(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> list[str]:
+    if isinstance(emulator, TcpOutcome) and isinstance(envoy, TcpOutcome):
+        left, right = comparable_tcp(emulator), comparable_tcp(envoy)
+    else:
+        left, right = comparable(emulator), comparable(envoy)  # type: ignore[arg-type]
+    return _diff(left, right)
+
+
+def _diff(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
     lines = []
-    for key in left:
-        if left[key] != right[key]:
-            lines.append(f"{key}:\n    emulator: {left[key]!r}\n    envoy:    {right[key]!r}")
+    for key, value in left.items():
+        if value != right[key]:
+            lines.append(f"{key}:\n    emulator: {value!r}\n    envoy:    {right[key]!r}")
     return lines
 
 
-def assert_same(emulator: Outcome, envoy: Outcome) -> None:
-    found = differences(emulator, envoy)
+def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> None:
+    _raise(differences(emulator, envoy))
+
+
+def _raise(found: list[str]) -> None:
     if found:
         raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found))
 
@@ -141,9 +165,41 @@ class DiffBackend:
         _Mirror.link(primary, mirror)
         return primary
 
+    def expect_grpc_call(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        mirror = self.envoy.expect_grpc_call(cluster, service, method, once=once)
+        primary = self.emulator.expect_grpc_call(cluster, service, method, once=once)
+        _Mirror.link(primary, mirror)
+        return primary
+
+    def expect_grpc_stream(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        mirror = self.envoy.expect_grpc_stream(cluster, service, method, once=once)
+        primary = self.emulator.expect_grpc_stream(cluster, service, method, once=once)
+        _Mirror.link(primary, mirror)
+        return primary
+
+    @property
+    def grpc_calls(self) -> list[GrpcCallRecord]:
+        return self.emulator.grpc_calls
+
     def add_cluster(self, *names: str) -> None:
         self.emulator.add_cluster(*names)
         self.envoy.add_cluster(*names)
+
+    def connect(self, plugins: Any = None, **kwargs: Any) -> TcpOutcome:
+        """One TCP connection on both; compares this connection's logs (the emulator's are cumulative)."""
+        chain = None if plugins is None else list(plugins) if isinstance(plugins, list | tuple) else [plugins]
+        twins = None if chain is None else [self.twins[id(p)] for p in chain]
+        before = len([r for r in self.emulator.logs if r.source != "host"])
+        emulated = self.emulator.connect(chain, **kwargs)
+        real = self.envoy.connect(twins, **kwargs)
+        left = comparable_tcp(emulated, emulated.logs[before:])
+        left["metrics"] = self._without_histograms(left["metrics"])
+        _raise(_diff(left, comparable_tcp(real)))
+        return emulated
 
     def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
         chain = None if plugins is None else list(plugins) if isinstance(plugins, list | tuple) else [plugins]
@@ -154,8 +210,16 @@ class DiffBackend:
             headers.append(("x-request-id", f"pytest-proxy-wasm-{self.requests}"))
         emulated = self.emulator.request(chain, headers=headers, **kwargs)
         real = self.envoy.request(twins, headers=headers, **kwargs)
-        assert_same(emulated, real)
+        left, right = comparable(emulated), comparable(real)
+        left["metrics"] = self._without_histograms(left["metrics"])
+        _raise(_diff(left, right))
         return emulated
+
+    def _without_histograms(self, metrics: dict[str, int]) -> dict[str, int]:
+        """Envoy's admin endpoint has no sample count for histograms: compare counters and gauges."""
+        defined = getattr(getattr(self.emulator, "metrics", None), "by_name", {})
+        histograms = {name for kind, name in defined if int(kind) == 2}
+        return {k: v for k, v in metrics.items() if k not in histograms}
 
     def advance(self, milliseconds: float) -> None:
         self.emulator.advance(milliseconds)
@@ -167,6 +231,10 @@ class DiffBackend:
 
     def log_messages(self, level: str | None = None) -> list[str]:
         return self.emulator.log_messages(level)
+
+    def clear_logs(self) -> None:
+        self.emulator.clear_logs()
+        self.envoy.clear_logs()
 
     def check(self) -> None:
         self.emulator.check()
@@ -181,14 +249,16 @@ class _Mirror:
     """Make ``respond_with``/``fail`` on the emulator's expectation also configure Envoy's."""
 
     @staticmethod
-    def link(primary: HttpCallExpectation, mirror: HttpCallExpectation) -> None:
+    def link(
+        primary: HttpCallExpectation | GrpcExpectation, mirror: HttpCallExpectation | GrpcExpectation
+    ) -> None:
         respond, fail = primary.respond_with, primary.fail
 
-        def respond_with(*args: Any, **kwargs: Any) -> HttpCallExpectation:
+        def respond_with(*args: Any, **kwargs: Any) -> Any:
             mirror.respond_with(*args, **kwargs)
             return respond(*args, **kwargs)
 
-        def fail_both(*args: Any, **kwargs: Any) -> HttpCallExpectation:
+        def fail_both(*args: Any, **kwargs: Any) -> Any:
             mirror.fail(*args, **kwargs)
             return fail(*args, **kwargs)
 

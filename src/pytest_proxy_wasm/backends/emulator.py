@@ -14,3 +14,7 @@ class EmulatorBackend(Host):
 
     def __init__(self, runtime: Runtime | None = None, options: HostOptions | None = None) -> None:
         super().__init__(runtime, options)
+
+    def clear_logs(self) -> None:
+        """Forget the logs so far (e.g. the start-up lines), as ``del host.records[:]`` does."""
+        del self.records[:]

@@ -2,71 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import PluginStartError
 from ...host.abi.enums import FailurePolicy
 from ...host.callouts import Callouts, HttpCallExpectation
+from ...host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ...host.options import ConfigInput
-from ...outcome import LogRecord, Outcome, UpstreamRequest
+from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
 from . import bootstrap
+from .convert import Headers, as_http2, body_chunks, callout_records, custom_metrics, pairs
 from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
-from .logs import parse
+from .grpc_server import GrpcCluster, GrpcFakes
+from .logs import parse, start_failure
 from .process import EnvoyProcess, EnvoyStartError
+from .tcp import TcpUpstream, chunks_of, drive
+from .tcp import UpstreamReply as TcpReply
 from .wire import Message, encode_request, exchange
-
-Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
-# Stat roots Envoy itself owns: anything else in /stats is a plugin's custom metric.
-ENVOY_STAT_ROOTS = {
-    "thread_local_cluster_manager",
-    "cluster",
-    "cluster_manager",
-    "control_plane",
-    "http",
-    "http1",
-    "listener",
-    "listener_manager",
-    "main_thread",
-    "runtime",
-    "server",
-    "vhost",
-    "wasm",
-    "workers",
-    "filesystem",
-    "overload",
-    "dns",
-    "envoy",
-    "http_inspector",
-    "tls_inspector",
-    "access_logs",
-    "stats",
-    "thread_local",
-}
-
-
-def _as_http2(
-    method: str, target: str, headers: Sequence[tuple[str, str]], scheme: str | None = "http"
-) -> list[tuple[str, str]]:
-    """An HTTP/1.1 request line and headers as the pseudo-header map Envoy and the emulator hold
-    (``scheme=None``: a callout, where the plugin chose the pseudo-headers and sent no ``:scheme``)."""
-    authority = next((v for k, v in headers if k.lower() == "host"), "")
-    rest = [(k.lower(), v) for k, v in headers if k.lower() != "host"]
-    pseudo = [(":method", method), (":path", target)] + ([(":scheme", scheme)] if scheme else [])
-    return [*pseudo, (":authority", authority), *rest]
-
-
-def _pairs(headers: Headers) -> list[tuple[str, str]]:
-    if headers is None:
-        return []
-    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
 
 
 class EnvoyBackend:
@@ -87,7 +47,11 @@ class EnvoyBackend:
         self.specs: list[PluginSpec] = []
         self.callouts = Callouts()
         self.upstream = Upstream()
+        self.tcp_upstream = TcpUpstream()
         self.clusters: dict[str, CalloutCluster] = {}
+        self.grpc = GrpcFakes()
+        self.grpc_clusters: dict[str, GrpcCluster] = {}
+        self._started_specs: list[PluginSpec] = []
         self.process: EnvoyProcess | None = None
         self._running_key: tuple[Any, ...] | None = None
         self.records: list[LogRecord] = []
@@ -123,19 +87,8 @@ class EnvoyBackend:
             host_env_keys=host_env_keys,
             failure_policy=failure_policy,
         )
-        taken = {s.name for s in self.specs}
-        if spec.name in taken:
-            spec = PluginSpec.build(
-                module,
-                name=f"{spec.name}-{len(self.specs)}",
-                root_id=root_id,
-                plugin_config=plugin_config,
-                vm_config=vm_config,
-                vm_id=vm_id,
-                env=env,
-                host_env_keys=host_env_keys,
-                failure_policy=failure_policy,
-            )
+        if spec.name in {s.name for s in self.specs}:
+            spec = dataclasses.replace(spec, name=f"{spec.name}-{len(self.specs)}")
         self._ensure([*self.specs, spec])  # Envoy refuses a config whose plugin fails to start
         self.specs.append(spec)
         return spec
@@ -148,18 +101,38 @@ class EnvoyBackend:
     ) -> HttpCallExpectation:
         return self.callouts.expect(cluster, method=method, path=path, once=once)
 
+    def expect_grpc_call(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        """Declare a unary gRPC call's answer, served by a real gRPC server on the cluster's port."""
+        return self.grpc.expect("call", cluster, service, method, once)
+
+    def expect_grpc_stream(
+        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
+    ) -> GrpcExpectation:
+        return self.grpc.expect("stream", cluster, service, method, once)
+
+    @property
+    def grpc_calls(self) -> list[GrpcCallRecord]:
+        """Every gRPC call and stream that reached a fake (token 0: the server cannot see it)."""
+        return list(self.grpc.records)
+
     def _cluster_names(self) -> list[str]:
         names = set(self.callouts.clusters) | {e.cluster for e in self.callouts.expectations}
-        return sorted(n for n in names if not any(ch in n for ch in "*?["))
+        return sorted(n for n in names if not any(ch in n for ch in "*?[") and n not in self.grpc.clusters())
 
-    def _ensure(self, chain: Sequence[PluginSpec]) -> EnvoyProcess:
-        key = (tuple(chain), tuple(self._cluster_names()))
+    def _ensure(self, chain: Sequence[PluginSpec], network: bool = False) -> EnvoyProcess:
+        grpc_clusters = tuple((n, self.grpc.unreachable(n)) for n in self.grpc.clusters())
+        key = (tuple(chain), tuple(self._cluster_names()), grpc_clusters, network)
         if self.process is not None and self.process.running() and key == self._running_key:
             return self.process
         self._stop_process()
         for cluster in self._cluster_names():
             if cluster not in self.clusters:
                 self.clusters[cluster] = CalloutCluster(cluster, self.callouts)
+        for cluster in self.grpc.clusters():
+            if cluster not in self.grpc_clusters:
+                self.grpc_clusters[cluster] = GrpcCluster(cluster, self.grpc)
         paths = []
         for index, spec in enumerate(chain):
             path = self.workdir / f"{index}-{spec.name}.wasm"
@@ -168,14 +141,19 @@ class EnvoyBackend:
         config = bootstrap.render(
             chain,
             paths,
-            self.upstream.port,
-            [bootstrap.Cluster(n, s.port) for n, s in self.clusters.items()],
+            self.tcp_upstream.port if network else self.upstream.port,
+            [bootstrap.Cluster(n, s.port) for n, s in self.clusters.items() if n in key[1]]
+            + [
+                bootstrap.Cluster(
+                    n, self.grpc_clusters[n].closed_port if down else self.grpc_clusters[n].port, True
+                )
+                for n, down in grpc_clusters
+            ],
             self.workdir / "access.log",
+            network=network,
         )
         config_path = bootstrap.write(config, self.workdir / "envoy.json")
-        process = EnvoyProcess(
-            config_path, self.workdir, binary=self.binary, startup_timeout=self.startup_timeout
-        )
+        process = self.make_runner(config_path)
         started = time.monotonic()
         try:
             process.start()
@@ -185,7 +163,15 @@ class EnvoyBackend:
         self.starts += 1
         self.process = process
         self._running_key = key
-        self._consume_log(settle=0.3)  # start-up logs (on_vm_start, on_configure) of every thread
+        # Start-up logs (on_vm_start, on_configure): the base VM and each thread configure every plugin.
+        configured = 3 * len(chain)
+        new = any(spec not in self._started_specs for spec in chain)
+        logs = self._consume_log(
+            settle=0.05, until=lambda lines: _count(lines, "proxy_on_configure return") >= configured
+        )
+        if not new:  # a restart for new clusters or another listener kind: not a new plugin load
+            del self.records[len(self.records) - len(logs) :]
+        self._started_specs += [spec for spec in chain if spec not in self._started_specs]
         return process
 
     def make_runner(self, config_path: Path) -> EnvoyProcess:
@@ -195,29 +181,23 @@ class EnvoyBackend:
         )
 
     def _start_failure(self, chain: Sequence[PluginSpec], exc: EnvoyStartError) -> Exception:
-        parsed = parse(exc.log_tail.splitlines(), [s.name for s in chain])
-        self.records.extend(parsed.plugin_logs)
-        text = exc.log_tail
-        for spec in chain:
-            if f"Unable to create Wasm plugin {spec.name}" in text or f"Plugin {spec.name} failed" in text:
-                callback = "proxy_on_configure" if "Failed to configure" in text else "proxy_on_vm_start"
-                if parsed.failures:
-                    callback = parsed.failures[0].split(":")[0]
-                reason = parsed.failures[0] if parsed.failures else text.strip().splitlines()[-1]
-                return PluginStartError(spec.name, callback, reason, [r.message for r in parsed.plugin_logs])
-        return exc
+        failure, logs = start_failure([s.name for s in chain], exc.log_tail)
+        self.records.extend(logs)
+        return failure or exc
 
-    def _consume_log(self, settle: float = 0.0, deletes: int = 0) -> list[LogRecord]:
+    def _consume_log(
+        self, settle: float = 0.0, until: Callable[[list[str]], bool] | None = None, limit: float = 5.0
+    ) -> list[LogRecord]:
         """Plugin logs written since the last call. Envoy writes its log file asynchronously, so with
-        ``settle`` wait until ``deletes`` streams logged ``proxy_on_delete`` or nothing new came for
-        ``settle`` seconds (at most 5 s)."""
+        ``settle`` wait until ``until(lines)`` holds or nothing new came for ``settle`` seconds (at most
+        ``limit`` seconds)."""
         assert self.process is not None
         lines = self.process.read_log()
         if settle:
-            deadline = time.monotonic() + 5.0
+            deadline = time.monotonic() + limit
             quiet_since = time.monotonic()
             while time.monotonic() < deadline:
-                if deletes and sum("proxy_on_delete(" in line for line in lines) >= deletes:
+                if until is not None and until(lines):
                     break
                 more = self.process.read_log()
                 if more:
@@ -257,24 +237,13 @@ class EnvoyBackend:
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
     ) -> Outcome:
-        chain = (
-            self.specs
-            if plugins is None
-            else ([plugins] if isinstance(plugins, PluginSpec) else list(plugins))
-        )
+        chain = self._chain(plugins)
         process = self._ensure(chain)
         self._consume_log()
-        chunks = (
-            [body.encode()]
-            if isinstance(body, str)
-            else [bytes(body)]
-            if isinstance(body, bytes)
-            else [bytes(c) for c in body]
-        )
-        chunks = [c for c in chunks if c]
+        chunks = body_chunks(body)
         self.upstream.reply = UpstreamReply(
             upstream_status,
-            _pairs(upstream_headers),
+            pairs(upstream_headers),
             upstream_body.encode() if isinstance(upstream_body, str) else upstream_body,
         )
         seen_upstream = len(self.upstream.requests)
@@ -282,7 +251,7 @@ class EnvoyBackend:
         access_log = self.workdir / "access.log"
         access_before = access_log.read_text().count("\n") if access_log.exists() else 0
         wire_request = encode_request(
-            method, path, authority, _pairs(headers), chunks, list(trailers) if trailers is not None else None
+            method, path, authority, pairs(headers), chunks, list(trailers) if trailers is not None else None
         )
         try:
             response = exchange(process.port, wire_request, method)
@@ -291,7 +260,8 @@ class EnvoyBackend:
         wait_for(lambda: access_log.exists() and access_log.read_text().count("\n") > access_before, 5.0)
         lines = access_log.read_text().splitlines()[access_before:] if access_log.exists() else []
         entry = json.loads(lines[-1]) if lines else {}
-        logs = self._consume_log(settle=0.5, deletes=sum(not spec.network for spec in chain))
+        deletes = sum(not spec.network for spec in chain)
+        logs = self._consume_log(settle=0.5, until=lambda lines: _count(lines, "proxy_on_delete(") >= deletes)
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
     def _outcome(
@@ -309,24 +279,11 @@ class EnvoyBackend:
             upstream_request = UpstreamRequest(
                 method,
                 target,
-                _as_http2(method, target, seen.headers),
+                as_http2(method, target, seen.headers),
                 seen.body,
                 [(k.lower(), v) for k, v in seen.trailers],
             )
-        calls = []
-        for name, server in self.clusters.items():
-            for message in server.requests[seen_calls.get(name, 0) :]:
-                timeout = message.header("x-envoy-expected-rq-timeout-ms")
-                method, target = message.start_line.split()[:2]
-                calls.append(
-                    {
-                        "cluster": name,
-                        "headers": [list(h) for h in _as_http2(method, target, message.headers, scheme=None)],
-                        "body": message.body.decode("utf-8", "replace"),
-                        "timeout_ms": int(timeout) if timeout else 0,
-                        "status": None,
-                    }
-                )
+        calls = callout_records(self.clusters, seen_calls)
         details = str(entry.get("details", "")) if entry else ""
         status = int(response.start_line.split()[1]) if response is not None else None
         return Outcome(
@@ -350,9 +307,7 @@ class EnvoyBackend:
         )
 
     def metrics(self) -> dict[str, int]:
-        if self.process is None:
-            return {}
-        return {k: v for k, v in self.process.stats().items() if k.split(".")[0] not in ENVOY_STAT_ROOTS}
+        return custom_metrics(self.process.stats()) if self.process is not None else {}
 
     def stats(self) -> dict[str, int]:
         return self.process.stats() if self.process is not None else {}
@@ -371,8 +326,12 @@ class EnvoyBackend:
     def log_messages(self, level: str | None = None) -> list[str]:
         return [r.message for r in self.records if level is None or r.level_name == level]
 
+    def clear_logs(self) -> None:
+        del self.records[:]
+
     def check(self) -> None:
         self.callouts.check()
+        self.grpc.check()
 
     def _stop_process(self) -> None:
         self._failed = None
@@ -384,13 +343,57 @@ class EnvoyBackend:
     def close(self) -> None:
         self._stop_process()
         self.upstream.close()
+        self.tcp_upstream.close()
         for server in self.clusters.values():
             server.close()
+        for grpc_server in self.grpc_clusters.values():
+            grpc_server.close()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- TCP ------------------------------------------------------------------------------------------
+
+    def connect(
+        self,
+        plugins: Any = None,
+        *,
+        downstream: bytes | str | Sequence[bytes | str] = (),
+        upstream_reply: TcpReply = None,
+        close_from: str = "downstream",
+    ) -> TcpOutcome:
+        """One TCP connection through the chain as network filters before tcp_proxy (``Host.connect``)."""
+        chain = self._chain(plugins)
+        process = self._ensure(chain, network=True)
+        self._consume_log()
+        chunks = chunks_of([downstream] if isinstance(downstream, bytes | str) else list(downstream))
+        result = drive(process.port, self.tcp_upstream, chunks, upstream_reply, close_from)
+        logs = self._consume_log(
+            settle=0.5, until=lambda lines: _count(lines, "proxy_on_delete(") >= len(chain)
+        )
+        return TcpOutcome(
+            upstream_received=result.upstream_received,
+            client_received=result.client_received,
+            closed_by=result.closed_by,
+            logs=logs,
+            plugin_failed=self._failed,
+            upstream_connected=result.upstream_connected,
+            client_end_of_stream=result.client_end_of_stream,
+            metrics=self.metrics(),
+            diagnostics=list(self._last_failures),
+            backend=self.name,
+        )
+
+    def _chain(self, plugins: Any) -> list[PluginSpec]:
+        if plugins is None:
+            return list(self.specs)
+        return [plugins] if isinstance(plugins, PluginSpec) else list(plugins)
 
     def __enter__(self) -> EnvoyBackend:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _count(lines: list[str], needle: str) -> int:
+    return sum(needle in line for line in lines)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_mana
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 STRING_VALUE = "type.googleapis.com/google.protobuf.StringValue"
 FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 UPSTREAM_CLUSTER = "pytest_proxy_wasm_upstream"
 ACCESS_LOG_FORMAT = {
     "request_id": "%REQ(X-PYTEST-PROXY-WASM-ID)%",
@@ -111,8 +112,13 @@ def render(
     upstream_port: int,
     clusters: Sequence[Cluster],
     access_log: Path,
+    *,
+    network: bool = False,
 ) -> dict[str, Any]:
-    """A bootstrap with one HTTP listener: the chain's Wasm filters, then the router to the upstream."""
+    """A bootstrap with one listener on 127.0.0.1: the chain's Wasm HTTP filters, then the router to the
+    upstream; or (``network=True``) the chain as Wasm network filters, then tcp_proxy to the upstream."""
+    if network:
+        chain = [s if s.network else replace(s, network=True) for s in chain]
     http_filters: list[dict[str, Any]] = [
         {"name": spec.name, "typed_config": {"@type": WASM_HTTP, "config": plugin_config(spec, path)}}
         for spec, path in zip(chain, module_paths, strict=True)
@@ -151,6 +157,14 @@ def render(
         for spec, path in zip(chain, module_paths, strict=True)
         if spec.network
     ]
+    terminal: dict[str, Any] = (
+        {
+            "name": "envoy.filters.network.tcp_proxy",
+            "typed_config": {"@type": TCP_PROXY, "stat_prefix": "tcp", "cluster": UPSTREAM_CLUSTER},
+        }
+        if network
+        else {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
+    )
     all_clusters = [Cluster(UPSTREAM_CLUSTER, upstream_port), *clusters]
     return {
         "node": {"id": "pytest-proxy-wasm", "cluster": "pytest-proxy-wasm"},
@@ -160,17 +174,7 @@ def render(
                 {
                     "name": "main",
                     "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-                    "filter_chains": [
-                        {
-                            "filters": [
-                                *network_filters,
-                                {
-                                    "name": "envoy.filters.network.http_connection_manager",
-                                    "typed_config": hcm,
-                                },
-                            ]
-                        }
-                    ],
+                    "filter_chains": [{"filters": [*network_filters, terminal]}],
                 }
             ],
             "clusters": [_cluster(c) for c in all_clusters],

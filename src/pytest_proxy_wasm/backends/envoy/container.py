@@ -8,6 +8,7 @@ the rendered config, modules and log files keep their paths.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -17,22 +18,31 @@ from .backend import EnvoyBackend
 from .process import EnvoyProcess, EnvoyStartError
 
 DEFAULT_IMAGE = "envoyproxy/envoy:v1.40-latest"
+DOCKER_SOCKET = "/var/run/docker.sock"
 
 
 def default_image() -> str:
     return os.environ.get("PYTEST_PROXY_WASM_ENVOY_IMAGE", DEFAULT_IMAGE)
 
 
+@functools.cache
 def docker_unavailable_reason() -> str | None:
     """``None`` when a Docker engine answers; otherwise why the container backend cannot run."""
+    if not os.environ.get("DOCKER_HOST") and not Path(DOCKER_SOCKET).exists():
+        return f"no Docker engine reachable (DOCKER_HOST is unset and {DOCKER_SOCKET} does not exist)"
     try:
         import docker  # type: ignore[import-untyped]
     except ImportError:
         return "the container backend needs the 'container' extra: pip install 'pytest-proxy-wasm[container]'"
+    client = None
     try:
-        docker.from_env().ping()
+        client = docker.from_env()
+        client.ping()
     except Exception as exc:
         return f"no Docker engine reachable ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+    finally:
+        if client is not None:
+            client.close()
     return None
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ...errors import PluginStartError
 from ...outcome import LogRecord
 
 LEVELS = {"trace": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical": 5}
@@ -57,3 +58,17 @@ def parse(lines: Iterable[str], plugin_names: Iterable[str]) -> ParsedLog:
             continue
         parsed.other.append(f"{level}|{logger}|{message}")
     return parsed
+
+
+def start_failure(names: list[str], log_tail: str) -> tuple[PluginStartError | None, list[LogRecord]]:
+    """The named failure of a plugin that stopped Envoy from starting (istio-envoy.md 3.4), and its logs."""
+    parsed = parse(log_tail.splitlines(), names)
+    for name in names:
+        if f"Unable to create Wasm plugin {name}" in log_tail or f"Plugin {name} failed" in log_tail:
+            callback = "proxy_on_configure" if "Failed to configure" in log_tail else "proxy_on_vm_start"
+            if parsed.failures:
+                callback = parsed.failures[0].split(":")[0]
+            reason = parsed.failures[0] if parsed.failures else log_tail.strip().splitlines()[-1]
+            error = PluginStartError(name, callback, reason, [r.message for r in parsed.plugin_logs])
+            return error, parsed.plugin_logs
+    return None, parsed.plugin_logs

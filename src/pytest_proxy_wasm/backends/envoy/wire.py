@@ -7,6 +7,7 @@ headers and rename them, which would hide exactly what a plugin changed.)
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -69,7 +70,8 @@ def encode_request(
     headers: Sequence[tuple[str, str]],
     body_chunks: Sequence[bytes],
     trailers: Sequence[tuple[str, str]] | None,
-) -> bytes:
+) -> list[bytes]:
+    """The request as the segments a client writes: the head with the first chunk, then each chunk."""
     lines = [f"{method} {path} HTTP/1.1", f"host: {authority}"]
     names = {k.lower() for k, _ in headers}
     chunked = trailers is not None or (len(body_chunks) > 1 and "content-length" not in names)
@@ -80,19 +82,31 @@ def encode_request(
     lines += [f"{k}: {v}" for k, v in headers]
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     if not chunked:
-        return head + b"".join(body_chunks)
-    out = bytearray(head)
+        return [head + b"".join(body_chunks)]
+    segments = [bytearray(head)]
     for chunk in body_chunks:
         if chunk:
-            out += f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
-    out += b"0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in trailers or []).encode("latin-1") + b"\r\n"
-    return bytes(out)
+            segments.append(bytearray(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"))
+    segments[-1] += b"0\r\n" + "".join(f"{k}: {v}\r\n" for k, v in trailers or []).encode("latin-1")
+    segments[-1] += b"\r\n"
+    if len(segments) > 1:  # the head travels with the first chunk
+        segments[:2] = [segments[0] + segments[1]]
+    return [bytes(s) for s in segments]
 
 
-def exchange(port: int, request: bytes, method: str, timeout: float = 60.0) -> Message | None:
-    """Send one request; the response, or ``None`` when Envoy reset the stream before answering."""
+def exchange(
+    port: int, request: Sequence[bytes], method: str, timeout: float = 60.0, gap: float = 0.02
+) -> Message | None:
+    """Send one request, ``gap`` seconds between segments so Envoy reads each body chunk on its own
+    (as the emulator delivers it); the response, or ``None`` when Envoy reset the stream first."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(request)
+        for index, segment in enumerate(request):
+            if index:
+                time.sleep(gap)
+            try:
+                sock.sendall(segment)
+            except OSError:  # Envoy answered (and closed) before the whole body was sent
+                break
         stream = sock.makefile("rb")
         status_line = stream.readline(65537).decode("latin-1").strip()
         if not status_line:

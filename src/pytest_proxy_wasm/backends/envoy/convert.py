@@ -1,0 +1,94 @@
+"""What Envoy and its fakes give back, turned into the emulator's shapes (pseudo-headers, metrics)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .fakes import CalloutCluster
+
+Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
+# Stat roots Envoy itself owns: anything else in /stats is a plugin's custom metric.
+ENVOY_STAT_ROOTS = frozenset(
+    {
+        "thread_local_cluster_manager",
+        "cluster",
+        "cluster_manager",
+        "control_plane",
+        "http",
+        "http1",
+        "http2",
+        "listener",
+        "listener_manager",
+        "main_thread",
+        "runtime",
+        "server",
+        "vhost",
+        "wasm",
+        "workers",
+        "filesystem",
+        "overload",
+        "dns",
+        "envoy",
+        "http_inspector",
+        "tls_inspector",
+        "access_logs",
+        "stats",
+        "thread_local",
+        "tcp",
+    }
+)
+
+
+def as_http2(
+    method: str, target: str, headers: Sequence[tuple[str, str]], scheme: str | None = "http"
+) -> list[tuple[str, str]]:
+    """An HTTP/1.1 request line and headers as the pseudo-header map Envoy and the emulator hold
+    (``scheme=None``: a callout, where the plugin chose the pseudo-headers and sent no ``:scheme``)."""
+    authority = next((v for k, v in headers if k.lower() == "host"), "")
+    rest = [(k.lower(), v) for k, v in headers if k.lower() != "host"]
+    pseudo = [(":method", method), (":path", target)] + ([(":scheme", scheme)] if scheme else [])
+    return [*pseudo, (":authority", authority), *rest]
+
+
+def pairs(headers: Headers) -> list[tuple[str, str]]:
+    if headers is None:
+        return []
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
+def custom_metrics(stats: Mapping[str, int]) -> dict[str, int]:
+    """A plugin's own metrics, named as it defined them (Envoy keeps them under ``wasmcustom.``)."""
+    custom = {k: v for k, v in stats.items() if k.split(".")[0] not in ENVOY_STAT_ROOTS}
+    # a metric named "" is the bare "wasmcustom"
+    return {("" if k == "wasmcustom" else k.removeprefix("wasmcustom.")): v for k, v in custom.items()}
+
+
+def body_chunks(body: bytes | str | Sequence[bytes]) -> list[bytes]:
+    if isinstance(body, str):
+        chunks = [body.encode()]
+    elif isinstance(body, bytes | bytearray):
+        chunks = [bytes(body)]
+    else:
+        chunks = [bytes(c) for c in body]
+    return [c for c in chunks if c]
+
+
+def callout_records(clusters: Mapping[str, CalloutCluster], seen: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The HTTP callouts that reached each cluster's fake since ``seen`` (counts per cluster)."""
+    calls = []
+    for name, server in clusters.items():
+        for message in server.requests[seen.get(name, 0) :]:
+            timeout = message.header("x-envoy-expected-rq-timeout-ms")
+            method, target = message.start_line.split()[:2]
+            calls.append(
+                {
+                    "cluster": name,
+                    "headers": [list(h) for h in as_http2(method, target, message.headers, scheme=None)],
+                    "body": message.body.decode("utf-8", "replace"),
+                    "timeout_ms": int(timeout) if timeout else 0,
+                    "status": None,
+                }
+            )
+    return calls
