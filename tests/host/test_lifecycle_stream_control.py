@@ -118,8 +118,9 @@ def test_context_is_created_lazily(proxy_wasm_host: Host) -> None:
 @pytest.mark.parametrize(
     ("ret", "sizes", "upstream"),
     [
-        (0, [2, 3, 1], b"aabbbc"),
-        (1, [2, 5, 6], None),  # StopIterationAndBuffer until the end: cumulative sizes
+        # Envoy's HTTP/1.1 codec ends the body with an empty end-of-stream frame
+        (0, [2, 3, 1, 0], b"aabbbc"),
+        (1, [2, 5, 6, 6], None),  # StopIterationAndBuffer until the end: cumulative sizes
     ],
 )
 def test_body_sizes(proxy_wasm_host: Host, ret: int, sizes: list[int], upstream: bytes | None) -> None:
@@ -135,7 +136,7 @@ def test_body_sizes(proxy_wasm_host: Host, ret: int, sizes: list[int], upstream:
     )
     plugin = proxy_wasm_host.load_plugin(build(probe), name="body")
     outcome = proxy_wasm_host.request(plugin, body=[b"aa", b"bbb", b"c"])
-    assert slots(plugin, 4) == [*sizes, 0xFFFFFFFF]
+    assert slots(plugin, 5) == [*sizes, 0xFFFFFFFF]
     assert outcome.upstream_request is not None
     assert outcome.upstream_request.body == b"aabbbc"
     assert upstream is None or outcome.upstream_request.body == upstream

@@ -149,10 +149,14 @@ class Exchange:
         try:
             d = self.request_side
             self._headers(d, 0, request, not chunks and trailer_map is None)
-            for index, chunk in enumerate(chunks):
+            # Envoy's HTTP/1.1 codec passes each chunk on, then ends the body with an empty
+            # end-of-stream frame (verified against Envoy 1.40); trailers end it instead.
+            for chunk in chunks:
                 if self._stopped(d):
                     break
-                self._data(d, 0, chunk, index == len(chunks) - 1 and trailer_map is None)
+                self._data(d, 0, chunk, False)
+            if chunks and trailer_map is None and not self._stopped(d):
+                self._data(d, 0, b"", True)
             if trailer_map is not None and not self._stopped(d):
                 self._trailers(d, 0, trailer_map)
             self._drain_pending()
@@ -170,6 +174,11 @@ class Exchange:
             rounds += 1
             if not self.host.run_pending(horizon):
                 break
+        # What is already due (a queue notification posted during the exchange) runs before the stream
+        # ends, as Envoy's dispatcher would run it; nothing here moves the clock.
+        now = self.host.clock.monotonic_ns
+        while rounds < MAX_PENDING_ROUNDS and self.host.run_pending(now):
+            rounds += 1
 
     # -- the filter walk, one direction at a time ------------------------------------------------------
 
@@ -337,10 +346,14 @@ class Exchange:
         pairs.append((b"x-envoy-upstream-service-time", b"0"))  # Envoy's router adds it before the filters
         headers = HeaderMap(pairs)
         self._start_response(
-            headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None
+            headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None, codec=True
         )
 
-    def _start_response(self, headers: HeaderMap, body: bytes, trailers: HeaderMap | None) -> None:
+    def _start_response(
+        self, headers: HeaderMap, body: bytes, trailers: HeaderMap | None, codec: bool = False
+    ) -> None:
+        """``codec``: the body comes from the upstream's HTTP/1.1 codec (chunk, then an empty
+        end-of-stream frame); a local reply's body is one frame that ends the stream."""
         self.info.response_headers = headers
         self.info.response_trailers = trailers
         status = headers.get(b":status")
@@ -349,7 +362,9 @@ class Exchange:
         d, last = self.response_side, len(self.streams) - 1
         self._headers(d, last, headers, not body and trailers is None)
         if body and not self.reset:
-            self._data(d, last, body, trailers is None)
+            self._data(d, last, body, trailers is None and not codec)
+            if codec and trailers is None and not self.reset:
+                self._data(d, last, b"", True)
         if trailers is not None and not self.reset:
             self._trailers(d, last, trailers)
 

@@ -116,7 +116,8 @@ class GrpcCalls:
     # -- hostcall side -------------------------------------------------------------------------------
 
     def _token(self, vm: VM, kind: int) -> int:
-        counters = self._next.setdefault(id(vm), [1, 2])
+        # cpp-host adds 4 before handing a token out: the first call is 5, the first stream 6 (Envoy 1.40)
+        counters = self._next.setdefault(id(vm), [5, 6])
         token = counters[kind - 1]
         counters[kind - 1] += 4
         return token

@@ -99,7 +99,9 @@ class HttpStream:
         replies = len(context.intents)
         result, failed = self._call(context, name, context.id, len(side.body.data), int(end_of_stream))
         if failed is not None:
-            return BodyResult(failed, bytes(side.body.data) if failed is Action.CONTINUE else b"", False)
+            forward = bytes(side.body.data) if failed is Action.CONTINUE else b""
+            side.in_body = False  # a failed filter keeps nothing: each frame passes as it came
+            return BodyResult(failed, forward, False)
         if result in (None, 0) and not _replied_since(context, replies):
             forward = bytes(side.body.data)
             side.in_body = False

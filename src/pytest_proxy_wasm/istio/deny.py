@@ -71,6 +71,9 @@ class DenyAllFilter:
         self.name = name
         self.reason = reason
 
+    def joins_new_stream(self) -> bool:
+        return True  # RBAC never fails: it is in every stream
+
     def http_stream_for(self, info: StreamInfo) -> _DenyStream:
         return _DenyStream()
 
