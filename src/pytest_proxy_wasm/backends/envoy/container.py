@@ -31,7 +31,7 @@ def docker_unavailable_reason() -> str | None:
     if not os.environ.get("DOCKER_HOST") and not Path(DOCKER_SOCKET).exists():
         return f"no Docker engine reachable (DOCKER_HOST is unset and {DOCKER_SOCKET} does not exist)"
     try:
-        import docker  # type: ignore[import-untyped]
+        import docker
     except ImportError:
         return "the container backend needs the 'container' extra: pip install 'pytest-proxy-wasm[container]'"
     client = None

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
 
-import grpc  # type: ignore[import-untyped]
+import grpc
 
 from ...errors import ExpectationError
 from ...host.grpc_fakes import (

