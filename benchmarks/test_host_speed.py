@@ -6,7 +6,7 @@ headers, the plugin reads the headers and adds one header each way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,9 +31,13 @@ def module_bytes() -> bytes:
 
 
 @pytest.fixture(params=["unchecked", "checked"])
-def host(request: pytest.FixtureRequest) -> Host:
+def host(request: pytest.FixtureRequest) -> Iterator[Host]:
     """The host on the fast unchecked C-API path, and on wasmtime-py's ordinary path for the ratio."""
-    return Host(Runtime(cache_dir=None), HostOptions(checked_calls=request.param == "checked"))
+    runtime = Runtime(cache_dir=None)
+    host = Host(runtime, HostOptions(checked_calls=request.param == "checked"))
+    yield host
+    host.close()
+    runtime.close()
 
 
 def test_call_into_wasm(benchmark: Callable[..., object], host: Host, module_bytes: bytes) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -83,13 +84,14 @@ class Runtime:
         self._compiled: dict[str, CompiledModule] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._ticker = threading.Thread(target=self._tick, name="proxy-wasm-epoch", daemon=True)
+        # The ticker holds only a weak reference: a Runtime nobody closes still goes away with its thread.
+        self._ticker = threading.Thread(
+            target=_tick, args=(weakref.ref(self), self._stop), name="proxy-wasm-epoch", daemon=True
+        )
         self._ticker.start()
 
-    def _tick(self) -> None:
-        while not self._stop.wait(EPOCH_TICK_SECONDS):
-            self.engine.increment_epoch()
-            self.epoch += 1
+    def __del__(self) -> None:
+        self._stop.set()
 
     def close(self) -> None:
         self._stop.set()
@@ -149,6 +151,17 @@ class Runtime:
             except OSError:
                 pass  # a read-only cache is not an error
         return module
+
+
+def _tick(runtime_ref: weakref.ref[Runtime], stop: threading.Event) -> None:
+    """Advance the engine's epoch every 10 ms (callback deadlines count these ticks)."""
+    while not stop.wait(EPOCH_TICK_SECONDS):
+        runtime = runtime_ref()
+        if runtime is None:
+            return
+        runtime.engine.increment_epoch()
+        runtime.epoch += 1
+        del runtime
 
 
 def _renamed(compiled: CompiledModule, name: str) -> CompiledModule:

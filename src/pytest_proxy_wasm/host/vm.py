@@ -16,7 +16,7 @@ from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
 from .hostcalls import IMPLEMENTATIONS, unimplemented
 from .memory import GuestMemory, GuestMemoryError
 from .runtime import CompiledModule, Runtime
-from .trampolines import make_trampoline
+from .trampolines import make_checked_hostcall, make_trampoline
 
 if TYPE_CHECKING:
     from .contexts import Buffer, Context
@@ -151,11 +151,14 @@ class VM:
             spec: Hostcall = linked[(module, name)]
             impl = IMPLEMENTATIONS.get(name) or unimplemented(name)
             ima = WasiErrno.FAULT if spec.is_wasi else WasmResult.INVALID_MEMORY_ACCESS
-            callback = native.CALLBACK_TYPE(make_trampoline(self, spec, impl, int(ima)))
-            self._keep.append(callback)
             functype = wasmtime.FuncType(
                 [_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results]
             )
+            if self.checked_calls:  # wasmtime-py's ordinary path, kept only to measure the difference
+                linker.define_func(module, name, functype, make_checked_hostcall(self, spec, impl, int(ima)))
+                continue
+            callback = native.CALLBACK_TYPE(make_trampoline(self, spec, impl, int(ima)))
+            self._keep.append(callback)
             native.define_unchecked(linker, module, name, functype, callback)
 
     def _resolve_exports(self) -> None:
