@@ -134,7 +134,7 @@ class Case:
     func: CaseFunc
     abi_versions: tuple[str, ...] = ALL_ABIS
     backends: tuple[str, ...] = ("emulator",)
-    needs_backend: str | None = None  # runs only when the check is run with this backend
+    needs_backend: str | None = None  # runs only when the check runs with this backend (or "envoy|diff")
 
     def record(self) -> dict[str, Any]:
         return {

@@ -35,8 +35,8 @@ REQUESTS = st.fixed_dictionaries(
     title="Generated requests give the same Outcome on the emulator and on Envoy",
     rule="backends/diff.py: status, headers, bodies, upstream request, logs and metrics must agree",
     why="The emulator is only trustworthy for a module if Envoy agrees with it on that module.",
-    backends=("diff",),
-    needs_backend="diff",
+    backends=("envoy", "diff"),
+    needs_backend="envoy|diff",
 )
 def generated_requests(run: CaseRun) -> None:
     backend = make_backend("diff", runtime=run.runtime)

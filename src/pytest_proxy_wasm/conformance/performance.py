@@ -16,16 +16,18 @@ from ..host.host import Host
 from ..host.http import HttpStream
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
-from .cases import CaseRun, NotApplicable, case, check
+from .cases import CaseRun, case, check
 from .support import STANDARD_REQUESTS
 
 ROUNDS = 60
+LOAD_REQUESTS = 600
 OPEN_STREAMS = 50
 BUDGETS = {
     "request_us": "mean wall time of all callbacks of one request, µs",
     "callback_us": "p95 wall time of a single callback, µs",
     "context_bytes": "linear memory per open stream context, bytes",
     "request_fuel": "wasmtime fuel used by all callbacks of one request (instruction-like, stable)",
+    "envoy_added_p50_ms": "p50 latency the plugin adds in a real Envoy, ms (--backend envoy)",
 }
 
 
@@ -132,7 +134,23 @@ def context_memory(run: CaseRun) -> None:
     needs_backend="envoy",
 )
 def envoy_latency(run: CaseRun) -> None:
-    raise NotApplicable("Envoy latency needs the load mode of the Envoy backend, not available here")
+    from ..backends.envoy.backend import EnvoyBackend
+    from ..backends.envoy.load import drive
+
+    target = run.target
+    with EnvoyBackend() as backend:
+        spec = backend.load_plugin(
+            target.module, plugin_config=target.plugin_config, vm_config=target.vm_config, env=target.env
+        )
+        baseline = drive(backend._ensure([]).port, requests=LOAD_REQUESTS, seconds=5.0, connections=4)
+        loaded = drive(backend._ensure([spec]).port, requests=LOAD_REQUESTS, seconds=5.0, connections=4)
+    figures = {
+        "envoy_added_p50_ms": round(loaded["p50_ms"] - baseline["p50_ms"], 3),
+        "envoy_added_p99_ms": round(loaded["p99_ms"] - baseline["p99_ms"], 3),
+        "envoy_rps": round(loaded["requests_per_second"], 1),
+    }
+    run.details.update(figures=figures, without_plugin=baseline, with_plugin=loaded)
+    _budgets(run, figures)
 
 
 def _budgets(run: CaseRun, figures: dict[str, float]) -> None:
