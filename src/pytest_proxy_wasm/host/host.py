@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from ..errors import ExpectationError
 from ..outcome import LogRecord, Outcome
 from .abi.enums import FailurePolicy, LogLevel, StreamType
-from .callouts import Callouts, HttpCallExpectation, HttpCallRecord
+from .callouts import Callouts
 from .contexts import Context, HttpContext, LocalResponse, RootContext
+from .declarations import CalloutDeclarations
 from .foreign import ForeignFunctions
-from .grpc import GrpcCallRecord, GrpcCalls, GrpcExpectation
+from .grpc import GrpcCalls
 from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
 from .plugin import Plugin
@@ -46,7 +47,7 @@ def _plugin_name(module: str | os.PathLike[str] | bytes | CompiledModule, name: 
     return os.path.splitext(os.path.basename(os.fspath(module)))[0]
 
 
-class Host:
+class Host(CalloutDeclarations):
     """Everything one Envoy process would hold for the test: create one per test (the fixture does)."""
 
     def __init__(self, runtime: Runtime | None = None, options: HostOptions | None = None) -> None:
@@ -202,22 +203,6 @@ class Host:
         for exchange in list(self.exchanges.values()):
             exchange.apply_pending_intents()
 
-    # -- HTTP callouts -------------------------------------------------------------------------------
-
-    def add_cluster(self, *names: str) -> None:
-        """Declare clusters that exist (calls to them are answered 503 unless an expectation says more)."""
-        self.callouts.add_cluster(*names)
-
-    def expect_http_call(
-        self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
-    ) -> HttpCallExpectation:
-        """Declare what ``cluster`` answers; chain ``.respond_with(...)`` or ``.fail("reset"|"timeout")``."""
-        return self.callouts.expect(cluster, method=method, path=path, once=once)
-
-    @property
-    def http_calls(self) -> list[HttpCallRecord]:
-        return list(self.callouts.records)
-
     def check(self) -> None:
         """Raise ``ExpectationError`` for undeclared HTTP/gRPC callouts or unused once-expectations.
 
@@ -312,25 +297,6 @@ class Host:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- gRPC and foreign functions (helper) --
-
-    def expect_grpc_call(
-        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
-    ) -> GrpcExpectation:
-        """Declare a unary gRPC call's answer: ``.respond_with(message, status=...)`` or ``.fail()``."""
-        return self.grpc.expect("call", cluster, service, method, once)
-
-    def expect_grpc_stream(
-        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
-    ) -> GrpcExpectation:
-        """Declare how a gRPC stream behaves; ``.respond_with(..., replies=..., close_after=...)``."""
-        return self.grpc.expect("stream", cluster, service, method, once)
-
-    @property
-    def grpc_calls(self) -> list[GrpcCallRecord]:
-        """Every gRPC call and stream the plugins opened, in order."""
-        return list(self.grpc.records)
 
     # -- TCP (helper) --
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ...host.abi.enums import FailurePolicy
-from ...host.callouts import Callouts, HttpCallExpectation
-from ...host.grpc_fakes import GrpcCallRecord, GrpcExpectation
+from ...host.callouts import Callouts
+from ...host.declarations import CalloutDeclarations
 from ...host.options import ConfigInput
 from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
@@ -29,7 +29,7 @@ from .tcp import UpstreamReply as TcpReply
 from .wire import Message, encode_request, exchange
 
 
-class EnvoyBackend:
+class EnvoyBackend(CalloutDeclarations):
     """Starts (and restarts, when the chain or clusters change) one Envoy; everything on 127.0.0.1."""
 
     name = "envoy"
@@ -92,30 +92,6 @@ class EnvoyBackend:
         self._ensure([*self.specs, spec])  # Envoy refuses a config whose plugin fails to start
         self.specs.append(spec)
         return spec
-
-    def add_cluster(self, *names: str) -> None:
-        self.callouts.add_cluster(*names)
-
-    def expect_http_call(
-        self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
-    ) -> HttpCallExpectation:
-        return self.callouts.expect(cluster, method=method, path=path, once=once)
-
-    def expect_grpc_call(
-        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
-    ) -> GrpcExpectation:
-        """Declare a unary gRPC call's answer, served by a real gRPC server on the cluster's port."""
-        return self.grpc.expect("call", cluster, service, method, once)
-
-    def expect_grpc_stream(
-        self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
-    ) -> GrpcExpectation:
-        return self.grpc.expect("stream", cluster, service, method, once)
-
-    @property
-    def grpc_calls(self) -> list[GrpcCallRecord]:
-        """Every gRPC call and stream that reached a fake (token 0: the server cannot see it)."""
-        return list(self.grpc.records)
 
     def _cluster_names(self) -> list[str]:
         names = set(self.callouts.clusters) | {e.cluster for e in self.callouts.expectations}
