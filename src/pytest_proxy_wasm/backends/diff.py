@@ -28,6 +28,7 @@ BACKEND_SPECIFIC_HEADERS = frozenset(
         "x-envoy-internal",
         "content-length",
         "transfer-encoding",
+        "connection",  # hop-by-hop: Envoy closes an HTTP/1.1 connection after replying mid-request
     }
 )
 
