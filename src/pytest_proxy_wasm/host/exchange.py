@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..outcome import Outcome, UpstreamRequest
-from .abi.enums import Action, StreamType
+from .abi.enums import StreamType
 from .contexts import LocalResponse
+from .filter_walk import Direction, FilterWalk, _Hold
 from .headers import HeaderMap, to_pairs
 
 if TYPE_CHECKING:
@@ -35,37 +36,12 @@ class UpstreamResponse:
     trailers: list[tuple[str, str]] | None = None
 
 
-@dataclass
-class _Hold:
-    """Per filter and direction: where iteration stopped and what arrived meanwhile."""
-
-    stopped_headers: bool = False
-    headers_eos: bool = False
-    buffering: bool = False
-    body_eos: bool = False
-    held: bytearray = field(default_factory=bytearray)
-    held_eos: bool = False
-    held_trailers: HeaderMap | None = None
-
-
-@dataclass
-class Direction:
-    """The request side walks the chain forward (to the upstream), the response side backward."""
-
-    request: bool
-    holds: list[_Hold]
-
-    @property
-    def step(self) -> int:
-        return 1 if self.request else -1
-
-
 def _wire(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Headers as they come through an HTTP/1.1 codec: optional whitespace around values is gone."""
     return [(k, v.strip(b" \t")) for k, v in headers]
 
 
-class Exchange:
+class Exchange(FilterWalk):
     def __init__(self, host: Host, chain: list[Plugin]) -> None:
         self.host = host
         self.first_log = len(host.records)  # a FAIL_RELOAD restart below logs into this exchange
@@ -184,156 +160,6 @@ class Exchange:
         now = self.host.clock.monotonic_ns
         while rounds < MAX_PENDING_ROUNDS and self.host.run_pending(now):
             rounds += 1
-
-    # -- the filter walk, one direction at a time ------------------------------------------------------
-
-    def _past_end(self, d: Direction, i: int) -> bool:
-        return i == len(self.streams) if d.request else i < 0
-
-    def _stopped(self, d: Direction) -> bool:
-        # A local reply ends the request side; its response still walks the chain.
-        return self.reset or (d.request and self.local_reply is not None)
-
-    def _skips(self, d: Direction, i: int) -> bool:
-        """Envoy runs no response callbacks in a Wasm filter the request never reached (a local reply
-        from an earlier filter): its stream context was never created (verified against Envoy 1.40)."""
-        return not d.request and self.streams[i].context is None
-
-    def _headers(self, d: Direction, i: int, headers: HeaderMap, eos: bool) -> None:
-        if self._past_end(d, i):
-            self._sink_headers(d, headers, eos)
-            return
-        if self._skips(d, i):
-            self._headers(d, i + d.step, headers, eos)
-            return
-        stream = self.streams[i]
-        action = (
-            stream.on_request_headers(headers, eos) if d.request else stream.on_response_headers(headers, eos)
-        )
-        if self._apply_intents(i):
-            return
-        if action is Action.CONTINUE:
-            self._headers(d, i + d.step, headers, eos)
-        else:
-            d.holds[i].stopped_headers, d.holds[i].headers_eos = True, eos
-
-    def _data(self, d: Direction, i: int, chunk: bytes, eos: bool) -> None:
-        if self._stopped(d):
-            return
-        if self._past_end(d, i):
-            self._sink_data(d, chunk, eos)
-            return
-        if self._skips(d, i):
-            self._data(d, i + d.step, chunk, eos)
-            return
-        hold = d.holds[i]
-        if hold.stopped_headers:
-            hold.held += chunk
-            hold.held_eos = hold.held_eos or eos
-            return
-        if hold.buffering and self._over_buffer_limit(d, i, len(chunk)):
-            return
-        stream = self.streams[i]
-        result = stream.request_body(chunk, eos) if d.request else stream.response_body(chunk, eos)
-        if self._apply_intents(i):
-            return
-        hold.buffering, hold.body_eos = result.buffering, eos
-        if result.action is Action.CONTINUE:
-            self._data(d, i + d.step, result.forward, eos)
-
-    def _trailers(self, d: Direction, i: int, trailers: HeaderMap) -> None:
-        if self._stopped(d):
-            return
-        if self._past_end(d, i):
-            self._sink_trailers(d, trailers)
-            return
-        if self._skips(d, i):
-            self._trailers(d, i + d.step, trailers)
-            return
-        hold = d.holds[i]
-        if hold.stopped_headers:
-            hold.held_trailers = trailers
-            return
-        stream = self.streams[i]
-        action = stream.on_request_trailers(trailers) if d.request else stream.on_response_trailers(trailers)
-        if self._apply_intents(i):
-            return
-        if action is Action.CONTINUE:
-            if hold.buffering:
-                hold.buffering = False
-                self._data(d, i + d.step, self._take_body(d, i), False)
-            self._trailers(d, i + d.step, trailers)
-
-    def _over_buffer_limit(self, d: Direction, i: int, incoming: int) -> bool:
-        """Envoy's buffer limit (per_connection_buffer_limit_bytes, 1 MiB): 413 on the request side,
-        500 on the response side, instead of buffering without bound."""
-        context = self.streams[i].context
-        side = (context.request if d.request else context.response) if context is not None else None
-        if side is None or len(side.body.data) + incoming <= self.host.options.buffer_limit:
-            return False
-        if d.request:
-            reply = LocalResponse(413, b"Payload Too Large", [], "request_payload_too_large", None)
-        else:
-            reply = LocalResponse(500, b"Internal Server Error", [], "response_payload_too_large", None)
-        self._send_local_reply(reply)
-        return True
-
-    def _take_body(self, d: Direction, i: int) -> bytes:
-        context = self.streams[i].context
-        if context is None:
-            return b""
-        side = context.request if d.request else context.response
-        data = bytes(side.body.data)
-        side.in_body = False
-        return data
-
-    def _resume(self, d: Direction, i: int) -> None:
-        """``proxy_continue_stream``: pass on what this filter held, as Envoy's commonContinue does."""
-        hold = d.holds[i]
-        if hold.stopped_headers:
-            hold.stopped_headers = False
-            context = self.streams[i].context
-            if context is not None:
-                (context.request if d.request else context.response).headers_live = False
-            has_more = bool(hold.held) or hold.held_trailers is not None or not hold.headers_eos
-            headers = (self.info.request_headers if d.request else self.info.response_headers) or HeaderMap()
-            self._headers(d, i + d.step, headers, not has_more)
-            if hold.held or (hold.held_eos and hold.held_trailers is None):
-                data, hold.held = bytes(hold.held), bytearray()
-                self._data(d, i, data, hold.held_eos and hold.held_trailers is None)
-            if hold.held_trailers is not None:
-                trailers, hold.held_trailers = hold.held_trailers, None
-                self._trailers(d, i, trailers)
-        elif hold.buffering:
-            hold.buffering = False
-            self._data(d, i + d.step, self._take_body(d, i), hold.body_eos)
-
-    def _sink_headers(self, d: Direction, headers: HeaderMap, eos: bool) -> None:
-        if d.request:
-            self.upstream_headers = headers
-            if eos:
-                self._upstream_done()
-        else:
-            self.response_started = True
-            self.downstream_headers = headers
-            self.downstream_complete = eos
-
-    def _sink_data(self, d: Direction, chunk: bytes, eos: bool) -> None:
-        if d.request:
-            self.upstream_body += chunk
-            if eos:
-                self._upstream_done()
-        else:
-            self.downstream_body += chunk
-            self.downstream_complete = eos
-
-    def _sink_trailers(self, d: Direction, trailers: HeaderMap) -> None:
-        if d.request:
-            self.upstream_trailers = trailers
-            self._upstream_done()
-        else:
-            self.downstream_trailers = trailers
-            self.downstream_complete = True
 
     # -- the simulated upstream ---------------------------------------------------------------------------
 

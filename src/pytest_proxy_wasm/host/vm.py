@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import wasmtime
@@ -13,6 +11,7 @@ from ..errors import HarnessFault, MissingImportsError, ModuleLoadError
 from . import native
 from .abi.enums import AbiVersion, WasiErrno, WasmResult
 from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
+from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .hostcalls import IMPLEMENTATIONS, unimplemented
 from .memory import GuestMemory, GuestMemoryError
 from .runtime import CompiledModule, Runtime
@@ -25,26 +24,6 @@ if TYPE_CHECKING:
 
 M32 = 0xFFFFFFFF
 FUEL_UNLIMITED = 1 << 62
-
-
-@dataclass
-class VmFailure:
-    """Why a VM stopped serving: cpp-host's FailState plus what the test needs to see."""
-
-    callback: str
-    message: str
-    kind: str  # trap code name, "harness_fault", "proc_exit", "start_failed", ...
-    logs: list[str] = field(default_factory=list)
-    at_ns: int = 0  # virtual monotonic time of the failure
-
-    def __str__(self) -> str:
-        return f"{self.callback}: {self.kind}: {self.message}"
-
-
-class ProcExit(Exception):  # noqa: N818 - mirrors the WASI call name
-    def __init__(self, code: int) -> None:
-        super().__init__(f"proc_exit({code})")
-        self.code = code
 
 
 def _functype_sig(ft: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -355,7 +334,7 @@ class VM:
                 kind, message = "fuel_exhausted", f"fuel limit {self.fuel_limit} exhausted in {name}"
             elif self._near_memory_limit():
                 kind = "memory_limit"
-                message = f"memory limit {_size_text(self.memory_limit)} reached in {name} ({message})"
+                message = f"memory limit {size_text(self.memory_limit)} reached in {name} ({message})"
             self.fail(name, message, kind)
 
     def _near_memory_limit(self) -> bool:
@@ -395,23 +374,6 @@ _RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.resul
 }
 
 
-def summarize_trap(message: str) -> str:
-    """``wasm trap: wasm `unreachable` instruction executed (in my_plugin::on_request_headers)``."""
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    cause = next((lines[i + 1] for i, line in enumerate(lines[:-1]) if line == "Caused by:"), "")
-    frame = next((line for line in lines if line[:1].isdigit() and " - " in line), "")
-    where = frame.split(" - ", 1)[1] if frame else ""
-    head = cause or (lines[0] if lines else "")
-    return f"{head} (in {where})" if where else head
-
-
-def _size_text(size: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale and size % scale == 0:
-            return f"{size // scale} {unit}"
-    return f"{size} bytes"
-
-
 def _valtype(kind: str) -> wasmtime.ValType:
     return wasmtime.ValType.i64() if kind == "i64" else wasmtime.ValType.i32()
 
@@ -421,4 +383,4 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-__all__ = ["VM", "GuestMemoryError", "ProcExit", "VmFailure", "ctypes"]
+__all__ = ["VM", "GuestMemoryError", "ProcExit", "VmFailure"]

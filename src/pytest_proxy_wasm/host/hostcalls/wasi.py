@@ -301,7 +301,7 @@ def poll_oneoff(vm: VM, subs: int, events: int, nsubs: int, ret_nevents: int) ->
 
 @hostcall("proc_exit")
 def proc_exit(vm: VM, code: int) -> None:
-    from ..vm import ProcExit
+    from ..failures import ProcExit
 
     # cpp-host logs and returns; the guest then traps. We stop it here with a named cause.
     raise ProcExit(code)
