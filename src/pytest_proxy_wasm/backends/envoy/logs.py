@@ -6,7 +6,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ...errors import PluginStartError
+from ...errors import (
+    MissingImportsError,
+    ModuleLoadError,
+    PluginStartError,
+    ProxyWasmError,
+    UnknownAbiVersionError,
+)
 from ...outcome import LogRecord
 
 LEVELS = {"trace": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical": 5}
@@ -60,11 +66,35 @@ def parse(lines: Iterable[str], plugin_names: Iterable[str]) -> ParsedLog:
     return parsed
 
 
-def start_failure(names: list[str], log_tail: str) -> tuple[PluginStartError | None, list[LogRecord]]:
+_MISSING_IMPORT = re.compile(r"missing import: (\S+)")
+_BAD_SIGNATURE = re.compile(r"(Bad function signature for: [^\n]*)")
+
+
+def load_failure(name: str, log_tail: str) -> ProxyWasmError | None:
+    """The same named load errors the emulator raises, read off Envoy's log (verified on 1.40)."""
+    if "Failed to parse corrupted Wasm module" in log_tail:
+        return ModuleLoadError(name, "invalid WebAssembly (Envoy: Failed to parse corrupted Wasm module)")
+    if "Missing or unknown Proxy-Wasm ABI version" in log_tail:
+        return UnknownAbiVersionError(
+            name, "missing Proxy-Wasm ABI version (Envoy: Missing or unknown Proxy-Wasm ABI version)"
+        )
+    missing = _MISSING_IMPORT.findall(log_tail)
+    if missing:
+        return MissingImportsError(name, list(dict.fromkeys(missing)))  # Envoy names the first only
+    signature = _BAD_SIGNATURE.search(log_tail)
+    if signature:
+        return ModuleLoadError(name, signature.group(1))
+    return None
+
+
+def start_failure(names: list[str], log_tail: str) -> tuple[ProxyWasmError | None, list[LogRecord]]:
     """The named failure of a plugin that stopped Envoy from starting (istio-envoy.md 3.4), and its logs."""
     parsed = parse(log_tail.splitlines(), names)
     for name in names:
         if f"Unable to create Wasm plugin {name}" in log_tail or f"Plugin {name} failed" in log_tail:
+            loading = load_failure(name, log_tail)
+            if loading is not None:
+                return loading, parsed.plugin_logs
             callback = "proxy_on_configure" if "Failed to configure" in log_tail else "proxy_on_vm_start"
             if parsed.failures:
                 callback = parsed.failures[0].split(":")[0]
