@@ -41,7 +41,9 @@ def test_a_module_that_cannot_load_is_refused_by_name(
         ("recursion_unbounded", "proxy_on_request_headers"),
     ],
 )
-def test_a_trap_in_a_callback_fails_the_stream(proxy_wasm_backend: Backend, fixture: str, callback: str) -> None:
+def test_a_trap_in_a_callback_fails_the_stream(
+    proxy_wasm_backend: Backend, fixture: str, callback: str
+) -> None:
     plugin = proxy_wasm_backend.load_plugin(HOSTILE / f"{fixture}.wasm", name="p")
     outcome = proxy_wasm_backend.request(plugin, method="POST", body="x")
     assert (outcome.status, outcome.details, outcome.response_body) == (503, "wasm_fail_stream", b"")
