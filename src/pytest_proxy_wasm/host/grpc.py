@@ -16,12 +16,10 @@ Answers are scheduled on ``host.scheduler`` (virtual time), like HTTP callouts.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import ExpectationError
 from .abi.enums import MapType
 from .contexts import Buffer
 from .grpc_fakes import (
@@ -31,12 +29,14 @@ from .grpc_fakes import (
     UNAVAILABLE,
     UPSTREAM_DOWN,
     GrpcCallRecord,
+    GrpcDeclarations,
     GrpcExpectation,
     GrpcResponse,
     Pairs,
     decode_message,
     encode_message,
     pairs_of,
+    unanswered,
 )
 from .headers import HeaderMap, to_pairs
 
@@ -74,44 +74,21 @@ class _Active:
     sent: int = 0
 
 
-class GrpcCalls:
+class GrpcCalls(GrpcDeclarations):
     """The host's gRPC state: expectations, records, live calls/streams per (VM, token)."""
 
     def __init__(self, host: Host) -> None:
+        super().__init__()
         self.host = host
-        self.expectations: list[GrpcExpectation] = []
-        self.records: list[GrpcCallRecord] = []
         self.active: dict[tuple[int, int], _Active] = {}
         self._next: dict[int, list[int]] = {}  # id(vm) -> [next call token, next stream token]
 
     # -- declaring ---------------------------------------------------------------------------------
 
-    def expect(
-        self, kind: str, cluster: str, service: str | None, method: str | None, once: bool
-    ) -> GrpcExpectation:
-        expectation = GrpcExpectation(kind, cluster, service, method, once)
-        self.expectations.append(expectation)
-        return expectation
-
     def knows(self, cluster: str) -> bool:
         if self.host.callouts.knows(cluster):
             return True
-        return any(e.cluster == cluster or fnmatch.fnmatchcase(cluster, e.cluster) for e in self.expectations)
-
-    def check(self) -> None:
-        """Raise ``ExpectationError`` for gRPC calls nobody declared and once-expectations never used."""
-        problems = [
-            f"unexpected gRPC {r.kind} to cluster {r.cluster!r} ({r.service}/{r.method})"
-            for r in self.records
-            if not r.matched
-        ]
-        problems += [
-            f"expected gRPC {e.kind} to {e.cluster!r} was never made"
-            for e in self.expectations
-            if e.once and not e.calls
-        ]
-        if problems:
-            raise ExpectationError("; ".join(problems))
+        return self.declared(cluster)
 
     # -- hostcall side -------------------------------------------------------------------------------
 
@@ -123,13 +100,8 @@ class GrpcCalls:
         return token
 
     def _answer(self, kind: str, cluster: str, service: str, method: str) -> tuple[GrpcResponse, bool]:
-        for expectation in self.expectations:
-            if expectation.once and expectation.calls:
-                continue
-            if expectation.matches(kind, cluster, service, method):
-                expectation.calls += 1
-                return expectation.response, True
-        return GrpcResponse(status=UNAVAILABLE, status_message=UPSTREAM_DOWN, failure=True), False
+        expectation = self.find(kind, cluster, service, method)
+        return (expectation.response, True) if expectation is not None else (unanswered(), False)
 
     def start(
         self,

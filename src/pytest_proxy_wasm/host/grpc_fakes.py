@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ExpectationError
+
 OK, INTERNAL, UNAVAILABLE = 0, 13, 14
 UPSTREAM_DOWN = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
 TIMEOUT_MESSAGE = "upstream request timeout"  # router local reply 504 -> grpc-status 14 (httpToGrpcStatus)
@@ -167,3 +169,51 @@ class GrpcCallRecord:
             "messages": [m.decode("utf-8", "replace") for m in self.messages],
             "status": self.close_status,
         }
+
+
+class GrpcDeclarations:
+    """Expectations and records of gRPC calls, shared by the emulator and the Envoy backend's fakes."""
+
+    def __init__(self) -> None:
+        self.expectations: list[GrpcExpectation] = []
+        self.records: list[GrpcCallRecord] = []
+
+    def expect(
+        self, kind: str, cluster: str, service: str | None, method: str | None, once: bool
+    ) -> GrpcExpectation:
+        expectation = GrpcExpectation(kind, cluster, service, method, once)
+        self.expectations.append(expectation)
+        return expectation
+
+    def declared(self, cluster: str) -> bool:
+        return any(e.cluster == cluster or fnmatch.fnmatchcase(cluster, e.cluster) for e in self.expectations)
+
+    def find(self, kind: str | None, cluster: str, service: str, method: str) -> GrpcExpectation | None:
+        """The first usable expectation for a call (``kind`` None: a call or a stream), counted as used."""
+        for expectation in self.expectations:
+            if expectation.once and expectation.calls:
+                continue
+            if expectation.matches(kind or expectation.kind, cluster, service, method):
+                expectation.calls += 1
+                return expectation
+        return None
+
+    def check(self) -> None:
+        """Raise ``ExpectationError`` for gRPC calls nobody declared and once-expectations never used."""
+        problems = [
+            f"unexpected gRPC {r.kind} to cluster {r.cluster!r} ({r.service}/{r.method})"
+            for r in self.records
+            if not r.matched
+        ]
+        problems += [
+            f"expected gRPC {e.kind} to {e.cluster!r} was never made"
+            for e in self.expectations
+            if e.once and not e.calls
+        ]
+        if problems:
+            raise ExpectationError("; ".join(problems))
+
+
+def unanswered() -> GrpcResponse:
+    """What a call nobody declared gets: the cluster is down."""
+    return GrpcResponse(status=UNAVAILABLE, status_message=UPSTREAM_DOWN, failure=True)

@@ -8,7 +8,6 @@ stream), so a request is matched against the expectations of either kind; the fi
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import socket
 import threading
@@ -18,17 +17,15 @@ from typing import Any
 
 import grpc
 
-from ...errors import ExpectationError
 from ...host.grpc_fakes import (
     OK,
-    UNAVAILABLE,
-    UPSTREAM_DOWN,
     GrpcCallRecord,
-    GrpcExpectation,
+    GrpcDeclarations,
     GrpcResponse,
     Pairs,
     decode_message,
     encode_message,
+    unanswered,
 )
 
 # What Envoy's async gRPC client and grpcio add to every call: not the plugin's metadata.
@@ -51,21 +48,13 @@ def parse_timeout(value: str | None) -> int | None:
     return int(int(value[:-1]) * units.get(value[-1], 1))
 
 
-class GrpcFakes:
+class GrpcFakes(GrpcDeclarations):
     """Expectations and records for every gRPC cluster of one backend (the emulator's ``GrpcCalls``
     without the virtual clock)."""
 
     def __init__(self) -> None:
-        self.expectations: list[GrpcExpectation] = []
-        self.records: list[GrpcCallRecord] = []
+        super().__init__()
         self._lock = threading.Lock()
-
-    def expect(
-        self, kind: str, cluster: str, service: str | None, method: str | None, once: bool
-    ) -> GrpcExpectation:
-        expectation = GrpcExpectation(kind, cluster, service, method, once)
-        self.expectations.append(expectation)
-        return expectation
 
     def clusters(self) -> list[str]:
         return sorted({e.cluster for e in self.expectations if not any(ch in e.cluster for ch in "*?[")})
@@ -77,33 +66,15 @@ class GrpcFakes:
         return bool(mine) and all(e.response.failure for e in mine)
 
     def knows(self, cluster: str) -> bool:
-        return any(e.cluster == cluster or fnmatch.fnmatchcase(cluster, e.cluster) for e in self.expectations)
+        return self.declared(cluster)
 
     def answer(self, cluster: str, service: str, method: str) -> tuple[str, GrpcResponse, bool]:
         """(kind, response, matched) for a call that reached ``cluster``."""
         with self._lock:
-            for expectation in self.expectations:
-                if expectation.once and expectation.calls:
-                    continue
-                kind = expectation.kind
-                if expectation.matches(kind, cluster, service, method):
-                    expectation.calls += 1
-                    return kind, expectation.response, True
-        return "call", GrpcResponse(status=UNAVAILABLE, status_message=UPSTREAM_DOWN, failure=True), False
-
-    def check(self) -> None:
-        problems = [
-            f"unexpected gRPC {r.kind} to cluster {r.cluster!r} ({r.service}/{r.method})"
-            for r in self.records
-            if not r.matched
-        ]
-        problems += [
-            f"expected gRPC {e.kind} to {e.cluster!r} was never made"
-            for e in self.expectations
-            if e.once and not e.calls
-        ]
-        if problems:
-            raise ExpectationError("; ".join(problems))
+            expectation = self.find(None, cluster, service, method)
+        if expectation is None:
+            return "call", unanswered(), False
+        return expectation.kind, expectation.response, True
 
 
 def _replies(response: GrpcResponse, index: int, message: bytes) -> list[bytes]:
