@@ -21,11 +21,17 @@ AREAS = (
     "isolation",
     "failure_policy",
     "resources",
+    "tcp_robustness",
+    "service",
     "performance",
     "differential",
 )
 ALL_ABIS = tuple(v.value for v in AbiVersion)
 ALL_BACKENDS = ("emulator", "envoy", "diff")
+# Module kinds (conformance/classify.py); a case lists the kinds it applies to.
+KINDS = ("http_filter", "network_filter", "service")
+SEVERITIES = ("fail", "warn")  # fail: breaks traffic on Envoy; warn: only a non-default input triggers it
+CLOCK_START_NS = 1_700_000_000_000_000_000  # every case host starts at the same wall-clock time
 LOG_TAIL = 40
 
 
@@ -50,6 +56,9 @@ class Target:
     budgets: Mapping[str, float] = field(default_factory=dict)
     seed: int | None = None
     max_examples: int = 25
+    kind: str = (
+        "auto"  # auto (classified) or the kind the user declares: http_filter, network_filter, service
+    )
 
 
 @dataclass
@@ -63,13 +72,16 @@ class CaseRun:
     callbacks: Counter[str] = field(default_factory=Counter)
     hostcalls: Counter[str] = field(default_factory=Counter)
     logs: list[str] = field(default_factory=list)
+    classification: dict[str, Any] = field(default_factory=dict)  # conformance/classify.py
 
     def compiled(self) -> CompiledModule:
         return self.runtime.load(self.target.module)
 
     def host(self, **options: Any) -> Host:
         """A fresh emulator host; callouts to any cluster are answered 200 so callout paths run."""
-        opts = HostOptions(deadline_seconds=self.target.deadline_seconds, random_seed=0).replace(**options)
+        opts = HostOptions(
+            deadline_seconds=self.target.deadline_seconds, random_seed=0, start_time_ns=CLOCK_START_NS
+        ).replace(**options)
         host = Host(self.runtime, opts)
         host.expect_http_call("*").respond_with(200, body=b"ok")
         self.hosts.append(host)
@@ -135,6 +147,9 @@ class Case:
     abi_versions: tuple[str, ...] = ALL_ABIS
     backends: tuple[str, ...] = ("emulator",)
     needs_backend: str | None = None  # runs only when the check runs with this backend (or "envoy|diff")
+    severity: str = "fail"
+    assumes: str = ""  # what the case takes for granted about the platform (Envoy 1.40 defaults, ...)
+    kinds: tuple[str, ...] = KINDS
 
     def record(self) -> dict[str, Any]:
         return {
@@ -145,6 +160,9 @@ class Case:
             "why": self.why,
             "abi_versions": list(self.abi_versions),
             "backends": list(self.backends),
+            "severity": self.severity,
+            "assumes": self.assumes,
+            "kinds": list(self.kinds),
         }
 
 
@@ -161,14 +179,32 @@ def case(
     abi_versions: tuple[str, ...] = ALL_ABIS,
     backends: tuple[str, ...] = ("emulator",),
     needs_backend: str | None = None,
+    severity: str = "fail",
+    assumes: str = "",
+    kinds: tuple[str, ...] = KINDS,
 ) -> Callable[[CaseFunc], CaseFunc]:
     """Register a case function under ``area.name``."""
     if area not in AREAS:
         raise ValueError(f"unknown area {area!r}")
+    if severity not in SEVERITIES or not set(kinds) <= set(KINDS):
+        raise ValueError(f"{area}.{name}: bad severity {severity!r} or kinds {kinds!r}")
 
     def register(func: CaseFunc) -> CaseFunc:
         case_id = f"{area}.{name}"
-        REGISTRY[case_id] = Case(case_id, area, title, rule, why, func, abi_versions, backends, needs_backend)
+        REGISTRY[case_id] = Case(
+            case_id,
+            area,
+            title,
+            rule,
+            why,
+            func,
+            abi_versions,
+            backends,
+            needs_backend,
+            severity,
+            assumes,
+            kinds,
+        )
         return func
 
     return register

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ..host.http import HttpStream
 from .cases import CaseFailure, CaseRun, case, check
-from .support import describe, sane
+from .support import describe, request, sane
 
 _TOKEN = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=1, max_size=24
@@ -86,12 +86,12 @@ def explore(run: CaseRun, strategy: st.SearchStrategy[Any], check_one: Callable[
             run.details["shrunk_input"] = describe(shrunk) if isinstance(shrunk, dict) else repr(shrunk)
 
 
-def _exchange(run: CaseRun, request: dict[str, Any]) -> None:
+def _exchange(run: CaseRun, generated: dict[str, Any]) -> None:
     host, plugin = run.started()
-    kwargs = dict(request)
+    kwargs = dict(generated)
     if not kwargs["body"]:
         kwargs["body"] = b""
-    sane(host.request(plugin, **kwargs), "generated request")
+    sane(request(host, plugin, **kwargs), "generated request")
 
 
 @case(
@@ -101,9 +101,10 @@ def _exchange(run: CaseRun, request: dict[str, Any]) -> None:
     rule="Envoy HTTP filter contract: any request the codec accepts may reach the filter; statuses 100-599",
     why="Real traffic has duplicate, mixed-case and odd-byte headers, chunked bodies and trailers; "
     "a trap fails the VM for every later request.",
+    assumes="requests Envoy's HTTP/1.1 codec accepts (header values: visible Latin-1 bytes, not only UTF-8)",
 )
 def generated_exchanges(run: CaseRun) -> None:
-    explore(run, REQUESTS, lambda request: _exchange(run, request))
+    explore(run, REQUESTS, lambda generated: _exchange(run, generated))
 
 
 @case(
@@ -113,11 +114,13 @@ def generated_exchanges(run: CaseRun) -> None:
     rule="spec §4.2 pairs encoding: duplicates allowed, order kept, values binary-safe; Envoy lower-cases "
     "keys",
     why="Header parsing code in plugins often assumes unique or bounded keys.",
+    assumes="header maps within Envoy's defaults (100 headers, 60 KiB); values may hold non-UTF-8 bytes, "
+    "which Envoy's codec passes on",
 )
 def header_maps(run: CaseRun) -> None:
     def one(headers: list[tuple[str, str]]) -> None:
         host, plugin = run.started()
-        sane(host.request(plugin, headers=headers, upstream_headers=headers), "header map")
+        sane(request(host, plugin, headers=headers, upstream_headers=headers), "header map")
 
     explore(run, HEADER_MAPS, one)
 
@@ -128,6 +131,7 @@ def header_maps(run: CaseRun) -> None:
     title="A body split at every boundary gives the same result",
     rule="Envoy buffers on StopIterationAndBuffer and reports the cumulative size; chunks may be any size",
     why="Plugins that parse one body chunk as if it were the whole body break on real connections.",
+    assumes="the client may send the body in any number of frames (HTTP/1.1 chunks, HTTP/2 DATA frames)",
 )
 def body_chunking(run: CaseRun) -> None:
     body = b'{"user": "alice", "n": 12345}'
@@ -135,7 +139,7 @@ def body_chunking(run: CaseRun) -> None:
     for cut in range(len(body) + 1):
         chunks = [c for c in (body[:cut], body[cut:]) if c]
         host, plugin = run.started()
-        outcome = host.request(plugin, method="POST", path="/", body=chunks, upstream_body=body)
+        outcome = request(host, plugin, method="POST", path="/", body=chunks, upstream_body=body)
         sane(outcome, f"request body split at byte {cut}")
         upstream = outcome.upstream_request.body if outcome.upstream_request else b""
         results[cut] = (outcome.status, upstream)
@@ -155,7 +159,7 @@ def body_chunking(run: CaseRun) -> None:
 def headers_only(run: CaseRun) -> None:
     for status in (200, 204, 304):
         host, plugin = run.started()
-        sane(host.request(plugin, method="GET", upstream_status=status), f"headers only, upstream {status}")
+        sane(request(host, plugin, method="GET", upstream_status=status), f"headers only, upstream {status}")
         run.close()
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from ..errors import PluginStartError
 from ..host.plugin import Plugin
 from .cases import CaseFailure, CaseRun, case, check
+from .classify import KIND_TEXT
+from .support import STANDARD_CONNECTIONS, request, status_text
 
 _TRAP_FREE = "a refusal is fine, a trap is not"
 
@@ -25,23 +27,10 @@ def start_configure(run: CaseRun) -> None:
     check(plugin.failed is None, f"plugin failed during start: {plugin.failed}")
 
 
-@case(
-    "lifecycle",
-    "config_variants",
-    title="Empty, {} and malformed configurations are accepted or refused cleanly",
-    rule="Envoy PluginConfig: on_configure returning false rejects the config; a trap fails the VM",
-    why="Operators make typos. A plugin that traps on bad input takes the whole VM down instead of "
-    "refusing one configuration.",
-)
-def config_variants(run: CaseRun) -> None:
+def _configs(run: CaseRun, variants: tuple[tuple[str, bytes], ...]) -> None:
     verdicts: dict[str, str] = {}
     problems: list[str] = []
-    for label, config in (
-        ("empty", b""),
-        ("{}", b"{}"),
-        ("malformed", b"{not json"),
-        ("binary", bytes(range(256))),
-    ):
+    for label, config in variants:
         host = run.host()
         try:
             plugin = run.plugin(host, plugin_config=config)
@@ -52,6 +41,62 @@ def config_variants(run: CaseRun) -> None:
                 problems.append(f"{label} config: {exc.callback} {exc.reason} ({_TRAP_FREE})")
     run.details["configs"] = verdicts
     check(not problems, "; ".join(problems))
+
+
+@case(
+    "lifecycle",
+    "config_variants",
+    title="Empty and {} configurations are accepted or refused cleanly",
+    rule="Envoy PluginConfig: on_configure returning false rejects the config; a trap fails the VM",
+    why="An empty pluginConfig (none given) and {} are what Istio sends by default; a plugin that traps "
+    "on them takes the whole VM down instead of refusing one configuration.",
+    assumes="Istio WasmPlugin: no pluginConfig gives an empty configuration, pluginConfig: {} gives {}",
+)
+def config_variants(run: CaseRun) -> None:
+    _configs(run, (("empty", b""), ("{}", b"{}")))
+
+
+@case(
+    "lifecycle",
+    "config_unusual",
+    title="Malformed and binary configurations are refused without trapping",
+    rule="Envoy PluginConfig: on_configure returning false rejects the config; a trap fails the VM",
+    why="Operators writing raw Envoy configuration make typos; a refusal names the problem, a trap does not.",
+    assumes="a raw Envoy configuration (StringValue/BytesValue): Istio's WasmPlugin always sends valid "
+    "JSON, so this only warns",
+    severity="warn",
+)
+def config_unusual(run: CaseRun) -> None:
+    _configs(run, (("malformed", b"{not json"), ("binary", bytes(range(256)))))
+
+
+@case(
+    "lifecycle",
+    "http_context",
+    title="The plugin creates an HTTP context for each stream (checked as an HTTP filter)",
+    rule="cpp-host: a new stream calls proxy_on_context_create(id, root); the SDK must create a context",
+    why="A module whose root creates no HTTP context fails the VM on the first request when deployed as "
+    "an HTTP filter: under FAIL_CLOSED Envoy answers 503 to every request.",
+    assumes="the module is deployed as an HTTP filter (WasmPlugin type HTTP, Istio's default)",
+    kinds=("http_filter",),
+)
+def http_context(run: CaseRun) -> None:
+    http = run.classification.get("contexts", {}).get("http", {})
+    if not http.get("created", True):
+        how = (
+            f"{http.get('callback')}: {http.get('failure')}"
+            if "callback" in http
+            else "its HTTP callbacks do nothing"
+        )
+        kind = run.classification.get("kind", "?")
+        raise CaseFailure(
+            f"the module creates no HTTP context (it is a {KIND_TEXT.get(kind, kind)}: {how}); as an HTTP "
+            "filter under FAIL_CLOSED, Envoy answers 503 to every request"
+        )
+    host, plugin = run.started()
+    outcome = request(host, plugin, method="GET", path="/")
+    check(plugin.failed is None, f"the first request failed the plugin: {plugin.failed}")
+    run.details["first_request"] = status_text(outcome)
 
 
 def _open(plugin: Plugin, count: int) -> list[object]:
@@ -75,6 +120,7 @@ def _open(plugin: Plugin, count: int) -> list[object]:
     rule="cpp-host context.cc: context ids from one counter per VM; streams end independently "
     "(on_log → on_done → on_delete in Envoy)",
     why="Plugins keyed on context ids (HashMap<u32, Ctx>) break when streams end out of order.",
+    kinds=("http_filter",),
 )
 def stream_orders(run: CaseRun) -> None:
     from ..host.http import HttpStream
@@ -107,10 +153,19 @@ def stream_orders(run: CaseRun) -> None:
 )
 def timers(run: CaseRun) -> None:
     host, plugin = run.started()
-    host.request(plugin)
+    traffic(run, plugin)
     host.advance(10_000)
     run.details["ticks"] = plugin.vm.calls.get("proxy_on_tick", 0)
     check(plugin.failed is None, f"plugin failed while time passed: {plugin.failed}")
+
+
+def traffic(run: CaseRun, plugin: Plugin) -> None:
+    """One unit of the module's own traffic: a request (HTTP filter), a connection (network filter)."""
+    kind = run.target.kind if run.target.kind != "auto" else run.classification.get("kind", "http_filter")
+    if kind == "network_filter":
+        plugin.host.connect(plugin, **STANDARD_CONNECTIONS[0])
+    elif kind != "service":
+        request(plugin.host, plugin)
 
 
 @case(
@@ -122,7 +177,7 @@ def timers(run: CaseRun) -> None:
 )
 def on_done_contract(run: CaseRun) -> None:
     host, plugin = run.started()
-    host.request(plugin)
+    traffic(run, plugin)
     root, vm = plugin.root, plugin.vm
     result = vm.call(root, "proxy_on_done", root.id)
     check(vm.failure is None, f"proxy_on_done trapped: {vm.failure}")

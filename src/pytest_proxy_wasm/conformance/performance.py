@@ -80,7 +80,7 @@ def callback_cost(run: CaseRun) -> None:
 
 def _fuel_per_request(run: CaseRun) -> dict[str, int]:
     """Fuel per callback for one request of each standard kind, on a fuel-metering runtime."""
-    runtime = Runtime(cache_dir=None, consume_fuel=True)
+    runtime = Runtime(cache_dir=run.runtime.cache_dir, consume_fuel=True)  # cached per engine settings
     try:
         host = Host(runtime, HostOptions(deadline_seconds=run.target.deadline_seconds, random_seed=0))
         host.expect_http_call("*").respond_with(200, body=b"ok")

@@ -15,12 +15,14 @@ import pytest
 
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
 from ..host.runtime import Runtime
-from .cases import AREAS, REGISTRY, Case, CaseRun, NotApplicable, Target, env_pairs, read_config
+from .cases import AREAS, REGISTRY, Case, CaseFailure, CaseRun, NotApplicable, Target, env_pairs, read_config
+from .classify import KIND_OPTIONS, classify, header_lines, skip_reason
 from .expectations import Expectations, ExpectationsError, load, merge
 from .registry import load_cases
 
 HERE = Path(__file__).resolve().parent
 RUNTIME_KEY = pytest.StashKey[Runtime]()
+CLASSIFY_KEY = pytest.StashKey[dict[tuple[Any, ...], dict[str, Any]]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,6 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--proxy-wasm-seed", type=int, default=None, help="hypothesis seed for generated requests")
     add("--proxy-wasm-examples", type=int, default=25, help="generated examples per robustness case")
     add("--proxy-wasm-budget", action="append", default=[], metavar="NAME=VALUE", help="performance budget")
+    add("--proxy-wasm-kind", default="auto", choices=("auto", *KIND_OPTIONS),
+        help="check the module as this kind instead of the classified one")  # fmt: skip
     add("--proxy-wasm-report-dir", default=None, metavar="DIR", help="write JSON, HTML and Markdown here")
 
 
@@ -74,6 +78,7 @@ def targets(config: pytest.Config) -> list[Target]:
         "budgets": _budgets(config.getoption("--proxy-wasm-budget")),
         "seed": config.getoption("--proxy-wasm-seed"),
         "max_examples": int(config.getoption("--proxy-wasm-examples")),
+        "kind": KIND_OPTIONS.get(str(config.getoption("--proxy-wasm-kind", default="auto")), "auto"),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 
@@ -140,13 +145,25 @@ class CaseItem(pytest.Item):
         case, target = self.case, self.target
         if case.needs_backend and target.backend not in case.needs_backend.split("|"):
             pytest.skip(f"needs --backend {case.needs_backend}")
-        run = CaseRun(target, runtime(self.config))
+        kind = classification(self.config, target)
+        self.record["classification"] = kind
+        reason = skip_reason(case, kind, target.kind)
+        if reason:
+            pytest.skip(reason)
+        run = CaseRun(target, runtime(self.config), classification=kind)
         start = time.perf_counter()
         try:
             abi = _abi(run)
             if abi and abi not in case.abi_versions:
                 pytest.skip(f"does not apply to ABI {abi}")
-            case.func(run)
+            try:
+                case.func(run)
+            except CaseFailure as exc:
+                if case.severity != "warn":
+                    raise
+                # A warning never fails the verdict: the case passes with the finding recorded.
+                run.details["warning"] = str(exc)
+                self.record["warning"] = str(exc)
         except NotApplicable as exc:
             pytest.skip(str(exc))
         except ModuleLoadError as exc:
@@ -175,6 +192,41 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.case.id} [{self.target.module.name}]"
+
+
+def classification(config: pytest.Config, target: Target) -> dict[str, Any]:
+    """The module's classification (conformance/classify.py), probed once per target and session."""
+    cache = config.stash.setdefault(CLASSIFY_KEY, {})
+    key = (str(target.module), target.plugin_config, target.vm_config, tuple(sorted(target.env.items())))
+    if key not in cache:
+        cache[key] = classify(CaseRun(target, runtime(config)))
+    return cache[key]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """The classification of every module under test, at the top of the run."""
+    if not enabled(config):
+        return None
+    lines: list[str] = []
+    for target in targets(config):
+        kind = classification(config, target)
+        lines += header_lines(target.module.name, kind)
+        if target.kind != "auto" and target.kind != kind["kind"]:
+            lines.append(f"  checked as: {target.kind} (--proxy-wasm-kind)")
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Warnings (severity ``warn`` findings) pass, but are listed."""
+    warned = [
+        r for r in terminalreporter.stats.get("passed", []) if getattr(r, "proxy_wasm", {}).get("warning")
+    ]
+    if warned:
+        terminalreporter.section("proxy-wasm conformance warnings (do not fail the verdict)")
+        for report in warned:
+            record = report.proxy_wasm
+            line = f"WARN {record['case']['id']} [{record['module']}]: {record['warning']}"
+            terminalreporter.write_line(line[:300])
 
 
 def _abi(run: CaseRun) -> str | None:

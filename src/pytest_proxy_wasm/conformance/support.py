@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
 from ..backends.diff import comparable
 from ..host.host import Host
 from ..host.plugin import Plugin
-from ..outcome import Outcome
-from .cases import CaseFailure, NotApplicable
+from ..outcome import Outcome, TcpOutcome
+from .cases import CaseFailure, CaseRun, NotApplicable
+
+if TYPE_CHECKING:
+    from ..host.exchange import Exchange
 
 _TRAPPER_WAT = """
 (module
@@ -35,6 +40,38 @@ _TRAPPER_WAT = """
 def trapper_module() -> bytes:
     """A tiny ABI 0.2.1 plugin whose ``proxy_on_request_headers`` always traps (the chain neighbour)."""
     return bytes(wasmtime.wat2wasm(_TRAPPER_WAT))
+
+
+@cache
+def tcp_trapper_module() -> bytes:
+    """The network-filter neighbour: its ``proxy_on_new_connection`` always traps."""
+    wat = _TRAPPER_WAT.replace(
+        '(func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable)',
+        '(func (export "proxy_on_new_connection") (param i32) (result i32) unreachable)',
+    )
+    return bytes(wasmtime.wat2wasm(wat))
+
+
+STANDARD_CONNECTIONS: tuple[dict[str, Any], ...] = (
+    {"downstream": [b"hello"], "upstream_reply": [b"world"]},
+    {
+        "downstream": [b"GET / HTTP/1.1\r\nhost: example.com\r\n\r\n"],
+        "upstream_reply": [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"],
+        "close_from": "upstream",
+    },
+    {"downstream": [b"part-1;", b"part-2;", b"end"], "upstream_reply": [b"ack"]},
+    {"downstream": [], "upstream_reply": None},
+)
+
+
+def connection_sane(outcome: TcpOutcome, what: str, plugin: Plugin) -> None:
+    """A connection through the plugin: it must not fail its VM."""
+    if plugin.failed:
+        raise CaseFailure(f"{what}: the plugin failed: {plugin.failed} (Envoy closes the connection)")
+
+
+def first_connection(host: Host, plugin: Plugin | list[Plugin]) -> TcpOutcome:
+    return host.connect(plugin, **STANDARD_CONNECTIONS[0])
 
 
 STANDARD_REQUESTS: tuple[dict[str, Any], ...] = (
@@ -70,31 +107,111 @@ def describe(request: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def request(host: Host, plugins: Plugin | list[Plugin], **kwargs: Any) -> Outcome:
+    """``host.request``, and when the stream hangs, a ``hung: ...`` diagnostic naming where it is stuck."""
+    from ..host.exchange import Exchange, UpstreamResponse
+
+    chain = [plugins] if isinstance(plugins, Plugin) else list(plugins)
+    upstream = UpstreamResponse(
+        kwargs.pop("upstream_status", 200),
+        list(kwargs.pop("upstream_headers", None) or []),
+        kwargs.pop("upstream_body", b""),
+        kwargs.pop("upstream_trailers", None),
+    )
+    exchange = Exchange(host, chain)
+    defaults: dict[str, Any] = {"method": "GET", "path": "/", "authority": "example.com", "scheme": "http"}
+    defaults.update(headers=None, body=b"", trailers=None)
+    outcome = exchange.run(**{**defaults, **kwargs}, upstream=upstream)
+    if outcome.hung:
+        outcome = dataclasses.replace(outcome, diagnostics=[*outcome.diagnostics, hang_report(exchange)])
+    return outcome
+
+
+def hang_report(exchange: Exchange) -> str:
+    """``hung: <plugin> paused in <callback> ...; waiting for: ...`` from the exchange's filter state."""
+    stuck: list[str] = []
+    for side, direction in (("request", exchange.request_side), ("response", exchange.response_side)):
+        for i, hold in enumerate(direction.holds):
+            name = exchange.streams[i].plugin.name if i < len(exchange.streams) else f"filter {i}"
+            if hold.stopped_headers:
+                held = f", holding {len(hold.held)} body bytes" if hold.held else ""
+                stuck.append(f"{name} paused in proxy_on_{side}_headers (returned StopIteration{held})")
+            elif hold.buffering:
+                ended = "; the body had ended" if hold.body_eos else ""
+                stuck.append(f"{name} is buffering in proxy_on_{side}_body (StopIterationAndBuffer{ended})")
+    if exchange.local_reply is not None:
+        stuck.append(f"after a local reply {exchange.local_reply.status} ({exchange.local_reply.details})")
+    host = exchange.host
+    calls = host.callouts.records[exchange.first_call :]
+    waits = [f"{len(host.scheduler)} pending event(s): " + ", ".join(e.label for e in host.scheduler.events)]
+    if calls:
+        unanswered = [c.cluster for c in calls if c.answered_status is None]
+        waits.append(
+            f"{len(calls)} callout(s) made, {len(unanswered)} unanswered"
+            + (f" ({', '.join(unanswered)})" if unanswered else "; all answered, none resumed the stream")
+        )
+    where = "; ".join(stuck) or "no filter holds it, yet the response never reached the client"
+    return f"hung: {where}; waiting for: {'; '.join(waits)}"
+
+
+def hang_text(outcome: Outcome) -> str:
+    found = [d for d in outcome.diagnostics if d.startswith("hung: ")]
+    return (
+        found[-1] if found else "hung: the stream never completed (a plugin paused it and nothing resumed it)"
+    )
+
+
 def sane(outcome: Outcome, what: str, plugin: Plugin | None = None) -> None:
     """Never a trap, never a hang, and a valid HTTP status code (``plugin``: only its failure counts)."""
     failed = outcome.plugin_failed if plugin is None else plugin.failed
     if failed:
         raise CaseFailure(f"{what}: the plugin failed: {failed}")
     if outcome.hung:
-        raise CaseFailure(f"{what}: the stream hung (the plugin paused and never continued)")
+        raise CaseFailure(f"{what}: the stream {hang_text(outcome)}")
     if outcome.status is not None and not 100 <= outcome.status <= 599:
         raise CaseFailure(f"{what}: invalid status code {outcome.status}")
     if outcome.status is None and not outcome.reset:
-        raise CaseFailure(f"{what}: the client got no response")
+        raise CaseFailure(f"{what}: the client got no response headers, and the stream was not reset")
 
 
-def same_behaviour(left: Outcome, right: Outcome) -> list[str]:
+def status_text(outcome: Outcome) -> str:
+    """The client's answer in words: a status, a reset, or where the stream hung (never a bare None)."""
+    if outcome.hung:
+        return hang_text(outcome)
+    if outcome.reset:
+        return f"reset ({outcome.details or 'no details'})"
+    if outcome.status is None:
+        return "no response headers"
+    return f"status {outcome.status}"
+
+
+def same_behaviour(left: Outcome | TcpOutcome, right: Outcome | TcpOutcome) -> list[str]:
     """Differences in what the client and upstream saw (logs and cumulative metrics ignored)."""
+    if isinstance(left, TcpOutcome) and isinstance(right, TcpOutcome):
+        keys = (
+            "upstream_received",
+            "client_received",
+            "closed_by",
+            "upstream_connected",
+            "client_end_of_stream",
+        )
+        return [
+            f"{k}: {getattr(left, k)!r} != {getattr(right, k)!r}"
+            for k in keys
+            if getattr(left, k) != getattr(right, k)
+        ]
+    assert isinstance(left, Outcome) and isinstance(right, Outcome)
     a, b = comparable(left), comparable(right)
     return [
         f"{key}: {a[key]!r} != {b[key]!r}"
         for key in a
-        if key not in ("plugin_logs", "metrics", "callouts", "plugin_failed") and a[key] != b[key]
+        if key not in ("plugin_logs", "metrics", "callouts", "plugin_failed", "diagnostics")
+        and a[key] != b[key]
     ]
 
 
 def first_request(host: Host, plugin: Plugin | list[Plugin]) -> Outcome:
-    return host.request(plugin, **STANDARD_REQUESTS[1])
+    return request(host, plugin, **STANDARD_REQUESTS[1])
 
 
 def keeps_state(hostcall_counts: dict[str, int]) -> str | None:
@@ -104,12 +221,49 @@ def keeps_state(hostcall_counts: dict[str, int]) -> str | None:
     return ", ".join(used) or None
 
 
-def assert_same(baseline: Outcome, outcome: Outcome, plugin: Plugin, what: str) -> None:
-    """Fail on a behaviour difference, unless the plugin shares state across streams on purpose."""
+Pair = tuple[Outcome | TcpOutcome, Outcome | TcpOutcome]
+SEEDS = range(1, 6)  # extra random seeds tried before a difference is called a finding
+
+
+def assert_same(
+    run: CaseRun, scenario: Callable[[int], Pair], plugin_of: Callable[[], Plugin], what: str
+) -> None:
+    """``scenario(seed)`` builds fresh hosts with that random seed and returns (baseline, other) outcomes.
+
+    Fail on a difference only when it is not explained by randomness (the determinism rule): a plugin whose
+    answer to the same request on fresh hosts varies with the host's random seed, or whose other outcome
+    matches the baseline under another seed, is not judged; the reason is recorded.
+    """
+    baseline, outcome = scenario(0)
     diff = same_behaviour(baseline, outcome)
     if not diff:
         return
-    shared = keeps_state(plugin.vm.hostcall_counts)
+    shared = keeps_state(plugin_of().vm.hostcall_counts)
     if shared:
         raise NotApplicable(f"the plugin shares state across streams on purpose (it calls {shared})")
-    raise CaseFailure(f"{what}: " + "; ".join(diff))
+    fresh, others = [baseline], [outcome]
+    for seed in SEEDS:
+        b, o = scenario(seed)
+        fresh.append(b)
+        others.append(o)
+        run.close()
+    varies = [s for s, b in enumerate(fresh) if same_behaviour(baseline, b)]
+    run.details["determinism"] = {
+        "seeds": [0, *SEEDS],
+        "fresh_answers_differ_for_seeds": varies,
+        "other_matches_baseline_for_seeds": [
+            s for s, o in enumerate(others) if not same_behaviour(baseline, o)
+        ],
+    }
+    if varies:
+        raise NotApplicable(
+            f"{what}, but the plugin is not deterministic: the same request on fresh hosts gives another "
+            f"answer with random seed {varies[0]} ({same_behaviour(baseline, fresh[varies[0]])[0][:160]}): it draws "
+            "random numbers, so runs cannot be compared"
+        )
+    if run.details["determinism"]["other_matches_baseline_for_seeds"]:
+        raise NotApplicable(
+            f"{what} with random seed 0 only; with other seeds it answers as on a fresh host, so the "
+            "difference comes from the plugin's random draws, not from state"
+        )
+    raise CaseFailure(f"{what} (same on every random seed 0-{max(SEEDS)}): " + "; ".join(diff))

@@ -131,7 +131,7 @@ def module_info(path: Path, cases: list[dict[str, Any]]) -> dict[str, Any]:
         "exports": [],
         "load_error": None,
     }
-    runtime = Runtime(cache_dir=None)
+    runtime = Runtime()  # the on-disk cache: a Go module takes seconds to compile
     try:
         compiled = runtime.load(path)
         info.update(
