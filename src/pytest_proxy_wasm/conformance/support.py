@@ -256,10 +256,11 @@ def assert_same(
         ],
     }
     if varies:
+        first = same_behaviour(baseline, fresh[varies[0]])[0][:160]
         raise NotApplicable(
-            f"{what}, but the plugin is not deterministic: the same request on fresh hosts gives another "
-            f"answer with random seed {varies[0]} ({same_behaviour(baseline, fresh[varies[0]])[0][:160]}): it draws "
-            "random numbers, so runs cannot be compared"
+            f"{what}, but the plugin is not deterministic: the same request on fresh hosts gives "
+            f"another answer with random seed {varies[0]} ({first}): it draws random numbers, "
+            "so runs are not compared"
         )
     if run.details["determinism"]["other_matches_baseline_for_seeds"]:
         raise NotApplicable(
