@@ -24,6 +24,12 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="VM environment")
     check.add_argument("--backend", choices=("emulator", "envoy", "diff"), default="emulator")
     check.add_argument(
+        "--kind",
+        choices=("auto", "http", "network", "service"),
+        default="auto",
+        help="check the module as this kind (default: as classified)",
+    )
+    check.add_argument(
         "--report-dir", type=Path, default=None, help="write run.json, run.html, summary.md, junit.xml here"
     )
     check.add_argument(
@@ -60,6 +66,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     out = ["-c", str(ini), "--rootdir", str(ini.parent), "-p", "no:cacheprovider", "-p", "no:randomly",
            "--proxy-wasm-conformance", "--proxy-wasm-backend", args.backend,
            "--proxy-wasm-deadline", str(args.deadline), "--proxy-wasm-examples", str(args.examples),
+           "--proxy-wasm-kind", getattr(args, "kind", "auto"),
            "-q" if args.quiet else "-rfE"]  # fmt: skip
     for module in args.module:
         out += ["--proxy-wasm-module", str(module.resolve())]

@@ -218,14 +218,11 @@ def skip_reason(case: Case, classification: dict[str, Any], declared: str = "aut
         wanted = " and ".join(KIND_TEXT[k].split(" (")[0] + "s" for k in case.kinds)
         return f"applies to {wanted}; {as_what}"
     contexts = classification.get("contexts", {})
-    if (
-        effective == "http_filter"
-        and case.id != HTTP_CONTEXT_CASE
-        and not contexts.get("http", {}).get("created")
-    ):
+    only = case.kinds[0] if len(case.kinds) == 1 else None  # cases that drive one kind of stream
+    if only == "http_filter" and case.id != HTTP_CONTEXT_CASE and not contexts.get("http", {}).get("created"):
         return f"the module creates no HTTP context ({HTTP_CONTEXT_CASE} reports it once)"
     if (
-        effective == "network_filter"
+        only == "network_filter"
         and case.id != TCP_CONTEXT_CASE
         and not contexts.get("tcp", {}).get("created")
     ):

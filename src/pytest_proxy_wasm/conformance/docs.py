@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from .cases import AREAS, REGISTRY
+from .cases import AREAS, KINDS, REGISTRY
 from .registry import load_cases
+from .verdicts import load_samples, samples_table
 
 _HEAD = """# The conformance suite
 
@@ -19,6 +20,52 @@ Generated from the case records in `src/pytest_proxy_wasm/conformance/` by
 
 Cases marked `emulator` run in-process whatever `--backend` says; `differential` needs
 `--backend diff` and `performance.envoy_latency` needs `--backend envoy` (skipped otherwise).
+
+## Classification first
+
+Before any case runs, the module is classified (`conformance/classify.py`): its exported callbacks and
+imports are read, then it is started in a fresh host and sent one HTTP request and one TCP connection
+(`host.connect`) to see which stream contexts its root creates (or whether the SDK aborts). The kind
+decides what runs; the classification heads the terminal output and is stored in every case record
+under `classification` (a JSON dict: `kind`, `abi`, `callbacks`, `imports`, `contexts`, `timer_ms`,
+`reason`).
+
+| kind | what runs |
+|---|---|
+| `http_filter` | `module`, `lifecycle`, `http_robustness`, `isolation`, `failure_policy`, `resources`, `performance`, `differential` |
+| `network_filter` | `module`, `lifecycle`, `tcp_robustness` and the TCP variants (`*.tcp_*`) of isolation, failure policy and resources |
+| `service` | `module`, `lifecycle`, `service` (ticks, queues, shared data, reload) |
+| `unknown` | everything: the module does not load or start, and the `module.*`/`lifecycle.*` case saying why fails |
+
+Cases that do not apply are skipped with the reason. `check --kind http|network|service` checks the
+module as that kind instead; a module with no HTTP context checked as an HTTP filter then gets exactly
+one finding, `lifecycle.http_context` (verified on Envoy 1.40: the Rust SDK's network filter in an HTTP
+chain fails the VM on the first request, and Envoy answers 503 `wasm_fail_stream` to every request).
+
+## Severity and assumptions
+
+Each case says what it assumes about the platform, and has a severity: `fail` for what breaks traffic
+on Envoy with its defaults, `warn` for what only a non-default platform input triggers (for example a
+binary or malformed plugin configuration, which Istio's JSON `pluginConfig` never sends). A warning
+never fails the verdict: the case passes and the finding is kept in its details under `warning` (and
+listed after the run). A failure in a callout-answer callback (`proxy_on_http_call_response`, gRPC)
+on the check's stand-in answer (every cluster answers 200 `ok`) is also only a warning: on Envoy the
+cluster may not exist or answers something else.
+
+## Verdict rules
+
+* **Leaks** (`resources.memory_bounded`, `conformance/leaks.py`): memory is sampled every 100 requests
+  and judged per window of 500. Garbage-collected runtimes grow linear memory in steps while their heap
+  warms up (Go: 3.4 → 8.4 MB over the first few thousand requests, then flat): once two windows in a
+  row stay flat the case passes. A leak must grow in every window of the second half of 6000 requests,
+  without slowing down, at 128 bytes per request or more. The memory curve is in the details.
+* **Determinism** (`isolation.*`, `failure_policy.neighbour_fail_open`): runs are compared only between
+  fresh hosts with the same random seed and clock. On a difference, the comparison is repeated with
+  seeds 1-5: when the same request on fresh hosts answers differently per seed (a plugin routing on a
+  random draw), or the other run matches the baseline under another seed, the case is not applicable,
+  with that reason. Only a difference under every seed is a finding.
+* **Hangs**: a stream that never completes is reported as hung, naming the plugin and the callback it
+  is stuck in and what it waits for (pending events, callouts answered or not), never as `status None`.
 """
 
 _TAIL = """
@@ -49,11 +96,12 @@ re-renders a saved run.
 
 ```yaml
 modules:
-  tcp.wasm:                       # file name, glob, or the module's sha256
-    "http_robustness.*": "network filter: the SDK aborts on HTTP callbacks"
+  string_headers.wasm:            # file name, glob, or the module's sha256
+    "http_robustness.header_maps": "panics on a non-UTF-8 header value (String API)"
 ```
 
-Each listed case is a strict xfail: it must fail, and an unexpected pass fails the check.
+Each listed case is a strict xfail: it must fail, and an unexpected pass fails the check. List only
+real findings there: the shipped `fixtures/expectations/*.yaml` do.
 
 ## Exit codes
 
@@ -99,18 +147,35 @@ def render() -> str:
         lines += [
             f"## {area}",
             "",
-            "| case | checks | rule | why | ABI | backends |",
-            "|---|---|---|---|---|---|",
+            "| case | checks | rule | why | assumes | severity | kinds | ABI | backends |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for c in cases:
             abis = "all" if len(c.abi_versions) == 3 else ", ".join(c.abi_versions)
+            kinds = "all" if set(c.kinds) == set(KINDS) else ", ".join(c.kinds)
             lines.append(
-                f"| `{c.id}` | {c.title} | {c.rule.replace('|', '/')} | {c.why} | {abis} | "
-                f"{', '.join(c.backends)} |"
+                f"| `{c.id}` | {c.title} | {c.rule.replace('|', '/')} | {c.why} | {c.assumes or '-'} | "
+                f"{c.severity} | {kinds} | {abis} | {', '.join(c.backends)} |"
             )
         lines.append("")
+    lines += [
+        "## Samples and their verdicts",
+        "",
+        "Each class of module the suite must judge right, as a sample under `fixtures/` (sources in",
+        "`plugins_under_test/`), with the cases its verdict rests on (`--seed 1`). Generated from",
+        "`docs/conformance-samples.json`, which `tests/conformance/test_samples.py` rebuilds and compares",
+        "(`python -m pytest_proxy_wasm.conformance.docs --samples` rewrites it).",
+        "",
+        *samples_table(load_samples()),
+        "",
+    ]
     return "\n".join(lines) + _TAIL
 
 
 if __name__ == "__main__":
+    if "--samples" in sys.argv[1:]:
+        from ..host.runtime import Runtime
+        from .verdicts import ROOT, write_samples
+
+        write_samples(Runtime(), ROOT / "fixtures")
     sys.stdout.write(render())

@@ -162,8 +162,9 @@ def timers(run: CaseRun) -> None:
 
 
 def traffic(run: CaseRun, plugin: Plugin) -> None:
-    """One unit of the module's own traffic: a request (HTTP filter), a connection (network filter)."""
-    kind = run.target.kind if run.target.kind != "auto" else run.classification.get("kind", "http_filter")
+    """One unit of the module's own traffic (as classified, whatever kind it is checked as): a request
+    for an HTTP filter, a connection for a network filter, nothing for a service."""
+    kind = run.classification.get("kind", "http_filter")
     if kind == "network_filter":
         plugin.host.connect(plugin, **STANDARD_CONNECTIONS[0])
     elif kind != "service":
