@@ -199,6 +199,11 @@ def header_lines(name: str, classification: dict[str, Any]) -> list[str]:
     return lines
 
 
+KIND_PLURAL = {
+    "http_filter": "HTTP filters",
+    "network_filter": "network filters",
+    "service": "root-only services",
+}
 # What ``--proxy-wasm-kind`` (check ``--kind``) accepts, and the kind each name means.
 KIND_OPTIONS = {"http": "http_filter", "network": "network_filter", "service": "service"}
 HTTP_CONTEXT_CASE = "lifecycle.http_context"
@@ -215,7 +220,7 @@ def skip_reason(case: Case, classification: dict[str, Any], declared: str = "aut
     if declared not in ("", "auto") and declared != kind:
         as_what += f", checked as a {KIND_TEXT.get(declared, declared)}"
     if effective not in case.kinds:
-        wanted = " and ".join(KIND_TEXT[k].split(" (")[0] + "s" for k in case.kinds)
+        wanted = " and ".join(KIND_PLURAL[k] for k in case.kinds)
         return f"applies to {wanted}; {as_what}"
     contexts = classification.get("contexts", {})
     only = case.kinds[0] if len(case.kinds) == 1 else None  # cases that drive one kind of stream

@@ -81,6 +81,7 @@ def config_unusual(run: CaseRun) -> None:
     kinds=("http_filter",),
 )
 def http_context(run: CaseRun) -> None:
+    host, plugin = run.started()  # a module that does not start is lifecycle.start_configure's finding
     http = run.classification.get("contexts", {}).get("http", {})
     if not http.get("created", True):
         kind = run.classification.get("kind", "?")
@@ -95,7 +96,6 @@ def http_context(run: CaseRun) -> None:
             f"{what}: its HTTP callbacks run and do nothing, so as an HTTP filter it lets every request "
             "through unfiltered (Envoy answers as if the filter were absent)"
         )
-    host, plugin = run.started()
     outcome = request(host, plugin, method="GET", path="/")
     check(plugin.failed is None, f"the first request failed the plugin: {plugin.failed}")
     run.details["first_request"] = status_text(outcome)

@@ -233,12 +233,19 @@ def same_behaviour(left: Outcome | TcpOutcome, right: Outcome | TcpOutcome) -> l
         ]
     assert isinstance(left, Outcome) and isinstance(right, Outcome)
     a, b = comparable(left), comparable(right)
-    return [
-        f"{key}: {a[key]!r} != {b[key]!r}"
-        for key in a
-        if key not in ("plugin_logs", "metrics", "callouts", "plugin_failed", "diagnostics")
-        and a[key] != b[key]
-    ]
+    ignored = ("plugin_logs", "metrics", "callouts", "plugin_failed", "diagnostics")
+    return [_describe_diff(key, a[key], b[key]) for key in a if key not in ignored and a[key] != b[key]]
+
+
+def _describe_diff(key: str, a: Any, b: Any) -> str:
+    """``key: a != b``, narrowed to the fields and headers that differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return "; ".join(_describe_diff(f"{key}.{k}", a.get(k), b.get(k)) for k in a if a.get(k) != b.get(k))
+    if isinstance(a, list) and isinstance(b, list) and all(isinstance(x, tuple) for x in a + b):
+        gone = [x for x in a if x not in b]
+        new = [x for x in b if x not in a]
+        return f"{key}: -{gone!r} +{new!r}"
+    return f"{key}: {a!r} != {b!r}"
 
 
 def first_request(host: Host, plugin: Plugin | list[Plugin]) -> Outcome:

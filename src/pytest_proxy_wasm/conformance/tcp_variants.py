@@ -36,6 +36,7 @@ _NEIGHBOUR = "the neighbour runs in another VM (its own vm_id), as separate Wasm
     kinds=TCP,
 )
 def tcp_context(run: CaseRun) -> None:
+    host, plugin = run.started()  # a module that does not start is lifecycle.start_configure's finding
     tcp = run.classification.get("contexts", {}).get("tcp", {})
     if not tcp.get("created", True):
         raise CaseFailure(
@@ -46,7 +47,6 @@ def tcp_context(run: CaseRun) -> None:
                 else "its TCP callbacks do nothing"
             )
         )
-    host, plugin = run.started()
     connection_sane(first_connection(host, plugin), "first connection", plugin)
 
 

@@ -31,10 +31,16 @@ class Sample:
     reproduces: str
     select: tuple[str, ...]  # areas or case ids
     expect_failed: tuple[str, ...] = ()  # the real findings; every other selected case must not fail
+    plugin_config: bytes = b""
 
 
 SAMPLES = (
-    Sample("go/canary.wasm", "a Go plugin that routes on a random draw", ("isolation",)),
+    Sample(
+        "go/canary.wasm",
+        "a Go plugin that routes on a random draw (canary_percent 50)",
+        ("isolation",),
+        plugin_config=b'{"canary_percent": 50}',
+    ),
     Sample("rust/service.wasm", "a root-only service (ticks, queue, shared data)", ("lifecycle", "service")),
     Sample("rust/tcp.wasm", "a Rust network (L4) filter", ("lifecycle", "tcp_robustness", "isolation")),
     Sample("go/tcp.wasm", "a Go network (L4) filter", ("lifecycle", "tcp_robustness", "isolation")),
@@ -86,7 +92,9 @@ def selected(select: tuple[str, ...]) -> list[str]:
 
 
 def sample_verdict(sample: Sample, runtime: Runtime, fixtures: Path, seed: int = 1) -> dict[str, Any]:
-    target = Target(module=(fixtures / sample.module).resolve(), seed=seed)
+    target = Target(
+        module=(fixtures / sample.module).resolve(), plugin_config=sample.plugin_config, seed=seed
+    )
     kind = classify(CaseRun(target, runtime))
     cases = {case_id: run_case(case_id, target, runtime, kind) for case_id in selected(sample.select)}
     failed = sorted(c for c, r in cases.items() if r["outcome"] == "failed")
