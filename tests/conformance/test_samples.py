@@ -83,9 +83,8 @@ def test_go_heap_growth_is_no_leak(verdicts: dict[str, dict[str, Any]]) -> None:
 
 def test_samples_json_and_docs_are_current(verdicts: dict[str, dict[str, Any]]) -> None:
     fresh = json.loads(json.dumps([verdicts[s.module] for s in SAMPLES], sort_keys=True))
-    assert load_samples() == fresh, (
-        f"{SAMPLES_JSON.name} is stale: python -m pytest_proxy_wasm.conformance.docs --samples > docs/conformance.md"
-    )
+    regenerate = "python -m pytest_proxy_wasm.conformance.docs --samples > docs/conformance.md"
+    assert load_samples() == fresh, f"{SAMPLES_JSON.name} is stale: {regenerate}"
     assert (ROOT / "docs" / "conformance.md").read_text() == render()
 
 

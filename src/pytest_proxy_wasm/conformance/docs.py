@@ -32,10 +32,10 @@ under `classification` (a JSON dict: `kind`, `abi`, `callbacks`, `imports`, `con
 
 | kind | what runs |
 |---|---|
-| `http_filter` | `module`, `lifecycle`, `http_robustness`, `isolation`, `failure_policy`, `resources`, `performance`, `differential` |
-| `network_filter` | `module`, `lifecycle`, `tcp_robustness` and the TCP variants (`*.tcp_*`) of isolation, failure policy and resources |
+| `http_filter` | every area but `tcp_robustness` and `service`; no `*.tcp_*` case |
+| `network_filter` | `module`, `lifecycle`, `tcp_robustness`, the `*.tcp_*` cases of other areas |
 | `service` | `module`, `lifecycle`, `service` (ticks, queues, shared data, reload) |
-| `unknown` | everything: the module does not load or start, and the `module.*`/`lifecycle.*` case saying why fails |
+| `unknown` | everything: the `module.*`/`lifecycle.*` case saying why it does not start fails |
 
 Cases that do not apply are skipped with the reason. `check --kind http|network|service` checks the
 module as that kind instead; a module with no HTTP context checked as an HTTP filter then gets exactly

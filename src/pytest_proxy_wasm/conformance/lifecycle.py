@@ -89,8 +89,8 @@ def http_context(run: CaseRun) -> None:
         if "callback" in http:
             # Verified on Envoy 1.40 with the Rust SDK's network filter: 503 wasm_fail_stream every time.
             raise CaseFailure(
-                f"{what}: the first request fails the VM in {http['callback']} ({http.get('failure')}); as an "
-                "HTTP filter under FAIL_CLOSED, Envoy answers 503 to every request"
+                f"{what}: the first request fails the VM in {http['callback']} ({http.get('failure')}); "
+                "as an HTTP filter under FAIL_CLOSED, Envoy answers 503 to every request"
             )
         raise CaseFailure(
             f"{what}: its HTTP callbacks run and do nothing, so as an HTTP filter it lets every request "

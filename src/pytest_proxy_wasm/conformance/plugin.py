@@ -17,9 +17,9 @@ from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, Unk
 from ..host.runtime import Runtime
 from .cases import AREAS, REGISTRY, Case, CaseFailure, CaseRun, NotApplicable, Target, env_pairs, read_config
 from .classify import KIND_OPTIONS, classify, header_lines, skip_reason
-from .support import synthetic_callout_failure
 from .expectations import Expectations, ExpectationsError, load, merge
 from .registry import load_cases
+from .support import synthetic_callout_failure
 
 HERE = Path(__file__).resolve().parent
 RUNTIME_KEY = pytest.StashKey[Runtime]()

@@ -179,8 +179,8 @@ def synthetic_callout_failure(run: CaseRun) -> str | None:
             failure = vm.failure
             if failure is not None and failure.callback in CALLOUT_CALLBACKS and vm.compiled.sha256 == sha:
                 return (
-                    f"{failure.callback} failed on the check's stand-in callout answer (every cluster answers "
-                    f'200 "ok"; declare real answers with --callout): {failure.kind}: {failure.message}'
+                    f"{failure.callback} failed on the check's stand-in callout answer (every cluster "
+                    f'answers 200 "ok"; declare real answers with --callout): {failure.kind}: {failure.message}'
                 )
     return None
 
