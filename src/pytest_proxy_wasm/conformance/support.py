@@ -180,7 +180,8 @@ def synthetic_callout_failure(run: CaseRun) -> str | None:
             if failure is not None and failure.callback in CALLOUT_CALLBACKS and vm.compiled.sha256 == sha:
                 return (
                     f"{failure.callback} failed on the check's stand-in callout answer (every cluster "
-                    f'answers 200 "ok"; declare real answers with --callout): {failure.kind}: {failure.message}'
+                    f'answers 200 "ok"; declare real answers with --callout): {failure.kind}: '
+                    f"{failure.message}"
                 )
     return None
 
