@@ -196,3 +196,10 @@ def test_every_case_states_severity_and_kinds() -> None:
         assert case.kinds, case.id
         record = case.record()
         assert {"severity", "assumes", "kinds"} <= set(record), case.id
+
+
+def test_report_schema_knows_every_area() -> None:
+    from pytest_proxy_wasm.conformance import AREAS
+    from pytest_proxy_wasm.reports.writers import schema
+
+    assert schema()["$defs"]["area"]["enum"] == list(AREAS)

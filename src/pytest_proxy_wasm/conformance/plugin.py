@@ -219,6 +219,17 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return lines
 
 
+def pytest_proxy_wasm_update_report(config: pytest.Config, report: dict[str, Any]) -> None:
+    """The run model gets each module's classification (``modules[i].classification``)."""
+    if not enabled(config):
+        return
+    by_path = {str(t.module): classification(config, t) for t in targets(config)}
+    for module in report.get("modules", []):
+        found = by_path.get(str(module.get("path")))
+        if found is not None:
+            module["classification"] = found
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Warnings (severity ``warn`` findings) pass, but are listed."""
     warned = [
