@@ -79,6 +79,9 @@ def classify(run: CaseRun) -> dict[str, Any]:
     except ModuleLoadError as exc:
         out["reason"] = f"the module does not load: {exc.reason}"
         return out
+    except Exception as exc:  # a probe must never take the session down: the cases will say more
+        out["reason"] = f"the probe failed: {type(exc).__name__}: {exc}"
+        return out
     finally:
         run.close()
     exported = set(callbacks)
