@@ -11,7 +11,7 @@ from functools import partial
 from ..host.abi.enums import FailurePolicy
 from ..host.plugin import Plugin
 from .cases import CaseRun, case, check
-from .support import Pair, assert_same, first_request, request, sane, trapper_module
+from .support import Pair, assert_same, first_request, request, sane, status_text, trapper_module
 
 
 def _only(plugins: list[Plugin]) -> Plugin:
@@ -42,7 +42,7 @@ def neighbour_trap(run: CaseRun) -> None:
         plugin = run.plugin(host)
         trapper = run.plugin(host, module=trapper_module(), plugin_config=b"", name="trapper", vm_id="other")
         chained = first_request(host, [trapper, plugin])
-        run.details["chain_status"] = chained.status
+        run.details["chain_answer"] = status_text(chained)
         check(trapper.failed is not None, "the companion plugin was expected to trap")
         check(plugin.failed is None, f"this plugin failed after its neighbour trapped: {plugin.failed}")
         after = first_request(host, plugin)
