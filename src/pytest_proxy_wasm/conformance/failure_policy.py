@@ -30,7 +30,11 @@ def _battery(run: CaseRun, policy: FailurePolicy) -> None:
     for standard in STANDARD_REQUESTS:
         outcome = request(host, plugin, **standard)
         if plugin.failed is not None:
-            run.details["stream_after_trap"] = {"answer": status_text(outcome), "details": outcome.details}
+            run.details["stream_after_trap"] = {
+                "status": outcome.status,
+                "answer": status_text(outcome),
+                "details": outcome.details,
+            }
             check(False, f"{standard['method']} {standard['path']}: the plugin trapped: {plugin.failed}")
         sane(outcome, f"{standard['method']} {standard['path']}")
 
