@@ -74,8 +74,11 @@ class Backend(Protocol):
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
+        direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
-        """Run one whole exchange through the chain and return what happened."""
+        """Run one whole exchange through the chain and return what happened.
+
+        ``direct_response=(status, body)``: the route is Envoy's ``direct_response``, not the upstream."""
         ...
 
     def connect(

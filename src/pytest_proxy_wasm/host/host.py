@@ -259,14 +259,21 @@ class Host(CalloutDeclarations):
         upstream_headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
         upstream_body: bytes | str = b"",
         upstream_trailers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
-        """Run one whole exchange: the request through the chain, a simulated upstream, the response back."""
-        from .exchange import Exchange, UpstreamResponse
+        """Run one whole exchange: the request through the chain, a simulated upstream, the response back.
+
+        ``direct_response=(status, body)``: the route is Envoy's ``direct_response`` instead of the upstream
+        (the router's local reply once the request headers reach it; see docs/backends.md).
+        """
+        from .exchange import Exchange, UpstreamResponse, direct_reply
 
         chain = list(
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
         )
         exchange = Exchange(self, chain)
+        if direct_response is not None:
+            exchange.direct_response = direct_reply(*direct_response)
         response = UpstreamResponse(
             upstream_status,
             _pair_list(upstream_headers),

@@ -15,6 +15,7 @@ from typing import Any
 from ...host.abi.enums import FailurePolicy
 from ...host.callouts import Callouts
 from ...host.declarations import CalloutDeclarations
+from ...host.exchange import direct_reply
 from ...host.options import ConfigInput
 from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
@@ -97,9 +98,14 @@ class EnvoyBackend(CalloutDeclarations):
         names = set(self.callouts.clusters) | {e.cluster for e in self.callouts.expectations}
         return sorted(n for n in names if not any(ch in n for ch in "*?[") and n not in self.grpc.clusters())
 
-    def _ensure(self, chain: Sequence[PluginSpec], network: bool = False) -> EnvoyProcess:
+    def _ensure(
+        self,
+        chain: Sequence[PluginSpec],
+        network: bool = False,
+        direct_response: tuple[int, bytes] | None = None,
+    ) -> EnvoyProcess:
         grpc_clusters = tuple((n, self.grpc.unreachable(n)) for n in self.grpc.clusters())
-        key = (tuple(chain), tuple(self._cluster_names()), grpc_clusters, network)
+        key = (tuple(chain), tuple(self._cluster_names()), grpc_clusters, network, direct_response)
         if self.process is not None and self.process.running() and key == self._running_key:
             return self.process
         self._stop_process()
@@ -127,6 +133,7 @@ class EnvoyBackend(CalloutDeclarations):
             ],
             self.workdir / "access.log",
             network=network,
+            direct_response=direct_response,
         )
         config_path = bootstrap.write(config, self.workdir / "envoy.json")
         process = self.make_runner(config_path)
@@ -212,9 +219,14 @@ class EnvoyBackend(CalloutDeclarations):
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
+        direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
         chain = self._chain(plugins)
-        process = self._ensure(chain)
+        direct = None
+        if direct_response is not None:  # a direct_response route (a restart when it changes)
+            reply = direct_reply(*direct_response)
+            direct = (reply.status, reply.body)
+        process = self._ensure(chain, direct_response=direct)
         self._consume_log()
         chunks = body_chunks(body)
         self.upstream.reply = UpstreamReply(

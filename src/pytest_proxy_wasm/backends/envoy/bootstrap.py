@@ -5,6 +5,7 @@ The shape follows the bootstrap verified against Envoy 1.40 in shared/reference/
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -106,6 +107,16 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
     return data
 
 
+def _route(direct_response: tuple[int, bytes] | None) -> dict[str, Any]:
+    if direct_response is None:
+        return {"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "30s"}}
+    status, body = direct_response
+    reply: dict[str, Any] = {"status": status}
+    if body:
+        reply["body"] = {"inline_bytes": base64.b64encode(body).decode()}
+    return {"match": {"prefix": "/"}, "direct_response": reply}
+
+
 def render(
     chain: Sequence[PluginSpec],
     module_paths: Sequence[Path],
@@ -114,9 +125,11 @@ def render(
     access_log: Path,
     *,
     network: bool = False,
+    direct_response: tuple[int, bytes] | None = None,
 ) -> dict[str, Any]:
     """A bootstrap with one listener on 127.0.0.1: the chain's Wasm HTTP filters, then the router to the
-    upstream; or (``network=True``) the chain as Wasm network filters, then tcp_proxy to the upstream."""
+    upstream (or, with ``direct_response=(status, body)``, a ``direct_response`` route); or
+    (``network=True``) the chain as Wasm network filters, then tcp_proxy to the upstream."""
     if network:
         chain = [s if s.network else replace(s, network=True) for s in chain]
     http_filters: list[dict[str, Any]] = [
@@ -144,9 +157,7 @@ def render(
                 {
                     "name": "all",
                     "domains": ["*"],
-                    "routes": [
-                        {"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "30s"}}
-                    ],
+                    "routes": [_route(direct_response)],
                 }
             ]
         },
