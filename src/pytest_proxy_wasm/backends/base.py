@@ -37,6 +37,21 @@ class Backend(Protocol):
         """Add a plugin to the chain; raise ``PluginStartError`` if it refuses to start or configure."""
         ...
 
+    def load_service(
+        self,
+        module: str | os.PathLike[str] | bytes,
+        *,
+        vm_id: str = "",
+        root_id: str = "",
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        env: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> Any:
+        """Start a singleton service (``envoy.bootstrap.wasm``, ``singleton: true``): one root context
+        on the main thread, never in a filter chain; ticks, callouts, shared data and queues."""
+        ...
+
     def expect_http_call(
         self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
     ) -> HttpCallExpectation: ...

@@ -63,10 +63,14 @@ class DirectResponse(LocalResponse):
 def direct_reply(status: int, body: bytes | str) -> DirectResponse:
     """What the router of a ``direct_response`` route sends: a local reply, details ``direct_response``."""
     if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
-        raise ValueError(f"direct_response status must be an HTTP status 200-599 (Envoy's range), not {status!r}")
+        raise ValueError(
+            f"direct_response status must be an HTTP status 200-599 (Envoy's range), not {status!r}"
+        )
     data = body.encode() if isinstance(body, str) else bytes(body)
     if len(data) > DIRECT_RESPONSE_BODY_LIMIT:
-        raise ValueError(f"direct_response body is {len(data)} bytes; Envoy's limit is {DIRECT_RESPONSE_BODY_LIMIT}")
+        raise ValueError(
+            f"direct_response body is {len(data)} bytes; Envoy's limit is {DIRECT_RESPONSE_BODY_LIMIT}"
+        )
     return DirectResponse(status, data, [], "direct_response", None)
 
 

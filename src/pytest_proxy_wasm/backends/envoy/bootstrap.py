@@ -21,6 +21,7 @@ HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_mana
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 STRING_VALUE = "type.googleapis.com/google.protobuf.StringValue"
 FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+WASM_SERVICE = "type.googleapis.com/envoy.extensions.wasm.v3.WasmService"
 TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 UPSTREAM_CLUSTER = "pytest_proxy_wasm_upstream"
 ACCESS_LOG_FORMAT = {
@@ -126,6 +127,7 @@ def render(
     *,
     network: bool = False,
     direct_response: tuple[int, bytes] | None = None,
+    services: Sequence[tuple[PluginSpec, Path]] = (),
 ) -> dict[str, Any]:
     """A bootstrap with one listener on 127.0.0.1: the chain's Wasm HTTP filters, then the router to the
     upstream (or, with ``direct_response=(status, body)``, a ``direct_response`` route); or
@@ -177,7 +179,15 @@ def render(
         else {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
     )
     all_clusters = [Cluster(UPSTREAM_CLUSTER, upstream_port), *clusters]
+    extensions = [  # singleton services: one root context on the main thread (host/workers.py)
+        {
+            "name": "envoy.bootstrap.wasm",
+            "typed_config": {"@type": WASM_SERVICE, "singleton": True, "config": plugin_config(spec, path)},
+        }
+        for spec, path in services
+    ]
     return {
+        **({"bootstrap_extensions": extensions} if extensions else {}),
         "node": {"id": "pytest-proxy-wasm", "cluster": "pytest-proxy-wasm"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {
