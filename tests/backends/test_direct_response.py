@@ -62,7 +62,11 @@ def test_created_and_redirects_get_the_request_url_as_location(
     location = "http://host.test:8080/a/b?q=1"
     assert outcome.header("location") == location
     content = [f"content-length: {len(body)}", "content-type: text/plain"] if body else []
-    assert header_lines(proxy_wasm_backend, "response") == [f":status: {status}", f"location: {location}", *content]
+    assert header_lines(proxy_wasm_backend, "response") == [
+        f":status: {status}",
+        f"location: {location}",
+        *content,
+    ]
 
 
 def test_no_request_body_reaches_the_plugins_and_the_reply_is_one_frame(proxy_wasm_backend: Backend) -> None:

@@ -141,7 +141,10 @@ def test_a_service_calls_out_once_per_tick(proxy_wasm_backend: Backend, ticker: 
     proxy_wasm_backend.clear_logs()
     proxy_wasm_backend.advance(WAIT_MS)
     for side in sides(proxy_wasm_backend):
-        assert (side.log_messages("info").count("tick"), side.log_messages("info").count("answered")) == (1, 1)
+        assert (side.log_messages("info").count("tick"), side.log_messages("info").count("answered")) == (
+            1,
+            1,
+        )
         assert callouts_made(side, "ticker") == 1, side.name
 
 
@@ -156,3 +159,13 @@ def test_a_service_refusing_its_configuration_is_a_start_error(proxy_wasm_backen
     with pytest.raises(PluginStartError) as raised:
         proxy_wasm_backend.load_service(go, plugin_config="not json", name="svc")
     assert raised.value.callback == "proxy_on_configure"
+
+
+@pytest.mark.proxy_wasm(workers=2)
+def test_each_worker_has_its_own_root(proxy_wasm_backend: Backend) -> None:
+    """``HostOptions.workers`` is Envoy's ``--concurrency``: two workers and the main thread tick."""
+    proxy_wasm_backend.load_plugin(SHARED_STATE, root_id="counter", name="counter")
+    proxy_wasm_backend.clear_logs()
+    proxy_wasm_backend.advance(WAIT_MS)
+    for side in sides(proxy_wasm_backend):
+        assert ticks(side) == [f"shared-state: tick {n}" for n in (1, 2, 3)], side.name

@@ -12,5 +12,10 @@ from pytest_proxy_wasm import HostOptions
 
 
 @pytest.fixture
-def proxy_wasm_host_options(proxy_wasm_host_options: HostOptions) -> HostOptions:
+def proxy_wasm_host_options(
+    request: pytest.FixtureRequest, proxy_wasm_host_options: HostOptions
+) -> HostOptions:
+    marker = request.node.get_closest_marker("proxy_wasm")
+    if marker is not None and "thread_vms" in marker.kwargs:
+        return proxy_wasm_host_options
     return proxy_wasm_host_options.replace(thread_vms=False)
