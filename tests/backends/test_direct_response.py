@@ -69,12 +69,13 @@ def test_created_and_redirects_get_the_request_url_as_location(
     ]
 
 
-def test_no_request_body_reaches_the_plugins_and_the_reply_is_one_frame(proxy_wasm_backend: Backend) -> None:
+@pytest.mark.parametrize("body", [b'{"a": 1}', [b'{"a"', b": 1}"]], ids=["one-chunk", "two-chunks"])
+def test_no_request_body_reaches_the_plugins_and_the_reply_is_one_frame(
+    proxy_wasm_backend: Backend, body: bytes | list[bytes]
+) -> None:
     plugin = proxy_wasm_backend.load_plugin(BODY, name="body")
     proxy_wasm_backend.clear_logs()
-    outcome = proxy_wasm_backend.request(
-        plugin, method="POST", body=b'{"a": 1}', direct_response=(200, "direct")
-    )
+    outcome = proxy_wasm_backend.request(plugin, method="POST", body=body, direct_response=(200, "direct"))
     assert outcome.upstream_request is None
     assert (outcome.status, outcome.response_body) == (200, b"replaced by wasm")
     debug = proxy_wasm_backend.log_messages("debug")

@@ -52,7 +52,8 @@ TICKER_WAT = f"""
   (func (export "malloc") (param $n i32) (result i32)
     (local $p i32)
     (local.set $p (global.get $heap))
-    (global.set $heap (i32.add (global.get $heap) (i32.and (i32.add (local.get $n) (i32.const 7)) (i32.const -8))))
+    (global.set $heap
+      (i32.add (global.get $heap) (i32.and (i32.add (local.get $n) (i32.const 7)) (i32.const -8))))
     (local.get $p))
   (func (export "proxy_on_context_create") (param i32 i32))
   (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
@@ -155,9 +156,12 @@ def test_a_service_is_not_part_of_the_filter_chain(proxy_wasm_backend: Backend) 
 
 
 def test_a_service_refusing_its_configuration_is_a_start_error(proxy_wasm_backend: Backend) -> None:
-    go = FIXTURES / "go" / "shared_state.wasm"
+    refusing = TICKER_WAT.replace(
+        "(drop (call $period (i32.const 1000)))\n    (i32.const 1))", "(i32.const 0))"
+    )
+    assert refusing != TICKER_WAT
     with pytest.raises(PluginStartError) as raised:
-        proxy_wasm_backend.load_service(go, plugin_config="not json", name="svc")
+        proxy_wasm_backend.load_service(bytes(wasmtime.wat2wasm(refusing)), name="svc")
     assert raised.value.callback == "proxy_on_configure"
 
 

@@ -185,13 +185,17 @@ def go() -> Path:
 
 def test_go_configure_logs(proxy_wasm_host: Host, go: Path) -> None:
     proxy_wasm_host.load_plugin(go)
-    assert info(proxy_wasm_host) == [  # three times: the canary, the main thread, the worker
-        "shared-state: tick period 1000 ms: OK",
-        "shared-state: registered queue go_shared_state.queue id=1: OK",
-        "shared-state: defined counter go_shared_state_requests_total id=4: OK",
-        "shared-state: defined gauge go_shared_state_last_request_count id=5: OK",
-        "shared-state: defined histogram go_shared_state_request_headers id=6: OK",
-    ] * 3
+    assert (
+        info(proxy_wasm_host)
+        == [  # three times: the canary, the main thread, the worker
+            "shared-state: tick period 1000 ms: OK",
+            "shared-state: registered queue go_shared_state.queue id=1: OK",
+            "shared-state: defined counter go_shared_state_requests_total id=4: OK",
+            "shared-state: defined gauge go_shared_state_last_request_count id=5: OK",
+            "shared-state: defined histogram go_shared_state_request_headers id=6: OK",
+        ]
+        * 3
+    )
 
 
 def test_go_requests_count_enqueue_and_dequeue_later(proxy_wasm_host: Host, go: Path) -> None:
