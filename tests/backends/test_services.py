@@ -173,3 +173,28 @@ def test_each_worker_has_its_own_root(proxy_wasm_backend: Backend) -> None:
     proxy_wasm_backend.advance(WAIT_MS)
     for side in sides(proxy_wasm_backend):
         assert ticks(side) == [f"shared-state: tick {n}" for n in (1, 2, 3)], side.name
+
+
+# -- the service sample (plugins_under_test/rust/service): ticks, shared data, queue and callouts ------
+
+SERVICE = FIXTURES / "rust" / "service.wasm"
+STATS = "outbound|8080||stats.svc"
+
+
+@pytest.mark.parametrize(("how", "roots"), [("load_plugin", 2), ("load_service", 1)])
+def test_the_service_sample_ticks_and_reports_once_per_root(
+    proxy_wasm_backend: Backend, how: str, roots: int
+) -> None:
+    proxy_wasm_backend.expect_http_call(STATS).respond_with(204)
+    getattr(proxy_wasm_backend, how)(SERVICE, plugin_config={"tick_ms": PERIOD_MS, "cluster": STATS})
+    proxy_wasm_backend.clear_logs()
+    proxy_wasm_backend.advance(WAIT_MS)
+    for side in sides(proxy_wasm_backend):
+        info = side.log_messages("info")
+        assert sorted(m for m in info if m.startswith("service: tick ")) == [
+            f"service: tick {n}" for n in range(1, roots + 1)
+        ], side.name
+        assert info.count("service: report answered 204") == roots, side.name
+        events = [m for m in side.log_messages("debug") if m.startswith("service: event ")]
+        assert sorted(events) == [f'service: event "tick {n}"' for n in range(1, roots + 1)], side.name
+        assert callouts_made(side, STATS) == roots, side.name
