@@ -304,9 +304,9 @@ class Host(CalloutDeclarations):
         chain = list(
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
         )
+        direct = direct_reply(*direct_response) if direct_response is not None else None  # checked first
         exchange = Exchange(self, chain)
-        if direct_response is not None:
-            exchange.direct_response = direct_reply(*direct_response)
+        exchange.direct_response = direct
         response = UpstreamResponse(
             upstream_status,
             _pair_list(upstream_headers),
