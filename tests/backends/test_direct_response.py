@@ -116,3 +116,20 @@ def test_status_outside_envoys_range_is_refused(proxy_wasm_backend: Backend, sta
     plugin = proxy_wasm_backend.load_plugin(HEADERS, name="headers")
     with pytest.raises(ValueError, match="direct_response status"):
         proxy_wasm_backend.request(plugin, direct_response=(status, "x"))  # type: ignore[arg-type]
+
+
+def test_envoy_bootstrap_renders_a_direct_response_route(tmp_path: Path) -> None:
+    from pytest_proxy_wasm.backends.envoy import bootstrap
+    from pytest_proxy_wasm.backends.spec import PluginSpec
+
+    spec = PluginSpec.build(HEADERS, name="headers")
+    config = bootstrap.render([spec], [HEADERS], 1, [], tmp_path / "a.log", direct_response=(418, b"tea"))
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][-1]["typed_config"]
+    [route] = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    assert route == {
+        "match": {"prefix": "/"},
+        "direct_response": {"status": 418, "body": {"inline_bytes": "dGVh"}},
+    }
+    empty = bootstrap.render([spec], [HEADERS], 1, [], tmp_path / "a.log", direct_response=(204, b""))
+    hcm = empty["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][-1]["typed_config"]
+    assert hcm["route_config"]["virtual_hosts"][0]["routes"][0]["direct_response"] == {"status": 204}

@@ -198,3 +198,38 @@ def test_the_service_sample_ticks_and_reports_once_per_root(
         events = [m for m in side.log_messages("debug") if m.startswith("service: event ")]
         assert sorted(events) == [f'service: event "tick {n}"' for n in range(1, roots + 1)], side.name
         assert callouts_made(side, STATS) == roots, side.name
+
+
+def test_envoy_bootstrap_renders_singleton_services(tmp_path: Path) -> None:
+    from pytest_proxy_wasm.backends.envoy import bootstrap
+    from pytest_proxy_wasm.backends.spec import PluginSpec
+
+    service = PluginSpec.build(SERVICE, name="svc", root_id="r", vm_id="v", plugin_config={"tick_ms": 5})
+    config = bootstrap.render([], [], 1, [], tmp_path / "a.log", services=[(service, tmp_path / "s.wasm")])
+    [extension] = config["bootstrap_extensions"]
+    assert extension["name"] == "envoy.bootstrap.wasm"
+    typed = extension["typed_config"]
+    assert (typed["@type"], typed["singleton"]) == (bootstrap.WASM_SERVICE, True)
+    assert (typed["config"]["name"], typed["config"]["root_id"], typed["config"]["vm_config"]["vm_id"]) == (
+        "svc",
+        "r",
+        "v",
+    )
+    assert typed["config"]["configuration"]["value"] == '{"tick_ms":5}'
+    assert "bootstrap_extensions" not in bootstrap.render([], [], 1, [], tmp_path / "a.log")
+
+
+def test_envoy_runs_with_the_hosts_worker_count(tmp_path: Path) -> None:
+    from pytest_proxy_wasm import HostOptions
+    from pytest_proxy_wasm.backends import make_backend
+    from pytest_proxy_wasm.backends.envoy.process import EnvoyProcess
+
+    backend = make_backend("envoy", options=HostOptions(workers=3), workdir=tmp_path)
+    try:
+        assert backend.workers == 3  # type: ignore[attr-defined]
+        process = backend.make_runner(tmp_path / "envoy.json")  # type: ignore[attr-defined]
+        assert isinstance(process, EnvoyProcess)
+        at = process.command.index("--concurrency")
+        assert process.command[at + 1] == "3"
+    finally:
+        backend.close()
