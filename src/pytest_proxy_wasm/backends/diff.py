@@ -186,6 +186,10 @@ class DiffBackend:
     def grpc_calls(self) -> list[GrpcCallRecord]:
         return self.emulator.grpc_calls
 
+    def withdraw(self, cluster: str) -> int:
+        self.envoy.withdraw(cluster)
+        return self.emulator.withdraw(cluster)
+
     def add_cluster(self, *names: str) -> None:
         self.emulator.add_cluster(*names)
         self.envoy.add_cluster(*names)
@@ -265,6 +269,14 @@ class _Mirror:
 
         primary.respond_with = respond_with  # type: ignore[method-assign]
         primary.fail = fail_both  # type: ignore[method-assign]
+        if isinstance(primary, HttpCallExpectation) and isinstance(mirror, HttpCallExpectation):
+            withdraw = primary.withdraw
+
+            def withdraw_both() -> None:
+                mirror.withdraw()
+                withdraw()
+
+            primary.withdraw = withdraw_both  # type: ignore[method-assign]
 
 
 __all__ = ["BACKEND_SPECIFIC_HEADERS", "BackendMismatch", "DiffBackend", "Headers", "Sequence", "assert_same"]

@@ -237,7 +237,14 @@ class EnvoyBackend(CalloutDeclarations):
         lines = access_log.read_text().splitlines()[access_before:] if access_log.exists() else []
         entry = json.loads(lines[-1]) if lines else {}
         deletes = sum(not spec.network for spec in chain)
-        logs = self._consume_log(settle=0.5, until=lambda lines: _count(lines, "proxy_on_delete(") >= deletes)
+
+        def settled(lines: list[str]) -> bool:
+            # the stream is gone and every callout this exchange made has had its answer delivered
+            calls = sum(len(server.requests) - seen_calls.get(name, 0) for name, server in self.clusters.items())
+            answered = _count(lines, "proxy_on_http_call_response(")
+            return _count(lines, "proxy_on_delete(") >= deletes and answered >= calls
+
+        logs = self._consume_log(settle=0.5, until=settled)
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
     def _outcome(
