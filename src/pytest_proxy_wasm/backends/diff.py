@@ -242,8 +242,15 @@ class DiffBackend:
         self.envoy.clear_logs()
 
     def check(self) -> None:
-        self.emulator.check()
-        self.envoy.check()
+        """Check both (each reports a problem once); raise what either found, each problem once."""
+        problems: list[str] = []
+        for backend in (self.emulator, self.envoy):
+            try:
+                backend.check()
+            except ExpectationError as exc:
+                problems += [p for p in str(exc).split("; ") if p not in problems]
+        if problems:
+            raise ExpectationError("; ".join(problems))
 
     def close(self) -> None:
         self.emulator.close()

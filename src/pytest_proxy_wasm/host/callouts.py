@@ -166,6 +166,7 @@ class Callouts:
         self.expectations: list[HttpCallExpectation] = []
         self.records: list[HttpCallRecord] = []
         self.pending: list[PendingCall] = []  # dispatched, not answered yet (the emulator's)
+        self.reported: set[object] = set()  # problems ``check`` raised already
 
     def add_cluster(self, *names: str) -> None:
         self.clusters.update(names)
@@ -209,19 +210,25 @@ class Callouts:
         return min(due) if due else None
 
     def check(self) -> None:
-        """Raise ``ExpectationError`` for calls nobody declared and once-expectations never used."""
-        problems = [
-            f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})"
-            for r in self.records
+        """Raise ``ExpectationError`` for calls nobody declared and once-expectations not used up.
+        Each problem is raised once, so a test can assert on it and the teardown check stays quiet."""
+        found: list[tuple[object, str]] = [
+            (("call", i), f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})")
+            for i, r in enumerate(self.records)
             if not r.matched
         ]
-        problems += [
-            f"expected HTTP call to {e.cluster!r} was never made"
-            if not e.calls
-            else f"expected {len(e.answers)} HTTP calls to {e.cluster!r}, got {e.calls}"
+        found += [
+            (
+                ("expectation", id(e), e.calls),
+                f"expected HTTP call to {e.cluster!r} was never made"
+                if not e.calls
+                else f"expected {len(e.answers)} HTTP calls to {e.cluster!r}, got {e.calls}",
+            )
             for e in self.expectations
             if e.once and e.calls < max(1, len(e.answers))
         ]
+        problems = [text for key, text in found if key not in self.reported]
+        self.reported.update(key for key, _ in found)
         if problems:
             raise ExpectationError("; ".join(problems))
 
