@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from wat_builder import Probe, build, pairs
 
@@ -30,7 +32,8 @@ def relaying() -> bytes:
       (i32.const {BODY_PTR}) (i32.const {BODY_SIZE})))
     (drop (call $proxy_set_effective_context (i32.load (i32.const {STREAM_ID}))))
     (drop (call $proxy_send_local_response (i32.const 200) {probe.s("relayed")}
-      (i32.load (i32.const {BODY_PTR})) (i32.load (i32.const {BODY_SIZE})) {probe.s(pairs([]))} (i32.const -1)))""",
+      (i32.load (i32.const {BODY_PTR})) (i32.load (i32.const {BODY_SIZE}))
+      {probe.s(pairs([]))} (i32.const -1)))""",
     )
     return build(probe)
 
@@ -84,3 +87,14 @@ def test_withdrawn_answers_leave_a_cluster_nobody_answers(proxy_wasm_backend: Ba
         proxy_wasm_backend.check()
     proxy_wasm_backend.expect_http_call("authz").respond_with(body="again")
     assert bodies(proxy_wasm_backend, plugin, 1) == [b"again"]
+
+
+def test_grpc_answers_come_in_order(proxy_wasm_backend: Backend) -> None:
+    """The Rust grpc_auth sample: an OK check (field 1 = true) lets the request through, else 403."""
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    plugin = proxy_wasm_backend.load_plugin(fixtures / "rust" / "grpc_auth.wasm")
+    proxy_wasm_backend.expect_grpc_call("grpc_auth", "auth.Authorizer", "Check").respond_with(
+        b"\x08\x01"
+    ).respond_with(status=7, status_message="no")
+    statuses = [proxy_wasm_backend.request(plugin).status for _ in range(3)]
+    assert statuses == [200, 403, 403]

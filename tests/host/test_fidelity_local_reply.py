@@ -161,7 +161,9 @@ def trapping(reply_first: bool) -> bytes:
 @pytest.mark.parametrize("reply_first", [True, False], ids=["local-reply", "upstream"])
 def test_trap_in_a_response_callback_sends_a_bare_503(proxy_wasm_backend: Backend, reply_first: bool) -> None:
     plugin = proxy_wasm_backend.load_plugin(trapping(reply_first))
-    outcome = proxy_wasm_backend.request(plugin, upstream_body="from upstream", upstream_headers={"x-up": "1"})
+    outcome = proxy_wasm_backend.request(
+        plugin, upstream_body="from upstream", upstream_headers={"x-up": "1"}
+    )
     assert (outcome.status, outcome.response_body, outcome.hung) == (503, b"", False)
     assert outcome.header("x-plugin") is None and outcome.header("x-up") is None
     assert outcome.header("content-type") is None

@@ -20,7 +20,8 @@ def writing(*writes: tuple[int, bytes]) -> bytes:
         table = IOVS + 8 * index
         probe.data[table] = struct.pack("<II", probe.ptr(data) if data else 0, len(data))
         calls.append(
-            f"(drop (call $fd_write (i32.const {fd}) (i32.const {table}) (i32.const 1) (i32.const {NWRITTEN})))"
+            f"(drop (call $fd_write (i32.const {fd}) (i32.const {table}) (i32.const 1) "
+            f"(i32.const {NWRITTEN})))"
         )
     probe.on("proxy_on_request_headers", " ".join(calls))
     return build(probe)

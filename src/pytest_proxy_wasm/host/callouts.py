@@ -213,7 +213,10 @@ class Callouts:
         """Raise ``ExpectationError`` for calls nobody declared and once-expectations not used up.
         Each problem is raised once, so a test can assert on it and the teardown check stays quiet."""
         found: list[tuple[object, str]] = [
-            (("call", i), f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})")
+            (
+                ("call", i),
+                f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})",
+            )
             for i, r in enumerate(self.records)
             if not r.matched
         ]

@@ -240,7 +240,9 @@ class EnvoyBackend(CalloutDeclarations):
 
         def settled(lines: list[str]) -> bool:
             # the stream is gone and every callout this exchange made has had its answer delivered
-            calls = sum(len(server.requests) - seen_calls.get(name, 0) for name, server in self.clusters.items())
+            calls = sum(
+                len(server.requests) - seen_calls.get(name, 0) for name, server in self.clusters.items()
+            )
             answered = _count(lines, "proxy_on_http_call_response(")
             return _count(lines, "proxy_on_delete(") >= deletes and answered >= calls
 

@@ -71,7 +71,9 @@ class _Contexts:
                 self.effective = int(effective["id"])
 
     def current(self) -> tuple[int | None, str]:
-        context = self.effective if self.effective is not None else (self.running[-1] if self.running else None)
+        context = (
+            self.effective if self.effective is not None else (self.running[-1] if self.running else None)
+        )
         return context, self.kinds.get(context, "") if context is not None else ""
 
 
