@@ -89,6 +89,15 @@ def test_grpc_web_is_not_grpc(proxy_wasm_backend: Backend) -> None:
     assert (outcome.status, outcome.response_body, outcome.header("grpc-status")) == (403, b"no", None)
 
 
+def test_head_request_gets_headers_only(proxy_wasm_backend: Backend) -> None:
+    plugin = proxy_wasm_backend.load_plugin(replying(403, b"no", []))
+    outcome = proxy_wasm_backend.request(plugin, method="HEAD")
+    assert (outcome.status, outcome.response_body) == (403, b"")
+    assert (outcome.header("content-type"), outcome.header("content-length")) == ("text/plain", "2")
+    grpc = proxy_wasm_backend.request(plugin, method="HEAD", path="/pkg.Svc/Call", headers=GRPC)
+    assert (grpc.status, grpc.header("grpc-status"), grpc.header("grpc-message")) == (200, "7", None)
+
+
 def test_percent_encoding_rule() -> None:
     assert grpc_percent_encode(bytes(range(0x1E, 0x22))) == b"%1E%1F !"
     assert grpc_percent_encode(b"}~\x7f\x80%") == b"}%7E%7F%80%25"
