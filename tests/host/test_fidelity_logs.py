@@ -80,3 +80,27 @@ def test_request_headers_in_client_order(proxy_wasm_backend: Backend) -> None:
     assert upstream is not None
     names = [k for k, _ in upstream.headers if k in ("x-a", "x-b", "content-length")]
     assert names == ["x-b", "x-a", "content-length"]
+
+
+def late_grpc_call() -> bytes:
+    probe = Probe()
+    probe.on(
+        "proxy_on_request_headers",
+        f"(drop (call $proxy_grpc_call {probe.s('grpc_audit')} {probe.s('audit.Log')} {probe.s('Write')} "
+        f"{probe.s(pairs([]))} {probe.s('entry')} (i32.const 5000) (i32.const 208)))",
+    )
+    probe.on("proxy_on_log", probe.log("stream done"))
+    probe.on("proxy_on_grpc_receive", probe.log("grpc answered"))
+    probe.on("proxy_on_grpc_close", probe.log("grpc closed"))
+    return build(probe)
+
+
+def test_outcome_logs_wait_for_the_exchange_grpc_calls(proxy_wasm_backend: Backend) -> None:
+    plugin = proxy_wasm_backend.load_plugin(late_grpc_call())
+    proxy_wasm_backend.expect_grpc_call("grpc_audit", "audit.Log", "Write").respond_with(b"ok", delay_ms=150)
+    outcome = proxy_wasm_backend.request(plugin, upstream_body="served")
+    assert outcome.response_body == b"served"
+    assert [(r.message, r.context_kind) for r in outcome.logs] == [
+        ("stream done", "stream"),
+        ("grpc answered", "root"),
+    ]

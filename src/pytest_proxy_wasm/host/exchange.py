@@ -72,6 +72,7 @@ class Exchange(FilterWalk):
         self.reset = False
         self.upstream: UpstreamResponse | None = None
         self.first_call = len(host.callouts.records)
+        self.first_grpc = len(host.grpc.records)
 
     def _downstream_headers(
         self,
@@ -169,11 +170,15 @@ class Exchange(FilterWalk):
             rounds += 1
 
     def _drain_own_callouts(self) -> None:
-        """After the stream: deliver the answers to HTTP callouts this exchange made. They belong to
-        the root context and outlive the stream (on Envoy too); what the plugin logs then is part of
-        this exchange's Outcome (the Envoy backend waits for them the same way)."""
+        """After the stream: deliver the answers to HTTP callouts and unary gRPC calls this exchange
+        made. They belong to the root context and outlive the stream (on Envoy too); what the plugin
+        logs then is part of this exchange's Outcome (the Envoy backend waits for them the same way)."""
         for _ in range(MAX_PENDING_ROUNDS):
-            due = self.host.callouts.pending_due(self.first_call)
+            dues = [
+                self.host.callouts.pending_due(self.first_call),
+                self.host.grpc.pending_due(self.first_grpc),
+            ]
+            due = min((d for d in dues if d is not None), default=None)
             if due is None or not self.host.run_pending(due):
                 return
 
