@@ -180,3 +180,35 @@ def test_trap_in_a_response_callback_sends_a_bare_503(proxy_wasm_backend: Backen
     assert outcome.details == "wasm_fail_stream"
     assert [r.message for r in outcome.logs] == ["about to trap"]
     assert (outcome.upstream_request is None) == reply_first
+
+
+def replying_twice(second_in: str) -> bytes:
+    """A local reply from on_request_headers, and a second one: in the same callback or from
+    on_response_headers while the first passes."""
+    probe = Probe()
+
+    def reply(status: int, body: str) -> str:
+        return (
+            f"(drop (call $proxy_send_local_response (i32.const {status}) {probe.s('twice')} "
+            f"{probe.s(body)} {probe.s(pairs([]))} (i32.const -1)))"
+        )
+
+    first = reply(403, "first")
+    second = reply(418, "second")
+    if second_in == "same-callback":
+        probe.on("proxy_on_request_headers", f"{first} {second}", ret=1)
+    else:
+        probe.on("proxy_on_request_headers", first, ret=1)
+        probe.on("proxy_on_response_headers", second, ret=1)
+    return build(probe)
+
+
+@pytest.mark.parametrize("second_in", ["same-callback", "response-headers"])
+def test_a_second_local_reply(proxy_wasm_backend: Backend, second_in: str) -> None:
+    plugin = proxy_wasm_backend.load_plugin(replying_twice(second_in))
+    outcome = proxy_wasm_backend.request(plugin)
+    assert (outcome.reset, outcome.hung) == (False, False)
+    if second_in == "same-callback":  # the first reply completes the stream; the second does nothing
+        assert (outcome.status, outcome.response_body) == (403, b"first")
+    else:  # sendDirectLocalReply: straight to the client
+        assert (outcome.status, outcome.response_body) == (418, b"second")

@@ -255,7 +255,10 @@ class Exchange(FilterWalk):
     def _send_local_reply(self, reply: LocalResponse) -> None:
         """Envoy FilterManager::sendLocalReply: through the filters when no response has started,
         straight to the client when one is inside the chain (an upstream answer or an earlier local
-        reply, e.g. a trap's 503 while a reply passes a filter), a reset once the client has headers."""
+        reply, e.g. a trap's 503 while a reply passes a filter), a reset once the client has headers,
+        nothing once it has the whole answer (a second reply from the same callback; Envoy 1.40)."""
+        if self.downstream_complete:
+            return
         self.local_reply = reply
         self.info.response_details = reply.details
         headers = local_reply_headers(
