@@ -58,6 +58,10 @@ class Backend(Protocol):
 
     def add_cluster(self, *names: str) -> None: ...
 
+    def withdraw(self, cluster: str) -> int:
+        """Withdraw every HTTP answer declared for ``cluster``; the cluster itself stays."""
+        ...
+
     def expect_grpc_call(
         self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
     ) -> GrpcExpectation:

@@ -179,7 +179,9 @@ class Host(CalloutDeclarations):
         if context is None:
             self.records.append(LogRecord(level, message, "", None, source))
         else:
-            self.records.append(LogRecord(level, message, context.root.plugin_ref.name, context.id, source))
+            kind = "root" if context.root is context else "stream"
+            plugin = context.root.plugin_ref.name
+            self.records.append(LogRecord(level, message, plugin, context.id, source, kind))
 
     def host_log(self, level: int, message: str, vm: VM | None = None) -> None:
         self.records.append(LogRecord(level, message, vm.name if vm else "", None, "host"))

@@ -294,6 +294,7 @@ class EnvoyBackend(CalloutDeclarations):
         )
         seen_upstream = len(self.upstream.requests)
         seen_calls = {name: len(server.requests) for name, server in self.clusters.items()}
+        seen_grpc = len(self.grpc.records)
         access_log = self.workdir / "access.log"
         access_before = access_log.read_text().count("\n") if access_log.exists() else 0
         wire_request = encode_request(
@@ -307,7 +308,19 @@ class EnvoyBackend(CalloutDeclarations):
         lines = access_log.read_text().splitlines()[access_before:] if access_log.exists() else []
         entry = json.loads(lines[-1]) if lines else {}
         deletes = sum(not spec.network for spec in chain)
-        logs = self._consume_log(settle=0.5, until=lambda lines: _count(lines, "proxy_on_delete(") >= deletes)
+
+        def settled(lines: list[str]) -> bool:
+            # the stream is gone and every callout this exchange made has had its answer delivered
+            calls = sum(
+                len(server.requests) - seen_calls.get(name, 0) for name, server in self.clusters.items()
+            )
+            answered = _count(lines, "proxy_on_http_call_response(")
+            unary = sum(r.kind == "call" for r in self.grpc.records[seen_grpc:])
+            grpc_done = _count(lines, "proxy_on_grpc_receive(") + _count(lines, "proxy_on_grpc_close(")
+            stream_gone = _count(lines, "proxy_on_delete(") >= deletes
+            return stream_gone and answered >= calls and grpc_done >= unary
+
+        logs = self._consume_log(settle=0.5, until=settled)
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
     def _outcome(
