@@ -79,27 +79,18 @@ def queues(run: CaseRun) -> None:
     kinds=SERVICE,
 )
 def shared_data(run: CaseRun) -> None:
-    host, first = run.started()
-    compiled = run.compiled()
-    vm = host.new_vm(compiled, vm_config=run.target.vm_config, env=run.target.env, share=False)
-    second = Plugin(
-        host,
-        compiled,
-        vm,
-        name="worker-2",
-        root_id="",
-        plugin_config=run.target.plugin_config,
-        failure_policy=first.failure_policy,
-    )
-    host.plugins.append(second)
-    host.roots.append(second.root)
+    host = run.host(thread_vms=True, workers=2)  # Envoy: one VM (and root context) per thread
+    plugin = run.plugin(host)
+    copies = [plugin, *plugin.replicas]
     host.advance(RUN_MS)
-    used = sorted(n for n in _SHARED if first.vm.hostcall_counts.get(n))
+    used = sorted(n for n in _SHARED if any(p.vm.hostcall_counts.get(n) for p in copies))
     if not used:
         raise NotApplicable("the service uses no shared data")
-    run.details.update(hostcalls=used, keys=sorted(host.shared_data.snapshot(first.vm.vm_id)))
-    _failed(first, "worker 1")
-    _failed(second, "worker 2")
+    run.details.update(
+        hostcalls=used, copies=len(copies), keys=sorted(host.shared_data.snapshot(plugin.vm.vm_id))
+    )
+    for copy in copies:
+        _failed(copy, f"the copy on thread {copy.thread}")
 
 
 @case(
@@ -122,7 +113,9 @@ def reload(run: CaseRun) -> None:
     if done == 0:
         host.advance(5_000)  # on_done false: the root may still call proxy_done
     host.delete_root(old.root)
-    host.roots.remove(old.root)
+    for roots in (host.roots, host.all_roots):  # the old root is gone: no more ticks for it
+        if old.root in roots:
+            roots.remove(old.root)
     host.advance(10_000)
     run.details.update(on_done=done, ticks=new.vm.calls.get("proxy_on_tick", 0))
     _failed(new, "after the update")
