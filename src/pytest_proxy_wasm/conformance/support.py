@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -112,11 +112,12 @@ def request(host: Host, plugins: Plugin | list[Plugin], **kwargs: Any) -> Outcom
     from ..host.exchange import Exchange, UpstreamResponse
 
     chain = [plugins] if isinstance(plugins, Plugin) else list(plugins)
+    trailers = kwargs.pop("upstream_trailers", None)
     upstream = UpstreamResponse(
         kwargs.pop("upstream_status", 200),
-        list(kwargs.pop("upstream_headers", None) or []),
+        _pairs(kwargs.pop("upstream_headers", None)),
         kwargs.pop("upstream_body", b""),
-        kwargs.pop("upstream_trailers", None),
+        _pairs(trailers) if trailers is not None else None,
     )
     exchange = Exchange(host, chain)
     defaults: dict[str, Any] = {"method": "GET", "path": "/", "authority": "example.com", "scheme": "http"}
@@ -125,6 +126,12 @@ def request(host: Host, plugins: Plugin | list[Plugin], **kwargs: Any) -> Outcom
     if outcome.hung:
         outcome = dataclasses.replace(outcome, diagnostics=[*outcome.diagnostics, hang_report(exchange)])
     return outcome
+
+
+def _pairs(value: Any) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    return list(value.items()) if isinstance(value, Mapping) else list(value)
 
 
 def hang_report(exchange: Exchange) -> str:
