@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from ..host.http import HttpStream
-from .cases import CaseFailure, CaseRun, case, check
+from .cases import STREAM_THREAD_ONLY, CaseFailure, CaseRun, case, check
 from .support import describe, request, sane, status_text, synthetic_callout_failure
 
 _TOKEN = st.text(
@@ -91,7 +91,7 @@ def explore(run: CaseRun, strategy: st.SearchStrategy[Any], check_one: Callable[
 
 
 def _exchange(run: CaseRun, generated: dict[str, Any]) -> None:
-    host, plugin = run.started()
+    host, plugin = run.started(**STREAM_THREAD_ONLY)
     kwargs = dict(generated)
     if not kwargs["body"]:
         kwargs["body"] = b""
@@ -123,7 +123,7 @@ def generated_exchanges(run: CaseRun) -> None:
 )
 def header_maps(run: CaseRun) -> None:
     def one(headers: list[tuple[str, str]]) -> None:
-        host, plugin = run.started()
+        host, plugin = run.started(**STREAM_THREAD_ONLY)
         sane(request(host, plugin, headers=headers, upstream_headers=headers), "header map")
 
     explore(run, HEADER_MAPS, one)
@@ -142,7 +142,7 @@ def body_chunking(run: CaseRun) -> None:
     results: dict[int, tuple[str, bytes]] = {}
     for cut in range(len(body) + 1):
         chunks = [c for c in (body[:cut], body[cut:]) if c]
-        host, plugin = run.started()
+        host, plugin = run.started(**STREAM_THREAD_ONLY)
         outcome = request(host, plugin, method="POST", path="/", body=chunks, upstream_body=body)
         sane(outcome, f"request body split at byte {cut}")
         upstream = outcome.upstream_request.body if outcome.upstream_request else b""
@@ -162,7 +162,7 @@ def body_chunking(run: CaseRun) -> None:
 )
 def headers_only(run: CaseRun) -> None:
     for status in (200, 204, 304):
-        host, plugin = run.started()
+        host, plugin = run.started(**STREAM_THREAD_ONLY)
         sane(request(host, plugin, method="GET", upstream_status=status), f"headers only, upstream {status}")
         run.close()
 
@@ -186,7 +186,7 @@ def reset_midway(run: CaseRun) -> None:
         "during request body": lambda s: s.on_request_body(b"partial", end_of_stream=False),
         "after response headers": response_started,
     }
-    _, plugin = run.started()
+    _, plugin = run.started(**STREAM_THREAD_ONLY)
     for label, step in steps.items():
         stream = plugin.http_stream()
         stream.on_request_headers(request, end_of_stream=False)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ..host.abi.enums import PeerType
 from ..host.tcp import TcpStream
-from .cases import CaseRun, case, check
+from .cases import STREAM_THREAD_ONLY, CaseRun, case, check
 from .http_robustness import explore
 from .support import connection_sane
 
@@ -40,7 +40,7 @@ CONNECTIONS = st.fixed_dictionaries(
 )
 def generated_connections(run: CaseRun) -> None:
     def one(connection: dict[str, Any]) -> None:
-        host, plugin = run.started()
+        host, plugin = run.started(**STREAM_THREAD_ONLY)
         connection_sane(host.connect(plugin, **connection), "generated connection", plugin)
 
     explore(run, CONNECTIONS, one)
@@ -60,7 +60,7 @@ def chunking(run: CaseRun) -> None:
     results: dict[int, tuple[bytes, bytes, str]] = {}
     for cut in range(0, len(data) + 1, 3):
         chunks = [c for c in (data[:cut], data[cut:]) if c]
-        host, plugin = run.started()
+        host, plugin = run.started(**STREAM_THREAD_ONLY)
         outcome = host.connect(plugin, downstream=chunks, upstream_reply=[b"reply"])
         connection_sane(outcome, f"bytes split at {cut}", plugin)
         results[cut] = (outcome.upstream_received, outcome.client_received, outcome.closed_by)
@@ -79,7 +79,7 @@ def chunking(run: CaseRun) -> None:
     kinds=TCP,
 )
 def close_orders(run: CaseRun) -> None:
-    _, plugin = run.started()
+    _, plugin = run.started(**STREAM_THREAD_ONLY)
     steps: dict[str, Callable[[TcpStream], object]] = {
         "before any data": lambda s: None,
         "after client data": lambda s: s.on_downstream_data(b"partial"),
