@@ -1,5 +1,6 @@
-"""service (plugins_under_test/rust/service/README.md): a root-only plugin. Ticks count in shared data
-with CAS, publish an event on the plugin's queue and report to a stats cluster with an HTTP callout.
+"""service (plugins_under_test/rust/service/README.md) and its Go twin service_ticker
+(plugins_under_test/go/service_ticker/README.md): root-only plugins. Ticks count in shared data with
+CAS, publish an event on the plugin's queue and report to a stats cluster with an HTTP callout.
 
 Loaded with ``load_plugin`` (it only makes a root context). On the emulator time is virtual
 (``advance``); on Envoy it is real, so those tests use 200 ms ticks and wait about a second.
@@ -8,6 +9,7 @@ Loaded with ``load_plugin`` (it only makes a root context). On the emulator time
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +19,21 @@ from pytest_proxy_wasm.host.callouts import HttpCallRecord
 
 from .conftest import sample
 
-MODULE = sample("rust", "service")
+MODULES = {"rust": sample("rust", "service"), "go": sample("go", "service_ticker")}
+BAD_ARGUMENT = {"rust": "BadArgument", "go": "BAD_ARGUMENT"}  # each SDK's status spelling
 CLUSTER = "outbound|8080||stats.svc"
 CONFIG = {"tick_ms": 200, "cluster": CLUSTER}
 TICK = re.compile(r"service: tick (\d+)")
+
+
+@pytest.fixture(params=sorted(MODULES))
+def service_language(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def module(service_language: str) -> Path:
+    return MODULES[service_language]
 
 
 def ticks(backend: Host | Backend) -> list[int]:
@@ -37,8 +50,8 @@ def http_calls(backend: Host | Backend) -> list[HttpCallRecord]:
 # -- emulator: virtual time, exact counts ------------------------------------------------------------
 
 
-def test_configure_registers_the_queue_and_the_tick(proxy_wasm_host: Host) -> None:
-    proxy_wasm_host.load_plugin(MODULE, plugin_config=CONFIG)
+def test_configure_registers_the_queue_and_the_tick(proxy_wasm_host: Host, module: Path) -> None:
+    proxy_wasm_host.load_plugin(module, plugin_config=CONFIG)
     assert proxy_wasm_host.log_messages("info") == [
         "service: vm started",
         f"service: tick every 200 ms, reporting to {CLUSTER}, queue service.events id=1",
@@ -46,9 +59,9 @@ def test_configure_registers_the_queue_and_the_tick(proxy_wasm_host: Host) -> No
     assert ("", b"service.events") in proxy_wasm_host.queues.by_key
 
 
-def test_each_tick_counts_publishes_and_reports(proxy_wasm_host: Host) -> None:
+def test_each_tick_counts_publishes_and_reports(proxy_wasm_host: Host, module: Path) -> None:
     proxy_wasm_host.expect_http_call(CLUSTER).respond_with(204)
-    proxy_wasm_host.load_plugin(MODULE, plugin_config=CONFIG)
+    proxy_wasm_host.load_plugin(module, plugin_config=CONFIG)
     proxy_wasm_host.advance(199)
     assert ticks(proxy_wasm_host) == []
     proxy_wasm_host.advance(801)
@@ -72,18 +85,18 @@ def test_each_tick_counts_publishes_and_reports(proxy_wasm_host: Host) -> None:
     assert list(proxy_wasm_host.queues.by_key[("", b"service.events")].items) == []  # drained
 
 
-def test_count_continues_from_shared_data(proxy_wasm_host: Host) -> None:
+def test_count_continues_from_shared_data(proxy_wasm_host: Host, module: Path) -> None:
     proxy_wasm_host.shared_data.set("", b"service.ticks", b"41", 0)
     proxy_wasm_host.expect_http_call(CLUSTER).respond_with(200)
-    proxy_wasm_host.load_plugin(MODULE, plugin_config=CONFIG)
+    proxy_wasm_host.load_plugin(module, plugin_config=CONFIG)
     proxy_wasm_host.advance(200)
     assert ticks(proxy_wasm_host) == [42]
     assert proxy_wasm_host.shared_data.get("", b"service.ticks") == (b"42", 2)
 
 
-def test_defaults(proxy_wasm_host: Host) -> None:
+def test_defaults(proxy_wasm_host: Host, module: Path) -> None:
     proxy_wasm_host.expect_http_call(CLUSTER).respond_with(200)
-    proxy_wasm_host.load_plugin(MODULE)
+    proxy_wasm_host.load_plugin(module)
     proxy_wasm_host.advance(999)
     assert ticks(proxy_wasm_host) == []
     proxy_wasm_host.advance(1)
@@ -95,9 +108,9 @@ def test_defaults(proxy_wasm_host: Host) -> None:
 # -- every backend -------------------------------------------------------------------------------------
 
 
-def test_ticks_report_and_publish_on_every_backend(proxy_wasm_backend: Backend) -> None:
+def test_ticks_report_and_publish_on_every_backend(proxy_wasm_backend: Backend, module: Path) -> None:
     proxy_wasm_backend.expect_http_call(CLUSTER).respond_with(204)
-    proxy_wasm_backend.load_plugin(MODULE, plugin_config=CONFIG)
+    proxy_wasm_backend.load_plugin(module, plugin_config=CONFIG)
     proxy_wasm_backend.advance(1000)
     seen = ticks(proxy_wasm_backend)
     assert len(seen) >= 3
@@ -112,31 +125,35 @@ def test_ticks_report_and_publish_on_every_backend(proxy_wasm_backend: Backend) 
     assert all((c.header(":authority") or c.header("host")) == "stats.svc" for c in calls)
 
 
-def test_failed_report_is_answered_503(proxy_wasm_backend: Backend) -> None:
+def test_failed_report_is_answered_503(proxy_wasm_backend: Backend, module: Path) -> None:
     proxy_wasm_backend.expect_http_call(CLUSTER).fail("reset")
-    proxy_wasm_backend.load_plugin(MODULE, plugin_config=CONFIG)
+    proxy_wasm_backend.load_plugin(module, plugin_config=CONFIG)
     proxy_wasm_backend.advance(500)
     assert "service: report answered 503" in proxy_wasm_backend.log_messages("info")
 
 
-def test_unknown_cluster_is_logged_and_ticks_go_on(proxy_wasm_backend: Backend) -> None:
-    proxy_wasm_backend.load_plugin(MODULE, plugin_config={"tick_ms": 200, "cluster": "nowhere"})
+def test_unknown_cluster_is_logged_and_ticks_go_on(
+    proxy_wasm_backend: Backend, module: Path, service_language: str
+) -> None:
+    proxy_wasm_backend.load_plugin(module, plugin_config={"tick_ms": 200, "cluster": "nowhere"})
     proxy_wasm_backend.advance(500)
     assert len(ticks(proxy_wasm_backend)) >= 2
-    assert "service: report dispatch failed: BadArgument" in proxy_wasm_backend.log_messages("warn")
+    expected = f"service: report dispatch failed: {BAD_ARGUMENT[service_language]}"
+    assert expected in proxy_wasm_backend.log_messages("warn")
 
 
 @pytest.mark.parametrize("config", ["{", {"tick_ms": 0}, {"tick_ms": "1s"}, {"cluster": ""}])
-def test_bad_config_is_refused(proxy_wasm_backend: Backend, config: object) -> None:
+def test_bad_config_is_refused(proxy_wasm_backend: Backend, module: Path, config: object) -> None:
     with pytest.raises(PluginStartError):
-        proxy_wasm_backend.load_plugin(MODULE, plugin_config=config)
+        proxy_wasm_backend.load_plugin(module, plugin_config=config)
     errors = proxy_wasm_backend.log_messages("error")
     assert any(m.startswith("service: invalid configuration:") for m in errors)
 
 
-def test_a_request_through_it_panics(proxy_wasm_backend: Backend) -> None:
+def test_a_request_through_the_rust_one_panics(proxy_wasm_backend: Backend) -> None:
     """No HTTP context: the SDK panics when the host creates one; FAIL_CLOSED answers 503."""
-    plugin = proxy_wasm_backend.load_plugin(MODULE, plugin_config={"tick_ms": 60_000})
+    module = MODULES["rust"]
+    plugin = proxy_wasm_backend.load_plugin(module, plugin_config={"tick_ms": 60_000})
     outcome = proxy_wasm_backend.request(plugin, upstream_body="up")
     assert outcome.status == 503
     assert outcome.upstream_request is None
@@ -145,7 +162,18 @@ def test_a_request_through_it_panics(proxy_wasm_backend: Backend) -> None:
     assert critical.endswith("dispatcher.rs:201:25:\nmissing ContextType on root_context")
 
 
-def test_one_root_context_per_plugin(proxy_wasm_backend: Backend, request: pytest.FixtureRequest) -> None:
+def test_a_request_through_the_go_one_passes_untouched(proxy_wasm_backend: Backend) -> None:
+    """pwabi creates no stream for a root without HTTP/TCP contexts; every callback then continues."""
+    plugin = proxy_wasm_backend.load_plugin(MODULES["go"], plugin_config={"tick_ms": 60_000})
+    outcome = proxy_wasm_backend.request(plugin, headers={"x-a": "1"}, upstream_body="up")
+    assert outcome.status == 200 and outcome.response_body == b"up"
+    assert outcome.upstream_request is not None and outcome.upstream_request.header("x-a") == "1"
+    assert outcome.plugin_failed is None
+
+
+def test_one_root_context_per_plugin(
+    proxy_wasm_backend: Backend, module: Path, request: pytest.FixtureRequest
+) -> None:
     if proxy_wasm_backend.name in ("envoy", "diff"):
         request.applymarker(
             pytest.mark.xfail(
@@ -156,6 +184,6 @@ def test_one_root_context_per_plugin(proxy_wasm_backend: Backend, request: pytes
                 "the emulator runs one root context",
             )
         )
-    proxy_wasm_backend.load_plugin(MODULE, plugin_config=CONFIG)
+    proxy_wasm_backend.load_plugin(module, plugin_config=CONFIG)
     backend = getattr(proxy_wasm_backend, "envoy", proxy_wasm_backend)  # diff: Envoy's own log
     assert backend.log_messages("info").count("service: vm started") == 1
