@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,10 @@ from ..host.abi.enums import AbiVersion, FailurePolicy
 from ..host.host import Host
 from ..host.options import HostOptions
 from ..host.plugin import Plugin
+from ..host.failures import VmFailure
 from ..host.runtime import CompiledModule, Runtime
+from ..outcome import LogRecord, Outcome
+from .evidence import LOG_LINES, Evidence, Exchange, PluginSetup, build_evidence, with_input
 
 AREAS = (
     "module",
@@ -50,11 +54,19 @@ class Target:
     budgets: Mapping[str, float] = field(default_factory=dict)
     seed: int | None = None
     max_examples: int = 25
+    root_id: str = ""
+    vm_id: str = ""
+    callouts: tuple[tuple[str, int, str], ...] = ()  # (cluster, status, body), declared before start
+    requests: tuple[dict[str, Any], ...] = ()  # the user's own requests (--request, --requests FILE)
 
 
 @dataclass
 class CaseRun:
-    """Given to each case: build hosts and plugins for the target, record details for the report."""
+    """Given to each case: build hosts and plugins for the target, record details for the report.
+
+    Every ``host.request`` made through its hosts is recorded; when the case fails, ``finding()`` builds
+    the evidence from the exchange that shows the failure (or what the case gave ``evidence()``).
+    """
 
     target: Target
     runtime: Runtime
@@ -63,14 +75,28 @@ class CaseRun:
     callbacks: Counter[str] = field(default_factory=Counter)
     hostcalls: Counter[str] = field(default_factory=Counter)
     logs: list[str] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    failures: list[VmFailure] = field(default_factory=list)
+    explicit: dict[str, Any] = field(default_factory=dict)
+    _hosts_made: int = 0
 
     def compiled(self) -> CompiledModule:
         return self.runtime.load(self.target.module)
 
+    @property
+    def requests(self) -> tuple[dict[str, Any], ...]:
+        """The standard requests plus the user's own (``--request``): what every area should send."""
+        from .support import STANDARD_REQUESTS
+
+        return (*STANDARD_REQUESTS, *self.target.requests)
+
     def host(self, **options: Any) -> Host:
-        """A fresh emulator host; callouts to any cluster are answered 200 so callout paths run."""
+        """A fresh emulator host; the user's callout answers first, then any cluster answers 200."""
         opts = HostOptions(deadline_seconds=self.target.deadline_seconds, random_seed=0).replace(**options)
-        host = Host(self.runtime, opts)
+        host = RecordingHost(self, self._hosts_made, self.runtime, opts)
+        self._hosts_made += 1
+        for cluster, status, body in self.target.callouts:
+            host.expect_http_call(cluster).respond_with(status, body=body.encode())
         host.expect_http_call("*").respond_with(200, body=b"ok")
         self.hosts.append(host)
         return host
@@ -82,7 +108,7 @@ class CaseRun:
         module: bytes | Path | None = None,
         plugin_config: bytes | None = None,
         name: str | None = None,
-        vm_id: str = "",
+        vm_id: str | None = None,
         failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED,
     ) -> Plugin:
         return host.load_plugin(
@@ -91,7 +117,8 @@ class CaseRun:
             vm_config=self.target.vm_config,
             env=self.target.env,
             name=name,
-            vm_id=vm_id,
+            root_id=self.target.root_id if module is None else "",
+            vm_id=self.target.vm_id if vm_id is None else vm_id,
             failure_policy=failure_policy,
         )
 
@@ -99,15 +126,38 @@ class CaseRun:
         host = self.host(**options)
         return host, self.plugin(host)
 
+    def evidence(self, *, input: Any = None, note: str = "") -> None:  # noqa: A002 - reads as the report
+        """Name the input that shows the failure (a request dict or a list of them) and/or add a note."""
+        if input is not None:
+            self.explicit["input"] = input
+        if note:
+            self.explicit["note"] = note
+
+    def finding(self) -> Evidence:
+        """The evidence for a failed case (call after ``close``)."""
+        ev = build_evidence(
+            self.exchanges,
+            self.failures,
+            self.logs,
+            shrunk="shrunk_input" in self.details,
+            seed=self.details.get("seed"),
+        )
+        if "input" in self.explicit:
+            ev = with_input(ev, self.explicit["input"], self.exchanges)
+        ev.note = self.explicit.get("note", "")
+        return ev
+
     def close(self) -> None:
-        """Close every host, keeping its hostcall/callback counts and the tail of the plugin logs."""
+        """Close every host, keeping its hostcall/callback counts, failures and the plugin log tail."""
         sha = self._sha()
         for host in self.hosts:
             for vm in host.all_vms:
                 if vm.compiled.sha256 == sha:
                     self.callbacks.update(vm.calls)
                     self.hostcalls.update(vm.hostcall_counts)
-            self.logs += [f"[{r.level_name}] {r.message}" for r in host.records if r.source != "host"]
+                    if vm.failure is not None:
+                        self.failures = [*self.failures[-9:], vm.failure]
+            self.logs += [log_line(r) for r in host.records if r.source != "host"]
             self.logs = self.logs[-LOG_TAIL:]
             host.close()
         self.hosts.clear()
@@ -117,6 +167,67 @@ class CaseRun:
             return self.compiled().sha256
         except Exception:
             return None
+
+
+def log_line(record: LogRecord) -> str:
+    return f"[{record.source if record.source in ('stdout', 'stderr') else record.level_name}] {record.message}"
+
+
+class RecordingHost(Host):
+    """An emulator host that records each exchange for the evidence of a finding."""
+
+    def __init__(self, run: CaseRun, index: int, runtime: Runtime, options: HostOptions) -> None:
+        super().__init__(runtime, options)
+        self._run = run
+        self._index = index
+        self._sent: list[dict[str, Any]] = []
+        self.module_bytes: dict[str, bytes] = {}
+
+    def load_plugin(self, module: Any, **kwargs: Any) -> Plugin:
+        if isinstance(module, bytes | bytearray):
+            self.module_bytes[hashlib.sha256(module).hexdigest()] = bytes(module)
+        return super().load_plugin(module, **kwargs)
+
+    def request(self, plugins: Plugin | Iterable[Plugin] | None = None, **kwargs: Any) -> Outcome:
+        chain = list(
+            self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
+        )
+        before = [p.vm.failure for p in chain]
+        outcome = super().request(chain, **kwargs)
+        target = self._run._sha()
+        new = [(p, p.vm.failure) for p, old in zip(chain, before) if p.vm.failure is not None and old is None]
+        new.sort(key=lambda pf: pf[0].compiled.sha256 != target)  # the module under test first
+        exchange = Exchange(
+            request=dict(kwargs),
+            chain=[setup(p, target, self.module_bytes) for p in chain],
+            outcome=outcome,
+            host_index=self._index,
+            prefix=list(self._sent[-20:]),
+            failure=new[0][1] if new else None,
+            log_tail=[log_line(r) for r in self.records if r.source != "host"][-LOG_LINES:],
+        )
+        self._sent.append(dict(kwargs))
+        recorded = self._run.exchanges
+        recorded.append(exchange)
+        if len(recorded) > 400:  # keep the first (a baseline) and the latest
+            del recorded[1:200]
+        return outcome
+
+
+def setup(plugin: Plugin, target_sha: str | None, module_bytes: Mapping[str, bytes]) -> PluginSetup:
+    sha = plugin.compiled.sha256
+    return PluginSetup(
+        sha256=sha,
+        name=plugin.name,
+        root_id=plugin.root_id,
+        vm_id=plugin.vm.vm_id,
+        plugin_config=plugin.plugin_config,
+        vm_config=plugin.vm.vm_config,
+        env=dict(plugin.vm.env),
+        failure_policy=plugin.failure_policy,
+        is_target=sha == target_sha,
+        module=module_bytes.get(sha),
+    )
 
 
 CaseFunc = Callable[[CaseRun], None]
