@@ -21,6 +21,7 @@ PANIC = re.compile(r"panic|abort|fatal|exception|traceback|^\[(error|critical|st
 LOG_LINES = 20
 SHOWN_VALUE = 120  # characters of one value in text forms
 MAX_JSON_VALUE = 2048  # bytes of one value kept in JSON
+EMPTY = '""'  # an empty value in text forms
 
 
 def show_bytes(data: bytes) -> str:
@@ -103,7 +104,7 @@ def request_text(encoded: dict[str, Any]) -> str:
     for key in ("headers", "trailers", "upstream_headers"):
         pairs = encoded.get(key) or []
         if pairs:
-            shown = ", ".join(f"{k}: {_short(v)}" for k, v in pairs[:8])
+            shown = ", ".join(f"{k}: {_short(v) or EMPTY}" for k, v in pairs[:8])
             more = f" (+{len(pairs) - 8} more)" if len(pairs) > 8 else ""
             parts.append(f"{key.replace('_', ' ')}: {shown}{more}")
         elif key == "headers" and "headers" in encoded:
@@ -240,7 +241,7 @@ def text_lines(ev: dict[str, Any]) -> list[str]:
         out.append(f"failed callback: {ev['callback']}")
     if ev.get("trap"):
         out.append(f"trap: {ev.get('failure_kind') or ''}: {ev['trap']}".replace(": : ", ": "))
-    out += [f"plugin: {line}" for line in ev.get("panic") or []]
+    out += ["plugin: " + line.replace("\n", "\n    ") for line in ev.get("panic") or []]
     if ev.get("note"):
         out.append(ev["note"])
     replay = ev.get("replay")

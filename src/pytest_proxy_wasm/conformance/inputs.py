@@ -43,6 +43,7 @@ def add_input_options(add: Callable[..., None]) -> None:
     add("--proxy-wasm-request", action="append", default=[], metavar="'METHOD PATH'",
         help="a request of your own every area sends besides the generated ones")  # fmt: skip
     add("--proxy-wasm-requests", default=None, metavar="FILE", help="a YAML scenario file of requests")
+    add("--proxy-wasm-origin", default="", metavar="TEXT", help="where the module came from (for the report)")
 
 
 def input_options(config: pytest.Config) -> dict[str, Any]:

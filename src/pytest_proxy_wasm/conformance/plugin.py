@@ -165,6 +165,7 @@ class CaseItem(pytest.Item):
         except PluginStartError as exc:
             if case.id != "lifecycle.start_configure":
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
+            self.evidence = self._finding(run)
             raise AssertionError(str(exc)) from None
         finally:
             run.close()
