@@ -90,6 +90,10 @@ class CaseRun:
 
         return (*STANDARD_REQUESTS, *self.target.requests)
 
+    def user_requests(self, defaults: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+        """The user's requests with every key of ``defaults`` (explicit examples for a strategy)."""
+        return tuple({**defaults, **request} for request in self.target.requests)
+
     def host(self, **options: Any) -> Host:
         """A fresh emulator host; the user's callout answers first, then any cluster answers 200."""
         opts = HostOptions(deadline_seconds=self.target.deadline_seconds, random_seed=0).replace(**options)
@@ -143,7 +147,13 @@ class CaseRun:
             seed=self.details.get("seed"),
         )
         if "input" in self.explicit:
-            ev = with_input(ev, self.explicit["input"], self.exchanges)
+            given = self.explicit["input"]
+            ev = with_input(ev, given, self.exchanges)
+            named = list(given) if isinstance(given, list | tuple) else [given]
+            if any(isinstance(r, dict) and _is_user_request(r, self.target.requests) for r in named):
+                ev.source = "your request (--request/--requests)"
+        elif any(_is_user_request(e.request, self.target.requests) for e in ev.raw):
+            ev.source = "your request (--request/--requests)"
         ev.note = self.explicit.get("note", "")
         return ev
 
@@ -167,6 +177,10 @@ class CaseRun:
             return self.compiled().sha256
         except Exception:
             return None
+
+
+def _is_user_request(request: Mapping[str, Any], given: Iterable[Mapping[str, Any]]) -> bool:
+    return any(all(request.get(k) == v for k, v in user.items()) for user in given)
 
 
 def log_line(record: LogRecord) -> str:
