@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pytest_proxy_wasm.cli import build_parser, main
 from pytest_proxy_wasm.check_cli import pytest_args
+from pytest_proxy_wasm.cli import build_parser, main
 from pytest_proxy_wasm.conformance.cases import CaseRun, Target
 from pytest_proxy_wasm.conformance.inputs import InputError, load_scenario, parse_callout, parse_request_line
 from pytest_proxy_wasm.host.runtime import Runtime
@@ -28,9 +28,15 @@ def run_json(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
 
 def test_assemblyscript_plugin_checks_with_its_root_id(tmp_path: Path) -> None:
     code, model = run_json(
-        tmp_path, str(AS_BASIC_AUTH), "--root-id", "basic-auth", "--plugin-config", CONFIG,
-        "--select", "module,lifecycle,failure_policy",
-    )  # fmt: skip
+        tmp_path,
+        str(AS_BASIC_AUTH),
+        "--root-id",
+        "basic-auth",
+        "--plugin-config",
+        CONFIG,
+        "--select",
+        "module,lifecycle,failure_policy",
+    )
     assert (code, model["verdict"]) == (0, "pass")
     assert model["inputs"]["root_id"] == "basic-auth"
 
@@ -38,9 +44,15 @@ def test_assemblyscript_plugin_checks_with_its_root_id(tmp_path: Path) -> None:
 def test_the_root_id_reaches_the_plugin(tmp_path: Path) -> None:
     """proxy-runtime looks the root id up and aborts on one it has no factory for."""
     code, model = run_json(
-        tmp_path, str(AS_BASIC_AUTH), "--root-id", "no-such-root", "--plugin-config", CONFIG,
-        "--select", "lifecycle.start_configure",
-    )  # fmt: skip
+        tmp_path,
+        str(AS_BASIC_AUTH),
+        "--root-id",
+        "no-such-root",
+        "--plugin-config",
+        CONFIG,
+        "--select",
+        "lifecycle.start_configure",
+    )
     assert code == 1
     [case] = model["cases"]
     assert case["evidence"]["callback"] == "proxy_on_context_create"
@@ -68,9 +80,13 @@ spec:
 def test_check_takes_a_wasmplugin_yaml(tmp_path: Path) -> None:
     yaml = _wasmplugin(tmp_path)
     code, model = run_json(
-        tmp_path, str(yaml), "--map-file", f"/opt/plugins/basic_auth.wasm={AS_BASIC_AUTH}",
-        "--select", "module,lifecycle",
-    )  # fmt: skip
+        tmp_path,
+        str(yaml),
+        "--map-file",
+        f"/opt/plugins/basic_auth.wasm={AS_BASIC_AUTH}",
+        "--select",
+        "module,lifecycle",
+    )
     assert (code, model["verdict"]) == (0, "pass")
     assert model["modules"][0]["name"] == "istio-system.basic-auth.wasm"
     inputs = model["inputs"]
@@ -82,9 +98,13 @@ def test_check_takes_a_wasmplugin_yaml(tmp_path: Path) -> None:
 def test_the_wasmplugin_config_reaches_the_plugin(tmp_path: Path) -> None:
     yaml = _wasmplugin(tmp_path, config="{}")  # no credentials: basic-auth refuses to configure
     code, _ = run_json(
-        tmp_path, str(yaml), "--map-file", f"/opt/plugins/basic_auth.wasm={AS_BASIC_AUTH}",
-        "--select", "lifecycle.start_configure",
-    )  # fmt: skip
+        tmp_path,
+        str(yaml),
+        "--map-file",
+        f"/opt/plugins/basic_auth.wasm={AS_BASIC_AUTH}",
+        "--select",
+        "lifecycle.start_configure",
+    )
     assert code == 1
 
 
@@ -102,7 +122,7 @@ def test_callout_answers_are_declared_before_the_plugin_starts() -> None:
     module = FIXTURES / "rust" / "callout_auth.wasm"
     runtime = Runtime(cache_dir=None)
     try:
-        for callouts, status in (((( SEALOS, 200, "b"),), 200), ((), 403)):
+        for callouts, status in ((((SEALOS, 200, "b"),), 200), ((), 403)):
             run = CaseRun(Target(module=module, callouts=callouts), runtime)
             host, plugin = run.started()
             assert host.request(plugin).status == status
@@ -113,13 +133,30 @@ def test_callout_answers_are_declared_before_the_plugin_starts() -> None:
 
 def test_input_options_reach_the_child_pytest(tmp_path: Path) -> None:
     args = build_parser().parse_args(
-        ["check", str(AS_BASIC_AUTH), "--root-id", "r", "--vm-id", "v", "--callout", f"{SEALOS}=200:b",
-         "--request", "GET /v2/", "--requests", "s.yaml"]  # fmt: skip
+        [
+            "check",
+            str(AS_BASIC_AUTH),
+            "--root-id",
+            "r",
+            "--vm-id",
+            "v",
+            "--callout",
+            f"{SEALOS}=200:b",
+            "--request",
+            "GET /v2/",
+            "--requests",
+            "s.yaml",
+        ]
     )
     out = pytest_args(args, tmp_path / "pytest.ini")
     joined = " ".join(out)
-    for flag in ("--proxy-wasm-root-id r", "--proxy-wasm-vm-id v", f"--proxy-wasm-callout {SEALOS}=200:b",
-                 "--proxy-wasm-request GET /v2/", "--proxy-wasm-requests /"):  # fmt: skip
+    for flag in (
+        "--proxy-wasm-root-id r",
+        "--proxy-wasm-vm-id v",
+        f"--proxy-wasm-callout {SEALOS}=200:b",
+        "--proxy-wasm-request GET /v2/",
+        "--proxy-wasm-requests /",
+    ):
         assert flag in joined
 
 

@@ -1,7 +1,9 @@
 """``pytest-proxy-wasm check`` (run the conformance suite through pytest) and ``report`` (re-render).
 
 ``check plugins.yaml`` checks the plugin a WasmPlugin YAML describes (fetched as istio-agent would, with
-its pluginConfig, vmConfig.env and root id). Exit codes of ``check`` are pytest's: 0 nothing unexpected failed (expected failures are fine),
+its pluginConfig, vmConfig.env and root id).
+
+Exit codes of ``check`` are pytest's: 0 nothing unexpected failed (expected failures are fine),
 1 a case failed or an expected failure passed, 2 interrupted, 3 internal error, 4 usage error
 (bad option, unreadable expectations file), 5 no case selected.
 """
@@ -14,10 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .check_wasmplugin import add_fetch_options, from_wasmplugin
 from .conformance.cases import AREAS
 from .errors import ProxyWasmError
 from .istio.cli import is_yaml
-from .check_wasmplugin import add_fetch_options, from_wasmplugin
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,8 +46,12 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="'METHOD /PATH'",
         help="a request of your own that every area sends besides the generated ones; repeatable",
     )
-    check.add_argument("--requests", type=Path, default=None, metavar="FILE", help="YAML scenario of requests")
-    check.add_argument("--wasmplugin", default="", metavar="NAME", help="which WasmPlugin of the YAML to check")
+    check.add_argument(
+        "--requests", type=Path, default=None, metavar="FILE", help="YAML scenario of requests"
+    )
+    check.add_argument(
+        "--wasmplugin", default="", metavar="NAME", help="which WasmPlugin of the YAML to check"
+    )
     add_fetch_options(check)
     check.add_argument("--backend", choices=("emulator", "envoy", "diff"), default="emulator")
     check.add_argument(

@@ -57,7 +57,9 @@ def test_request_text_names_headers_frames_and_empty_values() -> None:
     encoded = encode_request(
         {"method": "POST", "path": "/x", "headers": [("a", ""), ("b", "caf\xe9")], "body": [b"ab", b"c"]}
     )
-    assert request_text(encoded) == 'POST /x · headers: a: "", b: b"caf\\xe9" · body in 2 frame(s): b"ab", b"c"'
+    assert (
+        request_text(encoded) == 'POST /x · headers: a: "", b: b"caf\\xe9" · body in 2 frame(s): b"ab", b"c"'
+    )
 
 
 def _exchange(status: int | None, failed: bool = False, hung: bool = False) -> Exchange:
@@ -83,8 +85,19 @@ def panic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scenario = directory / "scenario.yaml"
     scenario.write_text('requests:\n  - {method: GET, path: /menu, headers: {x-name: "caf\\xe9"}}\n')
     code = main(
-        ["check", str(module), "-q", "--seed", "1", "--select", "failure_policy.fail_closed_battery",
-         "--requests", str(scenario), "--report-dir", str(directory / "reports")]  # fmt: skip
+        [
+            "check",
+            str(module),
+            "-q",
+            "--seed",
+            "1",
+            "--select",
+            "failure_policy.fail_closed_battery",
+            "--requests",
+            str(scenario),
+            "--report-dir",
+            str(directory / "reports"),
+        ]
     )
     assert code == 1
     return directory / "reports"
@@ -138,8 +151,17 @@ def test_shrunk_generated_input_is_the_evidence(tmp_path: Path) -> None:
     module = compile_wat("utf8_panic", tmp_path)
     reports = tmp_path / "reports"
     code = main(
-        ["check", str(module), "-q", "--seed", "1", "--select", "http_robustness.header_maps",
-         "--report-dir", str(reports)]  # fmt: skip
+        [
+            "check",
+            str(module),
+            "-q",
+            "--seed",
+            "1",
+            "--select",
+            "http_robustness.header_maps",
+            "--report-dir",
+            str(reports),
+        ]
     )
     assert code == 1
     ev = _evidence(reports, "http_robustness.header_maps")

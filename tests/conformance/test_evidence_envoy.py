@@ -24,8 +24,20 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 def diff_check(tmp_path: Path, module: Path, case_id: str, *extra: str) -> dict[str, Any]:
     reports = tmp_path / "reports"
     code = main(
-        ["check", str(module), "-q", "--seed", "1", "--backend", "diff", "--select", case_id,
-         "--report-dir", str(reports), *extra]  # fmt: skip
+        [
+            "check",
+            str(module),
+            "-q",
+            "--seed",
+            "1",
+            "--backend",
+            "diff",
+            "--select",
+            case_id,
+            "--report-dir",
+            str(reports),
+            *extra,
+        ]
     )
     assert code == 1
     model = json.loads((reports / "run.json").read_text())
@@ -54,9 +66,12 @@ def test_rust_string_headers_panic_is_confirmed_on_envoy(tmp_path: Path) -> None
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text('requests:\n  - {method: GET, path: /, headers: {x-name: "caf\\xe9"}}\n')
     ev = diff_check(
-        tmp_path, FIXTURES / "rust" / "string_headers.wasm", "failure_policy.fail_closed_battery",
-        "--requests", str(scenario),
-    )  # fmt: skip
+        tmp_path,
+        FIXTURES / "rust" / "string_headers.wasm",
+        "failure_policy.fail_closed_battery",
+        "--requests",
+        str(scenario),
+    )
     assert ev["inputs"][0]["request"]["headers"] == [["x-name", 'b"caf\\xe9"']]
     assert any("panicked at" in line and "FromUtf8Error" in line for line in ev["panic"])
     assert ev["replay"]["label"] == "confirmed on Envoy 1.40"
@@ -92,11 +107,23 @@ def test_check_diff_sends_the_users_request(tmp_path: Path) -> None:
     """Only /v2 differs between the backends (the reply carries the host's clock): the generated
     requests pass, ``--request 'GET /v2/'`` makes the differential case fail on it."""
     module = compile_wat("time_on_v2", tmp_path)
-    args = ["check", str(module), "-q", "--seed", "1", "--backend", "diff", "--select", "differential",
-            "--examples", "5"]  # fmt: skip
+    args = [
+        "check",
+        str(module),
+        "-q",
+        "--seed",
+        "1",
+        "--backend",
+        "diff",
+        "--select",
+        "differential",
+        "--examples",
+        "5",
+    ]
     assert main(args) == 0
-    ev = diff_check(tmp_path, module, "differential.generated_requests", "--examples", "5",
-                    "--request", "GET /v2/")  # fmt: skip
+    ev = diff_check(
+        tmp_path, module, "differential.generated_requests", "--examples", "5", "--request", "GET /v2/"
+    )
     assert ev["source"] == "your request (--request/--requests)"
     assert ev["inputs"][0]["text"].startswith("GET /v2/")
     assert "response_body" in ev["note"]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections import Counter
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..host.abi.enums import AbiVersion, FailurePolicy
+from ..host.failures import VmFailure
 from ..host.host import Host
 from ..host.options import HostOptions
 from ..host.plugin import Plugin
-from ..host.failures import VmFailure
 from ..host.runtime import CompiledModule, Runtime
 from ..outcome import LogRecord, Outcome
 from .evidence import LOG_LINES, Evidence, Exchange, PluginSetup, build_evidence, with_input
@@ -130,7 +130,7 @@ class CaseRun:
         host = self.host(**options)
         return host, self.plugin(host)
 
-    def evidence(self, *, input: Any = None, note: str = "") -> None:  # noqa: A002 - reads as the report
+    def evidence(self, *, input: Any = None, note: str = "") -> None:
         """Name the input that shows the failure (a request dict or a list of them) and/or add a note."""
         if input is not None:
             self.explicit["input"] = input
@@ -184,7 +184,9 @@ def _is_user_request(request: Mapping[str, Any], given: Iterable[Mapping[str, An
 
 
 def log_line(record: LogRecord) -> str:
-    return f"[{record.source if record.source in ('stdout', 'stderr') else record.level_name}] {record.message}"
+    return (
+        f"[{record.source if record.source in ('stdout', 'stderr') else record.level_name}] {record.message}"
+    )
 
 
 class RecordingHost(Host):
@@ -209,7 +211,11 @@ class RecordingHost(Host):
         before = [p.vm.failure for p in chain]
         outcome = super().request(chain, **kwargs)
         target = self._run._sha()
-        new = [(p, p.vm.failure) for p, old in zip(chain, before) if p.vm.failure is not None and old is None]
+        new = [
+            (p, p.vm.failure)
+            for p, old in zip(chain, before, strict=True)
+            if p.vm.failure is not None and old is None
+        ]
         new.sort(key=lambda pf: pf[0].compiled.sha256 != target)  # the module under test first
         exchange = Exchange(
             request=dict(kwargs),

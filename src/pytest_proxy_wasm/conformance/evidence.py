@@ -236,7 +236,10 @@ def text_lines(ev: dict[str, Any]) -> list[str]:
         out.append(f"{label}{source}: {item.get('text', '')}")
         result = item.get("outcome")
         if result:
-            out.append(f"  -> status {result.get('status')}" + (" (plugin failed)" if result.get("plugin_failed") else ""))
+            out.append(
+                f"  -> status {result.get('status')}"
+                + (" (plugin failed)" if result.get("plugin_failed") else "")
+            )
     if ev.get("callback"):
         out.append(f"failed callback: {ev['callback']}")
     if ev.get("trap"):

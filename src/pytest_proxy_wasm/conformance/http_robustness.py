@@ -40,8 +40,10 @@ REQUESTS = st.fixed_dictionaries(
         "upstream_body": st.binary(max_size=64),
     }
 )
-REQUEST_DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body": [], "trailers": None,
-                                    "upstream_status": 200, "upstream_headers": [], "upstream_body": b""}  # fmt: skip
+REQUEST_DEFAULTS: dict[str, Any] = {
+    **{"method": "GET", "path": "/", "headers": [], "body": [], "trailers": None},
+    **{"upstream_status": 200, "upstream_headers": [], "upstream_body": b""},
+}
 HEADER_MAPS: st.SearchStrategy[list[tuple[str, str]]] = st.one_of(
     st.just([]),
     st.lists(st.tuples(st.sampled_from(["X-Dup", "x-dup", "X-DUP"]), _VALUE), min_size=2, max_size=20),

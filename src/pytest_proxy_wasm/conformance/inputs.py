@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-REQUEST_KEYS = {
+REQUEST_KEYS: dict[str, type | tuple[type, ...]] = {
     "method": str,
     "path": str,
     "authority": str,
@@ -103,10 +103,11 @@ def check_request(data: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, kinds) or isinstance(value, bool):
             raise InputError(f"{where}.{key}: wrong type {type(value).__name__}")
         if key in ("headers", "trailers", "upstream_headers"):
-            value = _pairs(value, f"{where}.{key}")
+            out[key] = _pairs(value, f"{where}.{key}")
         elif key == "body" and isinstance(value, list):
-            value = [str(chunk).encode() for chunk in value]
-        out[key] = value
+            out[key] = [str(chunk).encode() for chunk in value]
+        else:
+            out[key] = value
     if not str(out.get("path", "/")).startswith("/"):
         raise InputError(f"{where}.path: must start with '/', got {out['path']!r}")
     return out

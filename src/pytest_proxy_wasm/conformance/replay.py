@@ -104,9 +104,9 @@ def replay(target: Any, ev: Evidence, workdir: Path | None = None) -> dict[str, 
     except Exception as exc:  # Envoy could not run at all: say so, never lose the finding
         return _not_replayed(f"{label} could not run the replay: {type(exc).__name__}: {exc}")
     emulated = [outcome_summary(e.outcome) for e in exchanges]
-    same = all(_same(a, b) for a, b in zip(emulated, outcomes))
+    same = all(_same(a, b) for a, b in zip(emulated, outcomes, strict=True))
     shown = "; ".join(
-        f"emulator {_result(a)}, {label} {_result(b)}" for a, b in zip(emulated, outcomes)
+        f"emulator {_result(a)}, {label} {_result(b)}" for a, b in zip(emulated, outcomes, strict=True)
     )
     return {
         "verdict": CONFIRMED if same else EMULATOR_ONLY,

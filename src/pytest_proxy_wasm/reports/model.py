@@ -48,9 +48,7 @@ def _message(report: Any) -> str:
 class RunCollector:
     """Gathers case results as pytest reports them (also from xdist workers)."""
 
-    def __init__(
-        self, backend: str, module_paths: list[Path], inputs: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, backend: str, module_paths: list[Path], inputs: dict[str, Any] | None = None) -> None:
         self.backend = backend
         self.module_paths = module_paths
         self.inputs = inputs or {}
