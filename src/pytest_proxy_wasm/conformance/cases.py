@@ -199,6 +199,16 @@ class RecordingHost(Host):
         self._sent: list[dict[str, Any]] = []
         self.module_bytes: dict[str, bytes] = {}
 
+    def recent_plugin_lines(self) -> list[str]:
+        """The last plugin log lines (walks back from the end: cheap on long runs)."""
+        lines: list[str] = []
+        for record in reversed(self.records):
+            if record.source != "host":
+                lines.append(log_line(record))
+                if len(lines) == LOG_LINES:
+                    break
+        return lines[::-1]
+
     def load_plugin(self, module: Any, **kwargs: Any) -> Plugin:
         if isinstance(module, bytes | bytearray):
             self.module_bytes[hashlib.sha256(module).hexdigest()] = bytes(module)
@@ -211,22 +221,22 @@ class RecordingHost(Host):
         before = [p.vm.failure for p in chain]
         outcome = super().request(chain, **kwargs)
         target = self._run._sha()
+        # only the module under test's own failures count (a companion's trap is the case's setup)
         new = [
-            (p, p.vm.failure)
+            p.vm.failure
             for p, old in zip(chain, before, strict=True)
-            if p.vm.failure is not None and old is None
+            if p.vm.failure is not None and old is None and p.compiled.sha256 == target
         ]
-        new.sort(key=lambda pf: pf[0].compiled.sha256 != target)  # the module under test first
         exchange = Exchange(
             request=dict(kwargs),
             chain=[setup(p, target, self.module_bytes) for p in chain],
             outcome=outcome,
             host_index=self._index,
-            prefix=list(self._sent[-20:]),
-            failure=new[0][1] if new else None,
-            log_tail=[log_line(r) for r in self.records if r.source != "host"][-LOG_LINES:],
+            prefix=list(self._sent),
+            failure=new[0] if new else None,
+            log_tail=self.recent_plugin_lines(),
         )
-        self._sent.append(dict(kwargs))
+        self._sent = [*self._sent[-19:], dict(kwargs)]  # a replay rebuilds state from at most 20
         recorded = self._run.exchanges
         recorded.append(exchange)
         if len(recorded) > 400:  # keep the first (a baseline) and the latest

@@ -46,7 +46,14 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=str, ensure_ascii=False)
     env.filters["as_bytes"] = as_bytes
+    env.filters["own_message"] = own_message
     return env
+
+
+def own_message(message: str) -> str:
+    """The case's message without the rule and evidence lines the terminal form appends (the page shows
+    those on their own)."""
+    return message.split("\n  rule: ", 1)[0]
 
 
 def as_bytes(value: Any) -> Any:
