@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -23,6 +23,7 @@ declare -A DESCRIPTIONS=(
   [tcp]="L4 filter counting bytes each way; closes the connection on CLOSE in downstream data"
   [probe]="Calls every reachable hostcall with ordinary and edge-case arguments, one log line per call"
   [body_sum]="Sums on_request_body sizes and compares with content-length (carries the cumulative-size bug): 400 on mismatch"
+  [canary]="math/rand draw per request against canary_percent (pluginConfig); sets x-canary: true|false"
 )
 
 if [ $# -gt 0 ]; then

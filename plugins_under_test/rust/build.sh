@@ -38,6 +38,7 @@ PLUGINS=(
   "grpc_auth|wasm32-unknown-unknown|gRPC unary callout decides allow/deny; gRPC stream on /stream"
   "tcp|wasm32-wasip1|L4 filter counting bytes each way, closes on CLOSE marker"
   "probe|wasm32-wasip1|Calls every reachable hostcall with edge cases and logs each status"
+  "string_headers|wasm32-wasip1|SDK String header API: x-ua-class on requests; panics on a non-UTF-8 value"
 )
 
 want=("$@")
