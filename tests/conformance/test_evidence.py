@@ -170,3 +170,34 @@ def test_shrunk_generated_input_is_the_evidence(tmp_path: Path) -> None:
     values = [v for _, v in item["request"]["headers"]]
     assert any(v.startswith('b"') and "\\x" in v for v in values)  # the non-UTF-8 byte, as a byte
     assert ev["callback"] == "proxy_on_request_headers"
+
+
+def test_go_panic_written_to_stderr_is_the_evidence(tmp_path: Path) -> None:
+    module = compile_wat("go_panic", tmp_path)
+    reports = tmp_path / "reports"
+    code = main(
+        ["check", str(module), "-q", "--select", "failure_policy.fail_closed_battery",
+         "--report-dir", str(reports)]
+    )  # fmt: skip
+    assert code == 1
+    ev = _evidence(reports, "failure_policy.fail_closed_battery")
+    assert ev["panic"][:2] == [
+        "[stderr] panic:",
+        "[stderr] runtime error: index out of range [3] with length 3",
+    ]
+    assert (ev["callback"], ev["failure_kind"]) == ("proxy_on_request_headers", "proc_exit")
+    assert ev["inputs"][0]["text"] == "GET /"  # the first standard request already fails
+
+
+@pytest.mark.parametrize(
+    ("lines", "shown"),
+    [
+        (["[info] a", "[critical] panicked at x", "[info] b"], ["[critical] panicked at x", "[info] b"]),
+        (["[info] a", "[error] bad config", "[info] b"], ["[error] bad config"]),
+        (["[info] a"], []),
+    ],
+)
+def test_panic_lines_start_at_the_panic(lines: list[str], shown: list[str]) -> None:
+    from pytest_proxy_wasm.conformance.evidence import panic_lines
+
+    assert panic_lines(lines) == shown

@@ -184,9 +184,9 @@ def _is_user_request(request: Mapping[str, Any], given: Iterable[Mapping[str, An
 
 
 def log_line(record: LogRecord) -> str:
-    return (
-        f"[{record.source if record.source in ('stdout', 'stderr') else record.level_name}] {record.message}"
-    )
+    """``[level] message``; WASI output (written in pieces) as ``[stderr] piece`` without edge blanks."""
+    label = record.source if record.source in ("stdout", "stderr") else record.level_name
+    return f"[{label}] {record.message.strip(chr(10)).rstrip()}"
 
 
 class RecordingHost(Host):

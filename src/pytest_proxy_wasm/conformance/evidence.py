@@ -17,7 +17,9 @@ from ..host.abi.enums import FailurePolicy
 from ..host.failures import VmFailure
 from ..outcome import Outcome
 
-PANIC = re.compile(r"panic|abort|fatal|exception|traceback|^\[(error|critical|stderr)\]", re.I)
+PANIC = re.compile(r"panic|abort|fatal error|exception|traceback", re.I)
+ERRORISH = re.compile(r"\[(error|critical|stderr)\]")
+PANIC_LINES = 10
 LOG_LINES = 20
 SHOWN_VALUE = 120  # characters of one value in text forms
 MAX_JSON_VALUE = 2048  # bytes of one value kept in JSON
@@ -187,8 +189,12 @@ def pick(exchanges: Sequence[Exchange]) -> list[Exchange]:
 
 
 def panic_lines(lines: Sequence[str]) -> list[str]:
-    """Log lines that look like a panic or an error (Rust ``panicked at``, Go ``panic:``, aborts)."""
-    return [line for line in lines if PANIC.search(line)][-10:]
+    """The plugin's panic (Rust ``panicked at``, Go ``panic:`` written in pieces to stderr, aborts) and the
+    lines after it; without one, its error-level and stderr lines."""
+    starts = [i for i, line in enumerate(lines) if PANIC.search(line)]
+    if starts:
+        return list(lines[starts[0] : starts[0] + PANIC_LINES])
+    return [line for line in lines if ERRORISH.match(line)][-PANIC_LINES:]
 
 
 @dataclass
