@@ -21,6 +21,7 @@ from pytest_proxy_wasm.conformance.evidence import (
     show,
     show_bytes,
 )
+from pytest_proxy_wasm.host.failures import VmFailure
 from pytest_proxy_wasm.outcome import Outcome
 from pytest_proxy_wasm.reports import render_html, render_markdown, schema
 
@@ -62,18 +63,27 @@ def test_request_text_names_headers_frames_and_empty_values() -> None:
     )
 
 
-def _exchange(status: int | None, failed: bool = False, hung: bool = False) -> Exchange:
+def _exchange(status: int | None, failed: bool = False, hung: bool = False, body: Any = b"x") -> Exchange:
     outcome = Outcome(status, [], b"", None, [], plugin_failed="x" if failed else None, hung=hung)
-    return Exchange({"path": f"/{status}"}, [], outcome, 0, [])
+    failure = VmFailure("proxy_on_request_headers", "boom", "unreachable") if failed else None
+    return Exchange({"path": "/", "body": body}, [], outcome, 0, [], failure)
 
 
-def test_pick_prefers_the_exchange_that_failed_then_a_differing_pair() -> None:
+def test_pick_prefers_the_exchange_that_failed() -> None:
     hung = _exchange(None, hung=True)
     assert pick([_exchange(200), hung, _exchange(200)]) == [hung]
-    first, other = _exchange(400), _exchange(200)
-    assert pick([first, _exchange(400), other]) == [first, other]
-    last = _exchange(200)
-    assert pick([_exchange(200), last]) == [last]
+    first, last = _exchange(503, failed=True), _exchange(502, failed=True)
+    assert pick([_exchange(200), first, last]) == [last]  # hypothesis runs the shrunk example last
+
+
+def test_pick_pairs_the_same_request_split_differently() -> None:
+    whole, split = _exchange(400, body=[b"ab"]), _exchange(200, body=[b"a", b"b"])
+    assert pick([whole, _exchange(400, body=[b"ab"]), split]) == [whole, split]
+
+
+def test_pick_names_no_input_when_no_exchange_shows_the_failure() -> None:
+    assert pick([_exchange(200), _exchange(200)]) == []
+    assert pick([_exchange(200, body=b"a"), _exchange(404, body=b"other")]) == []  # different requests
     assert pick([]) == []
 
 

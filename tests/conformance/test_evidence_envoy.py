@@ -127,3 +127,23 @@ def test_check_diff_sends_the_users_request(tmp_path: Path) -> None:
     assert ev["source"] == "your request (--request/--requests)"
     assert ev["inputs"][0]["text"].startswith("GET /v2/")
     assert "response_body" in ev["note"]
+
+
+def test_replay_declares_the_clusters_the_emulator_answered() -> None:
+    """callout-auth calls a cluster the case host answered with its default "200 ok" (odd first byte:
+    403); the replay gives Envoy that cluster with the same answer, so Envoy agrees."""
+    from pytest_proxy_wasm.conformance.cases import CaseRun
+    from pytest_proxy_wasm.host.runtime import Runtime
+
+    runtime = Runtime(cache_dir=None)
+    try:
+        run = CaseRun(Target(module=FIXTURES / "rust" / "callout_auth.wasm"), runtime)
+        host, plugin = run.started()
+        assert host.request(plugin, path="/x").status == 403
+        run.close()
+        ev = run.finding()
+    finally:
+        runtime.close()
+    replayed = replay(run.target, ev)
+    assert replayed["label"] == "confirmed on Envoy 1.40", replayed
+    assert replayed["outcomes"][0]["status"] == 403

@@ -79,6 +79,7 @@ class CaseRun:
     failures: list[VmFailure] = field(default_factory=list)
     explicit: dict[str, Any] = field(default_factory=dict)
     _hosts_made: int = 0
+    _target_sha: str | None = None
 
     def compiled(self) -> CompiledModule:
         return self.runtime.load(self.target.module)
@@ -154,7 +155,7 @@ class CaseRun:
                 ev.source = "your request (--request/--requests)"
         elif any(_is_user_request(e.request, self.target.requests) for e in ev.raw):
             ev.source = "your request (--request/--requests)"
-        ev.note = self.explicit.get("note", "")
+        ev.note = self.explicit.get("note", ev.note)
         return ev
 
     def close(self) -> None:
@@ -173,10 +174,12 @@ class CaseRun:
         self.hosts.clear()
 
     def _sha(self) -> str | None:
-        try:
-            return self.compiled().sha256
-        except Exception:
-            return None
+        if self._target_sha is None:
+            try:
+                self._target_sha = self.compiled().sha256
+            except Exception:
+                return None
+        return self._target_sha
 
 
 def _is_user_request(request: Mapping[str, Any], given: Iterable[Mapping[str, Any]]) -> bool:

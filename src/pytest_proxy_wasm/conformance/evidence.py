@@ -158,8 +158,8 @@ class Exchange:
         invalid = o.status is not None and not 100 <= o.status <= 599
         return self.failure is not None or o.hung or invalid or (o.status is None and not o.reset)
 
-    def result(self) -> tuple[int | None, bool]:
-        return self.outcome.status, bool(self.outcome.plugin_failed)
+    def result(self) -> tuple[int | None, bool, bytes]:
+        return self.outcome.status, bool(self.outcome.plugin_failed), self.outcome.response_body
 
 
 def outcome_summary(outcome: Outcome) -> dict[str, Any]:
@@ -173,18 +173,26 @@ def outcome_summary(outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def logical(request: dict[str, Any]) -> str:
+    """The request with its body frames joined: exchanges that differ only in framing compare equal."""
+    body = request.get("body", b"")
+    if not isinstance(body, bytes | str):
+        body = b"".join(bytes(c) for c in body)
+    return repr(sorted({**request, "body": body}.items()))
+
+
 def pick(exchanges: Sequence[Exchange]) -> list[Exchange]:
     """The exchanges that show the failure: the last one that caused a fault (hypothesis replays the
-    shrunk example last), else a first pair whose results differ, else the last exchange."""
+    shrunk example last), else the first pair of the same request (framing aside) with different
+    results. None when the case judged its exchanges together (a memory curve, say)."""
     for exchange in reversed(exchanges):
         if exchange.bad:
             return [exchange]
-    if exchanges:
-        first = exchanges[0]
-        other = next((e for e in exchanges[1:] if e.result() != first.result()), None)
-        if other is not None:
-            return [first, other]
-        return [exchanges[-1]]
+    first_of: dict[str, Exchange] = {}
+    for exchange in exchanges:
+        first = first_of.setdefault(logical(exchange.request), exchange)
+        if exchange.result() != first.result():
+            return [first, exchange]
     return []
 
 
@@ -285,6 +293,8 @@ def build_evidence(
         ev.callback, ev.trap, ev.failure_kind = failure.callback, failure.message, failure.kind
         tail = tail or list(failure.logs)
     ev.log_tail = (tail or list(logs))[-LOG_LINES:]
+    if not chosen and exchanges:
+        ev.note = "no single exchange shows it: the case judged its exchanges together (see the details)"
     ev.panic = panic_lines(ev.log_tail if chosen or failure else list(logs))
     return ev
 

@@ -49,6 +49,10 @@ def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dic
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())
+        # the emulator answered any other cluster "200 ok": Envoy needs those clusters by name
+        called = {str(c.get("cluster")) for c in exchange.outcome.callouts if c.get("cluster")}
+        for cluster in sorted(called - {c for c, _, _ in target.callouts}):
+            backend.expect_http_call(cluster).respond_with(200, body=b"ok")
         handles = [
             backend.load_plugin(
                 target.module if p.is_target or p.module is None else p.module,
