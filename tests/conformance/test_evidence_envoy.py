@@ -140,10 +140,12 @@ def test_replay_declares_the_clusters_the_emulator_answered() -> None:
         run = CaseRun(Target(module=FIXTURES / "rust" / "callout_auth.wasm"), runtime)
         host, plugin = run.started()
         assert host.request(plugin, path="/x").status == 403
+        run.evidence(input={"path": "/x"})  # as a case names the request that shows its finding
         run.close()
         ev = run.finding()
     finally:
         runtime.close()
+    assert ev.inputs[0]["outcome"]["status"] == 403
     replayed = replay(run.target, ev)
     assert replayed["label"] == "confirmed on Envoy 1.40", replayed
     assert replayed["outcomes"][0]["status"] == 403
