@@ -149,3 +149,24 @@ def test_replay_declares_the_clusters_the_emulator_answered() -> None:
     replayed = replay(run.target, ev)
     assert replayed["label"] == "confirmed on Envoy 1.40", replayed
     assert replayed["outcomes"][0]["status"] == 403
+
+
+def test_a_tcp_connection_is_evidence_and_replays_on_envoy(tmp_path: Path) -> None:
+    from pytest_proxy_wasm.conformance.cases import CaseRun
+    from pytest_proxy_wasm.host.runtime import Runtime
+
+    runtime = Runtime(cache_dir=None)
+    try:
+        run = CaseRun(Target(module=compile_wat("tcp_trap", tmp_path)), runtime)
+        host, plugin = run.started()
+        host.connect(plugin, downstream=[b"\x80\x01"])
+        run.close()
+        ev = run.finding()
+    finally:
+        runtime.close()
+    [item] = ev.inputs
+    assert item["text"] == 'TCP · client sends b"\\x80\\x01" · closed by downstream'
+    assert ev.callback == "proxy_on_downstream_data"
+    assert ev.panic == ["[critical] panicked at src/lib.rs:7:9: frame too short"]
+    replayed = replay(run.target, ev)
+    assert replayed["label"] == "confirmed on Envoy 1.40", replayed

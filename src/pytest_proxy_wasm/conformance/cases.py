@@ -15,7 +15,7 @@ from ..host.host import Host
 from ..host.options import HostOptions
 from ..host.plugin import Plugin
 from ..host.runtime import CompiledModule, Runtime
-from ..outcome import LogRecord, Outcome
+from ..outcome import LogRecord, Outcome, TcpOutcome
 from .evidence import LOG_LINES, Evidence, Exchange, PluginSetup, build_evidence, with_input
 
 AREAS = (
@@ -199,7 +199,7 @@ class RecordingHost(Host):
         super().__init__(runtime, options)
         self._run = run
         self._index = index
-        self._sent: list[dict[str, Any]] = []
+        self._sent: list[tuple[str, dict[str, Any]]] = []
         self.module_bytes: dict[str, bytes] = {}
 
     def recent_plugin_lines(self) -> list[str]:
@@ -218,11 +218,31 @@ class RecordingHost(Host):
         return super().load_plugin(module, **kwargs)
 
     def request(self, plugins: Plugin | Iterable[Plugin] | None = None, **kwargs: Any) -> Outcome:
-        chain = list(
-            self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
-        )
+        chain = self._chain(plugins)
         before = [p.vm.failure for p in chain]
         outcome = super().request(chain, **kwargs)
+        self._record(chain, before, kwargs, outcome)
+        return outcome
+
+    def connect(self, plugins: Plugin | Iterable[Plugin] | None = None, **kwargs: Any) -> TcpOutcome:
+        chain = self._chain(plugins)
+        before = [p.vm.failure for p in chain]
+        outcome = super().connect(chain, **kwargs)
+        self._record(chain, before, kwargs, outcome)
+        return outcome
+
+    def _chain(self, plugins: Plugin | Iterable[Plugin] | None) -> list[Plugin]:
+        return list(
+            self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
+        )
+
+    def _record(
+        self,
+        chain: list[Plugin],
+        before: list[VmFailure | None],
+        kwargs: dict[str, Any],
+        outcome: Outcome | TcpOutcome,
+    ) -> None:
         target = self._run._sha()
         # only the module under test's own failures count (a companion's trap is the case's setup)
         new = [
@@ -239,12 +259,12 @@ class RecordingHost(Host):
             failure=new[0] if new else None,
             log_tail=self.recent_plugin_lines(),
         )
-        self._sent = [*self._sent[-19:], dict(kwargs)]  # a replay rebuilds state from at most 20
+        kind = "tcp" if isinstance(outcome, TcpOutcome) else "http"
+        self._sent = [*self._sent[-19:], (kind, dict(kwargs))]  # a replay rebuilds state from at most 20
         recorded = self._run.exchanges
         recorded.append(exchange)
         if len(recorded) > 400:  # keep the first (a baseline) and the latest
             del recorded[1:200]
-        return outcome
 
 
 def setup(plugin: Plugin, target_sha: str | None, module_bytes: Mapping[str, bytes]) -> PluginSetup:

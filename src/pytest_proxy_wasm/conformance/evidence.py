@@ -15,7 +15,7 @@ from typing import Any
 
 from ..host.abi.enums import FailurePolicy
 from ..host.failures import VmFailure
-from ..outcome import Outcome
+from ..outcome import Outcome, TcpOutcome
 
 PANIC = re.compile(r"panic|abort|fatal error|exception|traceback", re.I)
 ERRORISH = re.compile(r"\[(error|critical|stderr)\]")
@@ -83,6 +83,13 @@ def encode_request(request: dict[str, Any]) -> dict[str, Any]:
             pairs = _pairs(value)
             if pairs or key == "headers":
                 out[key] = [[show(k), show(v)] for k, v in pairs]
+        elif key in ("downstream", "upstream_reply"):
+            if callable(value):
+                out[key] = "(a function of what reached the upstream)"
+            elif isinstance(value, bytes | str):
+                out[key] = show(value, "utf-8")
+            else:
+                out[key] = [show(c, "utf-8") for c in value]
         elif key in ("body", "upstream_body"):
             if isinstance(value, bytes | str):
                 if value:
@@ -123,6 +130,17 @@ def request_text(encoded: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def tcp_text(encoded: dict[str, Any]) -> str:
+    """``TCP · client sends b"a", b"b" · upstream answers b"x" · closed by downstream``."""
+    parts = ["TCP"]
+    for key, label in (("downstream", "client sends"), ("upstream_reply", "upstream answers")):
+        value = encoded.get(key)
+        if value:
+            parts.append(f"{label} " + (", ".join(map(_short, value)) if isinstance(value, list) else value))
+    parts.append(f"closed by {encoded.get('close_from', 'downstream')}")
+    return " · ".join(parts)
+
+
 @dataclass(frozen=True)
 class PluginSetup:
     """How a plugin in the exchange's chain was loaded (what a replay on Envoy needs)."""
@@ -141,13 +159,14 @@ class PluginSetup:
 
 @dataclass
 class Exchange:
-    """One ``host.request`` a case made: its keywords, chain, Outcome, and a failure it caused."""
+    """One ``host.request`` (or ``host.connect``) a case made: its keywords, chain, outcome, and a failure
+    it caused."""
 
     request: dict[str, Any]
     chain: list[PluginSetup]
-    outcome: Outcome
+    outcome: Outcome | TcpOutcome
     host_index: int  # which host of the run (a fresh host starts a fresh Envoy in a replay)
-    prefix: list[dict[str, Any]]  # earlier requests on the same host (state a replay rebuilds)
+    prefix: list[tuple[str, dict[str, Any]]]  # ("http"|"tcp", keywords) sent before on the same host
     failure: VmFailure | None = None  # a VM failure that happened during this exchange
     log_tail: list[str] = field(default_factory=list)
 
@@ -155,14 +174,31 @@ class Exchange:
     def bad(self) -> bool:
         """The exchange itself shows a fault: a new VM failure, a hang, no answer or an invalid status."""
         o = self.outcome
+        if isinstance(o, TcpOutcome):
+            return self.failure is not None
         invalid = o.status is not None and not 100 <= o.status <= 599
         return self.failure is not None or o.hung or invalid or (o.status is None and not o.reset)
 
-    def result(self) -> tuple[int | None, bool, bytes]:
-        return self.outcome.status, bool(self.outcome.plugin_failed), self.outcome.response_body
+    @property
+    def tcp(self) -> bool:
+        return isinstance(self.outcome, TcpOutcome)
+
+    def result(self) -> tuple[Any, ...]:
+        o = self.outcome
+        if isinstance(o, TcpOutcome):
+            return o.closed_by, bool(o.plugin_failed), o.client_received
+        return o.status, bool(o.plugin_failed), o.response_body
 
 
-def outcome_summary(outcome: Outcome) -> dict[str, Any]:
+def outcome_summary(outcome: Outcome | TcpOutcome) -> dict[str, Any]:
+    if isinstance(outcome, TcpOutcome):
+        return {
+            "status": None,
+            "plugin_failed": outcome.plugin_failed,
+            "closed_by": outcome.closed_by,
+            "client_received": show(outcome.client_received),
+            "upstream_received": show(outcome.upstream_received),
+        }
     return {
         "status": outcome.status,
         "local_reply": outcome.local_reply,
@@ -281,7 +317,11 @@ def build_evidence(
     for exchange in chosen:
         encoded = encode_request(exchange.request)
         ev.inputs.append(
-            {"request": encoded, "text": request_text(encoded), "outcome": outcome_summary(exchange.outcome)}
+            {
+                "request": encoded,
+                "text": tcp_text(encoded) if exchange.tcp else request_text(encoded),
+                "outcome": outcome_summary(exchange.outcome),
+            }
         )
     if chosen:
         ev.source = f"hypothesis-shrunk (seed {seed})" if shrunk else "fixed input"

@@ -34,7 +34,7 @@ def _why_not(exchanges: list[Exchange]) -> str | None:
     if not exchanges:
         return "the finding has no request to replay"
     for exchange in exchanges:
-        if exchange.outcome.hung:
+        if isinstance(exchange.outcome, Outcome) and exchange.outcome.hung:
             return "the stream hangs on the emulator (Envoy would wait for its stream timeout)"
         if any(not p.is_target and p.module is None for p in exchange.chain):
             return "the exchange runs a module this check cannot hand to Envoy"
@@ -43,14 +43,14 @@ def _why_not(exchanges: list[Exchange]) -> str | None:
 
 def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dict[str, Any], list[str]]:
     from ..backends.envoy.backend import EnvoyBackend
-    from .cases import log_line
 
     backend = EnvoyBackend(workdir)
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())
         # the emulator answered any other cluster "200 ok": Envoy needs those clusters by name
-        called = {str(c.get("cluster")) for c in exchange.outcome.callouts if c.get("cluster")}
+        callouts = exchange.outcome.callouts if isinstance(exchange.outcome, Outcome) else []
+        called = {str(c.get("cluster")) for c in callouts if c.get("cluster")}
         for cluster in sorted(called - {c for c, _, _ in target.callouts}):
             backend.expect_http_call(cluster).respond_with(200, body=b"ok")
         handles = [
@@ -66,28 +66,43 @@ def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dic
             )
             for p in exchange.chain
         ]
-        for earlier in exchange.prefix:
-            backend.request(handles, **earlier)
+        for kind, earlier in exchange.prefix:
+            if kind == "tcp":
+                backend.connect(handles, **earlier)
+            else:
+                backend.request(handles, **earlier)
+        if exchange.tcp:
+            return outcome_summary(backend.connect(handles, **exchange.request)), _lines(backend)
         outcome: Outcome = backend.request(handles, **exchange.request)
-        return outcome_summary(outcome), [log_line(r) for r in backend.logs]
+        return outcome_summary(outcome), _lines(backend)
     except ProxyWasmError as exc:  # Envoy refused the plugin (start or configure failed)
         summary = {"status": None, "local_reply": False, "plugin_failed": str(exc), "hung": False,
                    "reset": False, "details": "plugin refused at start"}  # fmt: skip
-        return summary, [log_line(r) for r in backend.logs]
+        return summary, _lines(backend)
     finally:
         backend.close()
 
 
+def _lines(backend: Any) -> list[str]:
+    from .cases import log_line
+
+    return [log_line(r) for r in backend.logs]
+
+
 def _same(emulator: dict[str, Any], envoy: dict[str, Any]) -> bool:
+    """Envoy shows the finding too: both plugins failed, or the same answer (TCP: same closer and bytes)."""
     if emulator["plugin_failed"] and envoy["plugin_failed"]:
         return True
-    return emulator["status"] == envoy["status"] and bool(emulator["plugin_failed"]) == bool(
+    keys = ("status", "closed_by", "client_received")
+    return all(emulator.get(k) == envoy.get(k) for k in keys) and bool(emulator["plugin_failed"]) == bool(
         envoy["plugin_failed"]
     )
 
 
 def _result(outcome: dict[str, Any]) -> str:
     failed = " (plugin failed)" if outcome["plugin_failed"] else ""
+    if "closed_by" in outcome:
+        return f"closed by {outcome['closed_by']}, client got {outcome['client_received']}{failed}"
     return f"{outcome['status']}{failed}" if outcome["status"] is not None else f"no response{failed}"
 
 
