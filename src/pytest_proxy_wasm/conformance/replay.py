@@ -84,7 +84,7 @@ def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dic
 
 
 def _lines(backend: Any) -> list[str]:
-    from .cases import log_line
+    from .recording import log_line
 
     return [log_line(r) for r in backend.logs]
 
