@@ -158,6 +158,21 @@ class DiffBackend:
         self.twins[id(plugins[0])] = plugins[1]
         return plugins[0]
 
+    def load_service(self, module: str | os.PathLike[str] | bytes, **settings: Any) -> Any:
+        """A singleton service on both backends; returns the emulator's."""
+        errors: list[Exception] = []
+        services = []
+        for backend in (self.emulator, self.envoy):
+            try:
+                services.append(backend.load_service(module, **settings))
+            except Exception as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise BackendMismatch(f"only one backend refused the service: {errors[0]}")
+        if errors:
+            raise errors[0]
+        return services[0]
+
     def expect_http_call(
         self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
     ) -> HttpCallExpectation:
