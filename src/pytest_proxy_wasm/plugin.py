@@ -77,6 +77,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 )
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """With the container backend, name the image it runs (resolved, or built, once here)."""
+    if "container" not in selected_backends(config) or envoy_unavailable_reason("container"):
+        return None
+    from .backends.envoy.container import requested_image, session_image
+    from .errors import ProxyWasmError
+
+    try:
+        return f"proxy-wasm container image: {session_image(requested_image()).describe()}"
+    except ProxyWasmError as exc:
+        return f"proxy-wasm container image: unavailable ({exc})"
+
+
 def selected_backends(config: pytest.Config) -> list[str]:
     choice = str(config.getoption("--proxy-wasm-backend"))
     return ["emulator", "envoy", "container"] if choice == "all" else [choice]
@@ -158,6 +171,8 @@ def proxy_wasm_backend(
         options=proxy_wasm_host_options,
         workdir=tmp_path / "envoy" if name != "emulator" else None,
     )
+    if hasattr(backend, "description"):  # e.g. the container backend's image, in junitxml reports
+        request.node.user_properties.append(("proxy_wasm_backend", backend.description))
     try:
         yield backend
         backend.check()
