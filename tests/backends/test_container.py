@@ -17,7 +17,7 @@ from pytest_proxy_wasm.backends.envoy.container import (
 )
 from pytest_proxy_wasm.backends.envoy.image import ImageError, ResolvedImage
 
-HAS_EXTRA = importlib.util.find_spec("docker") is not None and importlib.util.find_spec("testcontainers") is not None
+HAS_EXTRA = all(importlib.util.find_spec(name) is not None for name in ("docker", "testcontainers"))
 EXTRA_REASON = "the container backend needs the 'container' extra"
 
 

