@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ from .client import drive as drive_python
 from .client import percentile
 from .process import EnvoyProcess
 
-__all__ = ["cpu_seconds", "drive", "drive_wrk", "measure", "percentile", "startup"]
+__all__ = ["combine", "cpu_seconds", "drive", "drive_wrk", "measure", "percentile", "startup"]
 
 COMPLETED = "http.ingress.downstream_rq_completed"
 PYTHON_CLIENT = "python asyncio client (pytest-proxy-wasm)"
@@ -192,6 +193,32 @@ def _load_backend(workdir: Path | None, upstream_port: int) -> Any:
     return LoadBackend(workdir)
 
 
+def combine(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One side's rounds: totals for counts and CPU (CPU per request = all CPU ÷ all requests served),
+    the median round for latency percentiles."""
+    requests = sum(r["requests"] for r in rounds)
+    seconds = sum(r["seconds"] for r in rounds)
+    served = sum(r["envoy_requests"] for r in rounds)
+    cpu = sum(r["envoy_cpu_seconds"] for r in rounds)
+    return {
+        "requests": requests,
+        "errors": sum(r["errors"] for r in rounds),
+        "seconds": round(seconds, 3),
+        "requests_per_second": round(requests / seconds, 1) if seconds else 0.0,
+        **{
+            k: round(statistics.median(r[k] for r in rounds), 3)
+            for k in ("p50_ms", "p90_ms", "p99_ms", "mean_ms")
+        },
+        "connections": rounds[0]["connections"],
+        "generator": rounds[0]["generator"],
+        "rounds": len(rounds),
+        "envoy_requests": served,
+        "envoy_cpu_seconds": round(cpu, 3),
+        "envoy_cpu_us_per_request": round(cpu * 1e6 / served, 2) if served else 0.0,
+        "envoy_cpu_us_per_request_by_round": [r["envoy_cpu_us_per_request"] for r in rounds],
+    }
+
+
 def measure(
     modules: Sequence[str | Path | bytes],
     *,
@@ -201,29 +228,48 @@ def measure(
     workdir: Path | None = None,
     generator: str = "auto",
     specs: Callable[[Any], list[PluginSpec]] | None = None,
+    rounds: int = 2,
 ) -> dict[str, Any]:
     """Envoy without and with the chain: both reports, Envoy's CPU µs per request on each side and the
     difference (the chain's CPU cost per request), and the chain's added latency. ``specs(backend)``
-    loads the chain instead of ``modules`` (for plugin/VM configuration)."""
+    loads the chain instead of ``modules`` (for plugin/VM configuration).
+
+    Two Envoys run side by side (one without, one with the chain) and take the load in alternating
+    rounds, so drifting load on the machine falls on both sides alike. ``seconds`` (wrk) and
+    ``requests`` (Python client) are per side, split over the rounds."""
     import tempfile
 
+    rounds = max(1, rounds)
+
+    def load(port: int) -> dict[str, Any]:
+        return drive(
+            port,
+            requests=max(1, requests // rounds),
+            seconds=max(1.0, seconds / rounds),
+            connections=connections,
+            generator=generator,
+        )
+
     with tempfile.TemporaryDirectory(prefix="pytest-proxy-wasm-load-") as tmp:
-        upstream = _Upstream(Path(tmp) / "upstream").start()
+        root = workdir or Path(tmp)
+        upstream = _Upstream(root / "upstream").start()
         try:
-            with _load_backend(workdir or Path(tmp) / "envoy", upstream.port) as backend:
-                chain = specs(backend) if specs else [backend.load_plugin(m) for m in modules]
-
-                def load(port: int) -> dict[str, Any]:
-                    return drive(
-                        port, requests=requests, seconds=seconds, connections=connections, generator=generator
-                    )
-
-                sides = {}
-                for side, plugins in (("envoy_without_plugins", []), ("envoy_with_plugins", chain)):
-                    sides[side] = on_envoy(backend._ensure(plugins), load)
-                    time.sleep(0.05)
+            with (
+                _load_backend(root / "without", upstream.port) as bare,
+                _load_backend(root / "with", upstream.port) as loaded,
+            ):
+                chain = specs(loaded) if specs else [loaded.load_plugin(m) for m in modules]
+                processes = {
+                    "envoy_without_plugins": bare._ensure([]),
+                    "envoy_with_plugins": loaded._ensure(chain),
+                }
+                runs: dict[str, list[dict[str, Any]]] = {side: [] for side in processes}
+                for _ in range(rounds):
+                    for side, process in processes.items():
+                        runs[side].append(on_envoy(process, load))
         finally:
             upstream.stop()
+    sides = {side: combine(reports) for side, reports in runs.items()}
     baseline, with_chain = sides["envoy_without_plugins"], sides["envoy_with_plugins"]
     return {
         **sides,
@@ -245,8 +291,6 @@ def measure(
 
 def startup(module: str | Path | bytes, *, runs: int = 10) -> dict[str, Any]:
     """Envoy start (process spawn, with ``module`` loaded) to the first answered request, ``runs`` times."""
-    import statistics
-
     from .backend import EnvoyBackend
 
     samples = []
