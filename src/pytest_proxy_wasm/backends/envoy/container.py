@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import atexit
 import functools
+import gc
 import os
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,14 @@ def docker_unavailable_reason() -> str | None:
         import testcontainers  # noqa: F401
     except ImportError:
         return "the container backend needs the 'container' extra: pip install 'pytest-proxy-wasm[container]'"
+    with warnings.catch_warnings():  # a failed from_env leaves its socket to the collector: not ours
+        warnings.simplefilter("ignore", ResourceWarning)
+        reason = _ping(docker)
+        gc.collect()
+    return reason
+
+
+def _ping(docker: Any) -> str | None:
     client = None
     try:
         client = docker.from_env()
