@@ -214,6 +214,7 @@ def combine(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "rounds": len(rounds),
         "envoy_requests": served,
         "envoy_cpu_seconds": round(cpu, 3),
+        "envoy_busy": round(cpu / seconds, 2) if seconds else 0.0,  # < 1: Envoy was not the bottleneck
         "envoy_cpu_us_per_request": round(cpu * 1e6 / served, 2) if served else 0.0,
         "envoy_cpu_us_per_request_by_round": [r["envoy_cpu_us_per_request"] for r in rounds],
     }
