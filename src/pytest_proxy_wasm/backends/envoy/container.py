@@ -93,7 +93,8 @@ def _ryuk() -> None:
     try:
         Reaper.get_instance()
     except Exception as exc:
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        text = str(getattr(exc, "explanation", None) or exc) or type(exc).__name__
+        first = text.splitlines()[0][:200]
         raise ImageError(
             f"testcontainers' Ryuk reaper is on ({RYUK_ENV}={os.environ.get(RYUK_ENV, '')!r}) but its image "
             f"{config.ryuk_image} could not be started ({first}). Offline, load that image (docker load) "
