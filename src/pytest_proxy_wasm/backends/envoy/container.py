@@ -132,9 +132,21 @@ class EnvoyContainer(EnvoyProcess):
     """The same runner contract as ``EnvoyProcess``; Envoy runs inside the image instead."""
 
     def __init__(
-        self, config_path: Path, workdir: Path, *, image: str | None = None, startup_timeout: float = 60.0
+        self,
+        config_path: Path,
+        workdir: Path,
+        *,
+        image: str | None = None,
+        startup_timeout: float = 60.0,
+        concurrency: int = 1,
     ) -> None:
-        super().__init__(config_path, workdir, binary=Path("envoy"), startup_timeout=startup_timeout)
+        super().__init__(
+            config_path,
+            workdir,
+            binary=Path("envoy"),
+            startup_timeout=startup_timeout,
+            concurrency=concurrency,
+        )
         self.image = image or requested_image() or DEFAULT_IMAGE
         self.container: Any = None
         self._checked = 0.0
@@ -235,10 +247,10 @@ class EnvoyContainerBackend(EnvoyBackend):
 
     name = "container"
 
-    def __init__(self, workdir: Path | None = None, *, image: str | None = None) -> None:
+    def __init__(self, workdir: Path | None = None, *, image: str | None = None, workers: int = 1) -> None:
         self.resolved = session_image(image or requested_image())  # before the fakes start
         self.image = self.resolved.tag
-        super().__init__(workdir, startup_timeout=60.0)
+        super().__init__(workdir, startup_timeout=60.0, workers=workers)
 
     @property
     def description(self) -> str:
@@ -246,4 +258,4 @@ class EnvoyContainerBackend(EnvoyBackend):
         return f"container: {self.resolved.describe()}"
 
     def make_runner(self, config_path: Path) -> EnvoyProcess:
-        return EnvoyContainer(config_path, self.workdir, image=self.image)
+        return EnvoyContainer(config_path, self.workdir, image=self.image, concurrency=self.workers)
