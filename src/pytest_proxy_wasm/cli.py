@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import check_cli
 from .backends import make_backend
+from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     istio_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
+    add_image_parser(sub)
     return parser
 
 

