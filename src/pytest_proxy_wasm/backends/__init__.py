@@ -27,7 +27,7 @@ def make_backend(
     if name == "envoy":
         from .envoy.backend import EnvoyBackend
 
-        return EnvoyBackend(workdir)
+        return EnvoyBackend(workdir, trace=bool(options and options.trace))
     if name == "container":
         from .envoy.container import EnvoyContainerBackend
 
@@ -35,7 +35,9 @@ def make_backend(
     if name == "diff":
         from .envoy.backend import EnvoyBackend
 
-        return DiffBackend(EmulatorBackend(runtime, options), EnvoyBackend(workdir))
+        # Diff mode always traces both sides: a difference is reported with the first divergent hostcall.
+        traced = (options or HostOptions()).replace(trace=True)
+        return DiffBackend(EmulatorBackend(runtime, traced), EnvoyBackend(workdir, trace=True))
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
 
 

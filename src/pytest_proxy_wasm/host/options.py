@@ -51,6 +51,9 @@ class HostOptions:
     buffer_limit: int = 1 << 20  # Envoy's per_connection_buffer_limit_bytes default
     fuel_limit: int = 0  # per callback, when the Runtime consumes fuel (0: count only, no limit)
     properties: Mapping[tuple[str, ...], PropertyValue] = field(default_factory=dict)
+    trace: bool = False  # record every hostcall and callback (Outcome.trace); free when off
+    strict: bool = False  # any misuse diagnostic fails the test (pytest) or the case (check)
+    diverge_hostcall: str = ""  # test-only: this hostcall answers NOT_FOUND, to exercise the trace diff
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)

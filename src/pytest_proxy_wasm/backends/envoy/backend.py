@@ -16,6 +16,7 @@ from ...host.abi.enums import FailurePolicy
 from ...host.callouts import Callouts
 from ...host.declarations import CalloutDeclarations
 from ...host.options import ConfigInput
+from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
 from . import bootstrap
@@ -23,6 +24,7 @@ from .convert import Headers, as_http2, body_chunks, callout_records, custom_met
 from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
 from .grpc_server import GrpcCluster, GrpcFakes
 from .logs import parse, start_failure
+from .trace_lines import misuse_of, parse_trace
 from .process import EnvoyProcess, EnvoyStartError
 from .tcp import TcpUpstream, chunks_of, drive
 from .tcp import UpstreamReply as TcpReply
@@ -35,7 +37,12 @@ class EnvoyBackend(CalloutDeclarations):
     name = "envoy"
 
     def __init__(
-        self, workdir: Path | None = None, *, binary: Path | None = None, startup_timeout: float = 20.0
+        self,
+        workdir: Path | None = None,
+        *,
+        binary: Path | None = None,
+        startup_timeout: float = 20.0,
+        trace: bool = False,
     ) -> None:
         self._own_workdir = workdir is None
         self.workdir = (
@@ -60,6 +67,8 @@ class EnvoyBackend(CalloutDeclarations):
         self._failed: str | None = None
         self._reloads_at_failure = 0
         self.last_start_seconds = 0.0
+        self.trace = trace  # parse the [vm->host] lines into Outcome.trace (Envoy writes them anyway)
+        self._last_trace: list[TraceRecord] = []
 
     # -- the chain ------------------------------------------------------------------------------------
 
@@ -185,6 +194,7 @@ class EnvoyBackend(CalloutDeclarations):
         parsed = parse(lines, [s.name for s in self.specs])
         self.records.extend(parsed.plugin_logs)
         self._last_failures = parsed.failures
+        self._last_trace = parse_trace(parsed.hostcalls) if self.trace else []
         if parsed.failures:
             self._failed = parsed.failures[0]  # a failed VM stays failed until Envoy reloads it
             self._reloads_at_failure = self._reload_count()
@@ -278,8 +288,10 @@ class EnvoyBackend(CalloutDeclarations):
             reset=response is None,
             callouts=calls,
             metrics=self.metrics(),
-            diagnostics=list(self._last_failures),
+            diagnostics=list(self._last_failures) + [str(m) for m in misuse_of(self._last_trace)],
             backend=self.name,
+            trace=list(self._last_trace),
+            misuse=misuse_of(self._last_trace),
         )
 
     def metrics(self) -> dict[str, int]:
@@ -355,8 +367,10 @@ class EnvoyBackend(CalloutDeclarations):
             upstream_connected=result.upstream_connected,
             client_end_of_stream=result.client_end_of_stream,
             metrics=self.metrics(),
-            diagnostics=list(self._last_failures),
+            diagnostics=list(self._last_failures) + [str(m) for m in misuse_of(self._last_trace)],
             backend=self.name,
+            trace=list(self._last_trace),
+            misuse=misuse_of(self._last_trace),
         )
 
     def _chain(self, plugins: Any) -> list[PluginSpec]:
