@@ -50,6 +50,8 @@ class Target:
     budgets: Mapping[str, float] = field(default_factory=dict)
     seed: int | None = None
     max_examples: int = 25
+    strict: bool = False  # misuse findings fail (module.hostcall_misuse) instead of warning
+    trace: bool = False  # trace the hosts; a failing case's report shows the trace
 
 
 @dataclass
@@ -69,7 +71,9 @@ class CaseRun:
 
     def host(self, **options: Any) -> Host:
         """A fresh emulator host; callouts to any cluster are answered 200 so callout paths run."""
-        opts = HostOptions(deadline_seconds=self.target.deadline_seconds, random_seed=0).replace(**options)
+        opts = HostOptions(
+            deadline_seconds=self.target.deadline_seconds, random_seed=0, trace=self.target.trace
+        ).replace(**options)
         host = Host(self.runtime, opts)
         host.expect_http_call("*").respond_with(200, body=b"ok")
         self.hosts.append(host)

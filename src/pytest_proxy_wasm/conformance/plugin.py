@@ -6,6 +6,7 @@ one per case and module. Works from any directory: the package folder is added t
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..host.runtime import Runtime
 from .cases import AREAS, REGISTRY, Case, CaseRun, NotApplicable, Target, env_pairs, read_config
 from .expectations import Expectations, ExpectationsError, load, merge
 from .registry import load_cases
+from .trace_details import failing_trace
 
 HERE = Path(__file__).resolve().parent
 RUNTIME_KEY = pytest.StashKey[Runtime]()
@@ -74,6 +76,8 @@ def targets(config: pytest.Config) -> list[Target]:
         "budgets": _budgets(config.getoption("--proxy-wasm-budget")),
         "seed": config.getoption("--proxy-wasm-seed"),
         "max_examples": int(config.getoption("--proxy-wasm-examples")),
+        "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
+        "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 
@@ -159,6 +163,10 @@ class CaseItem(pytest.Item):
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
             raise AssertionError(str(exc)) from None
         finally:
+            if sys.exc_info()[0] is not None:  # a failing case keeps its hosts' traces for the report
+                trace = failing_trace(run.hosts)
+                if trace:
+                    run.details["trace"] = trace
             run.close()
             self.record.update(
                 details=run.details,

@@ -35,12 +35,16 @@ class Misuse(NamedTuple):
     plugin: str = ""
 
     def __str__(self) -> str:
-        where = f"in {self.callback}" if self.callback else "outside any callback"
         ctx = f" (context {self.context_id})" if self.context_id is not None else ""
+        return self.summary() + ctx
+
+    def summary(self) -> str:
+        """The misuse without its context id: the same mistake on every request reads once."""
+        where = f"in {self.callback}" if self.callback else "outside any callback"
         who = f"{self.plugin}: " if self.plugin else ""
         if self.kind == "export":
             return f"misuse: {who}export {self.hostcall}: {self.args}"
-        return f"misuse: {who}{self.hostcall}({self.args}) returned {self.status} {where}{ctx}"
+        return f"misuse: {who}{self.hostcall}({self.args}) returned {self.status} {where}"
 
     def to_json(self) -> dict[str, Any]:
         return {**self._asdict(), "message": str(self)}
@@ -99,9 +103,9 @@ def misuse_lines(host: Any, kinds: frozenset[str] | None = None) -> list[str]:
     for misuse in getattr(host, "misuse", []):
         if kinds is not None and misuse.kind not in kinds:
             continue
-        text = str(misuse)
+        text = misuse.summary()
         counts[text] = counts.get(text, 0) + 1
-    return [text + (f" (x{n})" if n > 1 else "") for text, n in counts.items()]
+    return [text + (f" ({n} times)" if n > 1 else "") for text, n in counts.items()]
 
 
 def check_strict(host: Any) -> None:
