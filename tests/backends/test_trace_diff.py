@@ -77,3 +77,61 @@ def test_a_difference_names_the_first_divergent_hostcall(diverging: DiffBackend,
     # a few calls of context: the three both made before, and what followed on each side
     assert text.count("\n  both ") == 3
     assert "proxy_log" in text.split("> envoy", 1)[1]
+
+
+# -- the parser, on lines Envoy 1.40.0 wrote (tests/backends/data; rust/headers.wasm, one request) --------
+
+DATA = Path(__file__).resolve().parent / "data" / "envoy_1.40_wasm_trace.log"
+
+
+def _messages(text: str) -> list[str]:
+    return [line.split("|", 2)[2] for line in text.splitlines() if line.count("|") >= 2]
+
+
+def test_parser_reads_envoy_140_lines() -> None:
+    from pytest_proxy_wasm.backends.envoy.trace_lines import parse_trace
+
+    records = parse_trace(_messages(DATA.read_text()))
+    assert [(r.kind, r.name) for r in records[:5]] == [
+        ("callback", "proxy_on_context_create"),
+        ("callback", "proxy_on_request_headers"),
+        ("hostcall", "proxy_get_header_map_pairs"),
+        ("callback", "proxy_on_memory_allocate"),
+        ("hostcall", "proxy_log"),
+    ]
+    headers, pairs, alloc, log = records[1:5]
+    assert headers.raw == (2, 7, 1) and headers.status == "0" and headers.context_id == 2
+    assert pairs.args == {"map_type": "HTTP_REQUEST_HEADERS"} and pairs.status == "OK" and pairs.depth == 1
+    assert alloc.depth == 1 and alloc.result == 1069904 and alloc.context_id == 2
+    assert log.args["level"] == "INFO" and log.callback == "proxy_on_request_headers"
+    assert all(r.status for r in records) and {r.source for r in records} == {"envoy"}
+    assert records[-1].name == "proxy_on_delete" and records[-1].status == "void"
+
+
+def test_parser_is_tolerant() -> None:
+    from pytest_proxy_wasm.backends.envoy.trace_lines import misuse_of, parse_trace
+
+    records = parse_trace(
+        [
+            "some other wasm line",
+            "[host->vm] proxy_on_request_headers(2, 3, 1)",
+            "[vm->host] env.proxy_log(2, 4294967280, 64)",
+            "[vm<-host] env.proxy_log return: 6",
+            "[vm->host] wasi_snapshot_preview1.fd_write(1, 100, 1, 200)",
+            "[vm->host] env.proxy_unknown_call(1, x)",  # not numbers: skipped
+            "[host<-vm] proxy_on_never_opened return: 0",  # no open call: ignored
+            "[host->vm] proxy_on_response_headers(2, 3, 1)",  # a trap: no return line
+        ]
+    )
+    assert [(r.name, r.status) for r in records] == [
+        ("proxy_on_request_headers", "trap"),
+        ("proxy_log", "INVALID_MEMORY_ACCESS"),
+        ("fd_write", "trap"),
+        ("proxy_on_response_headers", "trap"),
+    ]
+    (misuse,) = misuse_of(records)
+    assert (misuse.hostcall, misuse.status, misuse.callback) == (
+        "proxy_log",
+        "INVALID_MEMORY_ACCESS",
+        "proxy_on_request_headers",
+    )

@@ -100,7 +100,7 @@ def make_traced_trampoline(
 
 
 def make_checked_hostcall(
-    vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int
+    vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int, tracer: Tracer | None = None
 ) -> Callable[..., Any]:
     """The same hostcall for wasmtime-py's checked ``Linker.define_func`` path (comparison only)."""
     masks = [0xFFFFFFFFFFFFFFFF if kind == "i64" else 0xFFFFFFFF for kind in spec.params]
@@ -119,4 +119,18 @@ def make_checked_hostcall(
             vm.misuse(name, raw, int(result))
         return int(result) if has_result and result is not None else None
 
-    return hostcall
+    if tracer is None:
+        return hostcall
+
+    def traced(*args: int) -> int | None:
+        raw = tuple(a & m for a, m in zip(args, masks, strict=True))
+        record = tracer.enter_hostcall(vm, spec, raw)
+        try:
+            result = hostcall(*args)
+        except BaseException:
+            tracer.exit_hostcall(vm, spec, record, None, True)
+            raise
+        tracer.exit_hostcall(vm, spec, record, result & M32 if result is not None else None, False)
+        return result
+
+    return traced

@@ -142,7 +142,8 @@ class VM:
                 [_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results]
             )
             if self.checked_calls:  # wasmtime-py's ordinary path, kept only to measure the difference
-                linker.define_func(module, name, functype, make_checked_hostcall(self, spec, impl, int(ima)))
+                hostcall = make_checked_hostcall(self, spec, impl, int(ima), self.tracer)
+                linker.define_func(module, name, functype, hostcall)
                 continue
             if self.tracer is not None:
                 trampoline = make_traced_trampoline(self, spec, impl, int(ima), self.tracer)
@@ -297,7 +298,7 @@ class VM:
             return VM.call(self, context, name, *args)
         record = tracer.enter_callback(self, context, name, args)
         result = VM.call(self, context, name, *args)
-        failure = self.failure.message if self.failure is not None else None
+        failure = self.failure.kind if self.failure is not None else None
         tracer.exit_callback(record, result, failure)
         return result
 
