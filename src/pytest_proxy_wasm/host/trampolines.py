@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .abi.enums import WasmResult
 from .abi.signatures import Hostcall
 from .memory import GuestMemoryError
 
@@ -25,7 +26,7 @@ M64 = 0xFFFFFFFFFFFFFFFF
 _FACTORIES: dict[tuple[tuple[str, ...], bool, bool], Callable[..., Any]] = {}
 
 _TEMPLATE = """
-def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse):
+def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK):
     def trampoline(env, caller, raw, n):
         counts[name] = counts.get(name, 0) + 1
         try:
@@ -41,9 +42,10 @@ def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse):
 """
 
 # BAD_ARGUMENT (2) and INVALID_MEMORY_ACCESS (6): WasmResult values; WASI errnos differ, so WASI
-# hostcalls report only memory faults.
+# hostcalls report only memory faults. ``is not OK`` first: an identity test is the whole cost on the
+# usual path (the implementations return the WasmResult.OK member); comparing an IntEnum is not free.
 _CHECKED_CALL = """status = impl(vm{sep}{args})
-            if status == 2 or status == 6:
+            if status is not OK and (status == 2 or status == 6):
                 misuse(name, ({args},), status)
             raw[0].i32 = status"""
 
@@ -75,7 +77,7 @@ def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool) -> Callab
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
     factory = _factory(spec.params, bool(spec.results), spec.is_wasi)
     trampoline: Callable[..., int] = factory(
-        vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory, vm.misuse
+        vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory, vm.misuse, WasmResult.OK
     )
     return trampoline
 
