@@ -17,9 +17,12 @@ from pytest_proxy_wasm import Host, HostOptions, Runtime
 from pytest_proxy_wasm.host.headers import HeaderMap
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-REQUEST = [(b":method", b"GET"), (b":path", b"/bench"), (b":scheme", b"http"), (b":authority", b"example.com")] + [
-    (f"x-req-{i}".encode(), b"value") for i in range(4)
-]
+REQUEST = [
+    (b":method", b"GET"),
+    (b":path", b"/bench"),
+    (b":scheme", b"http"),
+    (b":authority", b"example.com"),
+] + [(f"x-req-{i}".encode(), b"value") for i in range(4)]
 RESPONSE = [(b":status", b"200")] + [(f"x-resp-{i}".encode(), b"value") for i in range(7)]
 LOOP = """(module
   (import "env" "{name}" (func $call (param i32) (result i32)))

@@ -11,9 +11,9 @@ from pathlib import Path
 from . import check_cli
 from .backends import make_backend
 from .errors import ProxyWasmError
-from .istio import cli as istio_cli
 from .host.options import HostOptions
 from .host.trace import render
+from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 
 
@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
     run.add_argument(
-        "--trace", action="store_true", help="trace every hostcall and callback of the exchange (docs/traces.md)"
+        "--trace",
+        action="store_true",
+        help="trace every hostcall and callback of the exchange (docs/traces.md)",
     )
     run.add_argument(
         "--backend",

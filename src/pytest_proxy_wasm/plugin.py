@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .backends import Backend, make_backend
-from .trace_report import add_host_sections, watch_host
 from .host.host import Host
 from .host.options import HostOptions
 from .host.runtime import Runtime
+from .trace_report import add_host_sections, watch_host
 
 if TYPE_CHECKING:
     from .istio import IstioChain

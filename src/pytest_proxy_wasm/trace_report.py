@@ -32,7 +32,9 @@ def add_host_sections(item: pytest.Item, report: pytest.TestReport) -> None:
     ]
     if strict and report.passed:
         report.outcome = "failed"
-        report.longrepr = "strict mode (--proxy-wasm-strict): the plugin misused the ABI\n  " + "\n  ".join(strict)
+        report.longrepr = "strict mode (--proxy-wasm-strict): the plugin misused the ABI\n  " + "\n  ".join(
+            strict
+        )
     if report.failed:
         for host in hosts:
             tracer = getattr(host, "tracer", None)

@@ -62,7 +62,9 @@ def test_both_backends_trace_the_same_calls(same: DiffBackend, headers_module: b
     assert get.source == "envoy" and get.status == "OK" and get.args["map_type"] == "HTTP_REQUEST_HEADERS"
 
 
-def test_a_difference_names_the_first_divergent_hostcall(diverging: DiffBackend, headers_module: bytes) -> None:
+def test_a_difference_names_the_first_divergent_hostcall(
+    diverging: DiffBackend, headers_module: bytes
+) -> None:
     plugin = diverging.load_plugin(headers_module)
     with pytest.raises(BackendMismatch) as info:
         diverging.request(plugin, path="/traced")
@@ -72,7 +74,7 @@ def test_a_difference_names_the_first_divergent_hostcall(diverging: DiffBackend,
     emulator_line = next(line for line in text.splitlines() if line.startswith("> emulator"))
     envoy_line = next(line for line in text.splitlines() if line.startswith("> envoy"))
     assert "proxy_get_header_map_value(map_type=HTTP_REQUEST_HEADERS" in emulator_line
-    assert emulator_line.endswith("-> NOT_FOUND") and "key=\":path\"" in emulator_line
+    assert emulator_line.endswith("-> NOT_FOUND") and 'key=":path"' in emulator_line
     assert "proxy_get_header_map_value" in envoy_line and envoy_line.endswith("-> OK")
     # a few calls of context: the three both made before, and what followed on each side
     assert text.count("\n  both ") == 3

@@ -39,7 +39,8 @@ def test_bad_argument_is_a_misuse(proxy_wasm_host: Host) -> None:
     probe = Probe()
     probe.on(
         "proxy_on_request_headers",
-        f"(drop (call $proxy_get_header_map_value (i32.const 99) {probe.s('k')} (i32.const 0) (i32.const 4)))",
+        f"(drop (call $proxy_get_header_map_value (i32.const 99) {probe.s('k')} "
+        "(i32.const 0) (i32.const 4)))",
         ret=0,
     )
     outcome = proxy_wasm_host.request(proxy_wasm_host.load_plugin(build(probe)))
@@ -52,8 +53,8 @@ def test_ok_and_not_found_are_not_misuse(proxy_wasm_host: Host) -> None:
     probe = Probe()
     probe.on(
         "proxy_on_request_headers",
-        probe.log("fine")
-        + f"(drop (call $proxy_get_header_map_value (i32.const 0) {probe.s('absent')} (i32.const 0) (i32.const 4)))",
+        probe.log("fine") + f"(drop (call $proxy_get_header_map_value (i32.const 0) {probe.s('absent')} "
+        "(i32.const 0) (i32.const 4)))",
         ret=0,
     )
     outcome = proxy_wasm_host.request(proxy_wasm_host.load_plugin(build(probe)))
@@ -62,7 +63,9 @@ def test_ok_and_not_found_are_not_misuse(proxy_wasm_host: Host) -> None:
 
 def test_memory_fault_in_wasi_is_a_misuse(proxy_wasm_host: Host) -> None:
     probe = Probe()
-    probe.on("proxy_on_request_headers", f"(drop (call $random_get (i32.const {BAD_PTR}) (i32.const 16)))", ret=0)
+    probe.on(
+        "proxy_on_request_headers", f"(drop (call $random_get (i32.const {BAD_PTR}) (i32.const 16)))", ret=0
+    )
     outcome = proxy_wasm_host.request(proxy_wasm_host.load_plugin(build(probe)))
     (misuse,) = outcome.misuse
     assert (misuse.hostcall, misuse.status) == ("random_get", "FAULT")
@@ -73,17 +76,26 @@ def test_unimplemented_hostcall_is_a_misuse(proxy_wasm_host: Host) -> None:
     stub = unimplemented("proxy_get_log_level")
     assert stub(plugin.vm, 64) == 12
     (misuse,) = proxy_wasm_host.misuse
-    assert (misuse.kind, misuse.hostcall, misuse.status) == ("unimplemented", "proxy_get_log_level", "UNIMPLEMENTED")
+    assert (misuse.kind, misuse.hostcall, misuse.status) == (
+        "unimplemented",
+        "proxy_get_log_level",
+        "UNIMPLEMENTED",
+    )
 
 
 def test_unknown_export_is_reported_never_strict(proxy_wasm_host: Host) -> None:
     probe = Probe()
     probe.extra.append('  (func (export "proxy_on_grpc_trailing_metadata") (param i32 i32 i32))')
-    probe.extra.append('  (func (export "proxy_on_request_headers_typo") (param i32 i32 i32) (result i32) (i32.const 0))')
+    probe.extra.append(
+        '  (func (export "proxy_on_request_headers_typo") (param i32 i32 i32) (result i32) (i32.const 0))'
+    )
     proxy_wasm_host.load_plugin(build(probe), name="sdk")
     exports = {m.hostcall: m.args for m in proxy_wasm_host.misuse if m.kind == "export"}
     assert set(exports) == {"proxy_on_grpc_trailing_metadata", "proxy_on_request_headers_typo"}
-    assert "not a callback ABI 0.2.1 knows: the host never calls it" in exports["proxy_on_grpc_trailing_metadata"]
+    assert (
+        "not a callback ABI 0.2.1 knows: the host never calls it"
+        in exports["proxy_on_grpc_trailing_metadata"]
+    )
     assert any("export proxy_on_request_headers_typo" in d for d in proxy_wasm_host.diagnostics)
     strict = Host(proxy_wasm_host.runtime, proxy_wasm_host.options.replace(strict=True))
     try:
@@ -97,7 +109,9 @@ def test_check_strict_raises_with_every_misuse(proxy_wasm_host: Host) -> None:
     strict = Host(proxy_wasm_host.runtime, proxy_wasm_host.options.replace(strict=True))
     try:
         strict.request(strict.load_plugin(MISUSE_LOG))
-        with pytest.raises(MisuseError, match="proxy_log.*INVALID_MEMORY_ACCESS in proxy_on_request_headers"):
+        with pytest.raises(
+            MisuseError, match=r"proxy_log.*INVALID_MEMORY_ACCESS in proxy_on_request_headers"
+        ):
             check_strict(strict)
     finally:
         strict.close()
@@ -140,7 +154,9 @@ def test_strict_marker_fails_the_test(pytester: pytest.Pytester) -> None:
 
 def test_strict_option_and_trace_option(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_strict=STRICT_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--proxy-wasm-strict", "--proxy-wasm-trace")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--proxy-wasm-strict", "--proxy-wasm-trace"
+    )
     result.assert_outcomes(failed=3)
     text = result.stdout.str()
     assert "proxy-wasm trace" in text

@@ -119,7 +119,9 @@ class Tracer:
         self.records.append(record)
         return record
 
-    def exit_hostcall(self, vm: VM, spec: Hostcall, record: TraceRecord, result: int | None, trapped: bool) -> None:
+    def exit_hostcall(
+        self, vm: VM, spec: Hostcall, record: TraceRecord, result: int | None, trapped: bool
+    ) -> None:
         if trapped:
             record.status = "trap"
             return
@@ -134,9 +136,7 @@ class Tracer:
 
     # -- callbacks --------------------------------------------------------------------------------
 
-    def enter_callback(
-        self, vm: VM, context: Context | None, name: str, raw: tuple[int, ...]
-    ) -> TraceRecord:
+    def enter_callback(self, vm: VM, context: Context | None, name: str, raw: tuple[int, ...]) -> TraceRecord:
         names = param_names(name, len(raw), callback=True)
         record = TraceRecord(
             "callback",

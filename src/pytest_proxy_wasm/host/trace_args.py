@@ -34,8 +34,13 @@ HOSTCALL_PARAMS: dict[str, tuple[str, ...]] = {
     "proxy_get_configuration": ("ret_config_ptr", "ret_config_size"),
     "proxy_set_effective_context": ("context_id",),
     "proxy_call_foreign_function": (
-        "name_ptr", "name_size", "args_ptr", "args_size", "ret_results_ptr", "ret_results_size",
-    ),  # fmt: skip
+        "name_ptr",
+        "name_size",
+        "args_ptr",
+        "args_size",
+        "ret_results_ptr",
+        "ret_results_size",
+    ),
     "proxy_get_buffer_bytes": ("buffer_type", "start", "max_size", "ret_data_ptr", "ret_data_size"),
     "proxy_get_buffer_status": ("buffer_type", "ret_size", "ret_flags"),
     "proxy_set_buffer_bytes": ("buffer_type", "start", "length", "data_ptr", "data_size"),
@@ -49,23 +54,53 @@ HOSTCALL_PARAMS: dict[str, tuple[str, ...]] = {
     "proxy_continue_stream": ("stream_type",),
     "proxy_close_stream": ("stream_type",),
     "proxy_send_local_response": (
-        "status_code", "details_ptr", "details_size", "body_ptr", "body_size",
-        "headers_pairs_ptr", "headers_pairs_size", "grpc_status",
-    ),  # fmt: skip
+        "status_code",
+        "details_ptr",
+        "details_size",
+        "body_ptr",
+        "body_size",
+        "headers_pairs_ptr",
+        "headers_pairs_size",
+        "grpc_status",
+    ),
     "proxy_get_status": ("ret_code", "ret_message_ptr", "ret_message_size"),
     "proxy_http_call": (
-        "upstream_ptr", "upstream_size", "headers_pairs_ptr", "headers_pairs_size", "body_ptr",
-        "body_size", "trailers_pairs_ptr", "trailers_pairs_size", "timeout_ms", "ret_token",
-    ),  # fmt: skip
+        "upstream_ptr",
+        "upstream_size",
+        "headers_pairs_ptr",
+        "headers_pairs_size",
+        "body_ptr",
+        "body_size",
+        "trailers_pairs_ptr",
+        "trailers_pairs_size",
+        "timeout_ms",
+        "ret_token",
+    ),
     "proxy_grpc_call": (
-        "service_ptr", "service_size", "service_name_ptr", "service_name_size", "method_ptr",
-        "method_size", "metadata_pairs_ptr", "metadata_pairs_size", "message_ptr", "message_size",
-        "timeout_ms", "ret_token",
-    ),  # fmt: skip
+        "service_ptr",
+        "service_size",
+        "service_name_ptr",
+        "service_name_size",
+        "method_ptr",
+        "method_size",
+        "metadata_pairs_ptr",
+        "metadata_pairs_size",
+        "message_ptr",
+        "message_size",
+        "timeout_ms",
+        "ret_token",
+    ),
     "proxy_grpc_stream": (
-        "service_ptr", "service_size", "service_name_ptr", "service_name_size", "method_ptr",
-        "method_size", "metadata_pairs_ptr", "metadata_pairs_size", "ret_token",
-    ),  # fmt: skip
+        "service_ptr",
+        "service_size",
+        "service_name_ptr",
+        "service_name_size",
+        "method_ptr",
+        "method_size",
+        "metadata_pairs_ptr",
+        "metadata_pairs_size",
+        "ret_token",
+    ),
     "proxy_grpc_send": ("token", "message_ptr", "message_size", "end_stream"),
     "proxy_grpc_cancel": ("token",),
     "proxy_grpc_close": ("token",),
@@ -138,7 +173,9 @@ def shown_bytes(data: bytes, label: str = "") -> str:
     if "pairs" in label:
         pairs = decode_pairs(data)
         if pairs:
-            text = "; ".join(f"{k.decode('utf-8', 'replace')}: {v.decode('utf-8', 'replace')}" for k, v in pairs)
+            text = "; ".join(
+                f"{k.decode('utf-8', 'replace')}: {v.decode('utf-8', 'replace')}" for k, v in pairs
+            )
             return _cut(f"{{{text}}}", len(data))
     if label == "path" and b"\0" in data:
         return _cut('"' + data.decode("utf-8", "replace").replace("\0", ".") + '"', len(data))

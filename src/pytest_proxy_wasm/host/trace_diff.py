@@ -36,7 +36,9 @@ def divergence_report(
     if index is None:
         return None
     width = max(len(n) for n in names)
-    lines = [f"first divergent call: record {index + 1} of {len(left)} ({names[0]}) / {len(right)} ({names[1]})"]
+    lines = [
+        f"first divergent call: record {index + 1} of {len(left)} ({names[0]}) / {len(right)} ({names[1]})"
+    ]
     lines += [f"  {'both':<{width}}  {r.line()}" for r in left[max(0, index - context) : index]]
     for name, trace in zip(names, (left, right), strict=True):
         shown = trace[index : index + 1 + context]

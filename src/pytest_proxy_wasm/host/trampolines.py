@@ -95,7 +95,9 @@ def make_traced_trampoline(
         args = tuple(raw[i].i64 & M64 if wide else raw[i].i32 & M32 for i, wide in kinds)
         record = tracer.enter_hostcall(vm, spec, args)
         trap = inner(env, caller, raw, n)
-        tracer.exit_hostcall(vm, spec, record, raw[0].i32 & M32 if has_result and not trap else None, bool(trap))
+        tracer.exit_hostcall(
+            vm, spec, record, raw[0].i32 & M32 if has_result and not trap else None, bool(trap)
+        )
         return trap
 
     return trampoline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 import wasmtime
@@ -10,12 +11,13 @@ import wasmtime
 from ..errors import HarnessFault, MissingImportsError, ModuleLoadError
 from . import diagnostics, native
 from .abi.enums import AbiVersion, LogLevel, WasiErrno, WasmResult
-from .abi.signatures import CALLBACKS, Hostcall, callbacks_for, hostcalls_for
+from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
 from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .hostcalls import IMPLEMENTATIONS, unimplemented
 from .memory import GuestMemory, GuestMemoryError
 from .runtime import CompiledModule, Runtime
 from .trampolines import make_checked_hostcall, make_traced_trampoline, make_trampoline
+from .vm_trace import diverging, traced_allocate, traced_call, unknown_export
 
 if TYPE_CHECKING:
     from .contexts import Buffer, Context
@@ -77,7 +79,7 @@ class VM:
         self.callback = ""  # the callback running now, named in misuse diagnostics
         self.tracer: Tracer | None = getattr(host, "tracer", None)
         if self.tracer is not None:  # the traced call path shadows the plain one on this VM only
-            self.call = self._traced_call  # type: ignore[method-assign]
+            self.call = MethodType(traced_call, self)  # type: ignore[method-assign]
         self.http_tokens = 0  # callout tokens: HTTP 4, 8, 12... (cpp-host: low 2 bits are the kind)
         self.callout_maps: dict[int, HeaderMap] = {}
         self.callout_buffers: dict[int, Buffer] = {}
@@ -88,7 +90,9 @@ class VM:
         self._caller = native.Caller(self.context)
         self._alloc_caller = native.Caller(self.context, 2)
         self._keep: list[Any] = []
-        self.memory = GuestMemory(self.context, 0, self._allocate if self.tracer is None else self._traced_allocate)
+        self.memory = GuestMemory(
+            self.context, 0, self._allocate if self.tracer is None else MethodType(traced_allocate, self)
+        )
         linker = wasmtime.Linker(runtime.engine)
         self._define_imports(linker)
         native.set_epoch_deadline(self.context, self.deadline_ticks)
@@ -136,7 +140,7 @@ class VM:
             spec: Hostcall = linked[(module, name)]
             impl = IMPLEMENTATIONS.get(name) or unimplemented(name)
             if diverge and name == diverge:
-                impl = _diverging(impl)
+                impl = diverging(impl)
             ima = WasiErrno.FAULT if spec.is_wasi else WasmResult.INVALID_MEMORY_ACCESS
             functype = wasmtime.FuncType(
                 [_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results]
@@ -166,7 +170,7 @@ class VM:
                 continue
             if not isinstance(item, wasmtime.Func) or name not in known:
                 if isinstance(item, wasmtime.Func) and name.startswith("proxy_on_"):
-                    self._unknown_export(name, item)
+                    unknown_export(self, name, item)
                 continue
             cb = known[name]
             ftype = item.type(self.store)
@@ -291,46 +295,12 @@ class VM:
             self.run_deferred()
         return value & M32 if isinstance(value, int) else None
 
-    def _traced_call(self, context: Context | None, name: str, *args: int) -> int | None:
-        """``call`` with a record around it (installed on this VM only when its host traces)."""
-        tracer = self.tracer
-        if tracer is None or self.failure is not None or name not in self.funcs:
-            return VM.call(self, context, name, *args)
-        record = tracer.enter_callback(self, context, name, args)
-        result = VM.call(self, context, name, *args)
-        failure = self.failure.kind if self.failure is not None else None
-        tracer.exit_callback(record, result, failure)
-        return result
-
-    def _traced_allocate(self, size: int) -> int:
-        assert self.tracer is not None
-        name = "malloc" if "malloc" in self.funcs else "proxy_on_memory_allocate"
-        record = self.tracer.enter_callback(self, self.effective_context(), name, (size,))
-        try:
-            ptr = self._allocate(size)
-        except GuestMemoryError as exc:
-            self.tracer.exit_callback(record, None, str(exc))
-            raise
-        self.tracer.exit_callback(record, ptr, None)
-        return ptr
-
     def misuse(self, name: str, raw: tuple[int, ...], status: int) -> None:
         """A hostcall answered the plugin BAD_ARGUMENT / INVALID_MEMORY_ACCESS (or WASI FAULT)."""
         try:
             diagnostics.record(self, name, raw, status)
         except Exception as exc:  # a diagnostics slip must never change what the plugin sees
             self.host.host_log(LogLevel.ERROR, f"pytest-proxy-wasm: misuse diagnostic failed: {exc!r}", self)
-
-    def _unknown_export(self, name: str, item: wasmtime.Func) -> None:
-        params, results = _functype_sig(item.type(self.store))
-        other = [c for c in CALLBACKS if c.name == name]
-        reason = (
-            f"{name}{params}->{results} is a callback of ABI "
-            f"{', '.join(sorted({v.value for c in other for v in c.versions}))}, not of {self.abi.value}"
-            if other
-            else f"{name}{params}->{results} is not a callback ABI {self.abi.value} knows"
-        )
-        diagnostics.record_export(self.host, self.name, name, reason + ": the host never calls it")
 
     def run_deferred(self) -> None:
         while self.deferred:
@@ -429,16 +399,6 @@ class VM:
 _RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.results} | {
     c.name for c in callbacks_for(AbiVersion.V0_1_0).values() if c.results
 }
-
-
-def _diverging(impl: Callable[..., Any]) -> Callable[..., Any]:
-    """Test-only (``HostOptions.diverge_hostcall``): answer NOT_FOUND without acting, so the emulator
-    differs from Envoy on purpose and the trace diff has something to find."""
-
-    def diverged(vm: VM, *args: int) -> int:
-        return int(WasmResult.NOT_FOUND)
-
-    return diverged
 
 
 def _valtype(kind: str) -> wasmtime.ValType:

@@ -24,10 +24,10 @@ from .convert import Headers, as_http2, body_chunks, callout_records, custom_met
 from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
 from .grpc_server import GrpcCluster, GrpcFakes
 from .logs import parse, start_failure
-from .trace_lines import misuse_of, parse_trace
 from .process import EnvoyProcess, EnvoyStartError
 from .tcp import TcpUpstream, chunks_of, drive
 from .tcp import UpstreamReply as TcpReply
+from .trace_lines import misuse_of, parse_trace
 from .wire import Message, encode_request, exchange
 
 

@@ -54,7 +54,9 @@ def parse_trace(messages: Iterable[str], plugin: str = "") -> list[TraceRecord]:
     return records
 
 
-def _open(callback: bool, name: str, raw: tuple[int, ...], stack: list[TraceRecord], plugin: str) -> TraceRecord:
+def _open(
+    callback: bool, name: str, raw: tuple[int, ...], stack: list[TraceRecord], plugin: str
+) -> TraceRecord:
     outer = stack[-1] if stack else None
     names = param_names(name, len(raw), callback=callback)
     if callback:
