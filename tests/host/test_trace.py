@@ -157,4 +157,5 @@ def test_record_key_ignores_addresses_and_context_ids() -> None:
     created = TraceRecord("callback", "proxy_on_context_create", (2, 1), status="void")
     assert created.key() == TraceRecord("callback", "proxy_on_context_create", (7, 3), status="void").key()
     alloc = TraceRecord("callback", "malloc", (8,), status="65536")
-    assert alloc.key() == TraceRecord("callback", "malloc", (8,), status="1069904").key()
+    assert alloc.key() == TraceRecord("callback", "malloc", (9,), status="1069904").key()
+    assert alloc.key() != TraceRecord("callback", "malloc", (8,), status="trap: out of memory").key()

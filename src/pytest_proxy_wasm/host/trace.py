@@ -44,9 +44,10 @@ class TraceRecord:
 
     def key(self) -> tuple[Any, ...]:
         """What two hosts must agree on: kind, name, non-address arguments, status."""
+        if self.name in ALLOCATORS:  # the address differs, and so may the size: a pairs buffer holding
+            return (self.kind, self.name, self.status.startswith("trap"))  # a timing header, for one
         names = param_names(self.name, len(self.raw), self.kind == "callback")
-        status = "" if self.name in ALLOCATORS and not self.status.startswith("trap") else self.status
-        return (self.kind, self.name, comparable_args(names, self.raw), status)  # an allocation: an address
+        return (self.kind, self.name, comparable_args(names, self.raw), self.status)
 
     def line(self) -> str:
         """One readable line: ``  -> proxy_on_request_headers(...) = 0`` / ``proxy_log(...) -> OK``."""

@@ -51,14 +51,15 @@ def traced_allocate(vm: VM, size: int) -> int:
 def unknown_export(vm: VM, name: str, item: wasmtime.Func) -> None:
     """A ``proxy_on_*`` export the module's ABI does not call: a diagnostic, never a load error."""
     ftype = item.type(vm.store)
-    params = tuple(str(p) for p in ftype.params)
-    results = tuple(str(r) for r in ftype.results)
+    signature = (
+        f"{name}({', '.join(str(p) for p in ftype.params)}) -> ({', '.join(str(r) for r in ftype.results)})"
+    )
     other = [c for c in CALLBACKS if c.name == name]
     reason = (
-        f"{name}{params}->{results} is a callback of ABI "
+        f"{signature} is a callback of ABI "
         f"{', '.join(sorted({v.value for c in other for v in c.versions}))}, not of {vm.abi.value}"
         if other
-        else f"{name}{params}->{results} is not a callback ABI {vm.abi.value} knows"
+        else f"{signature} is not a callback ABI {vm.abi.value} knows"
     )
     diagnostics.record_export(vm.host, vm.name, name, reason + ": the host never calls it")
 
