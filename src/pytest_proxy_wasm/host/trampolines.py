@@ -3,7 +3,7 @@
 A trampoline reads raw arguments (unsigned), calls the Python implementation, writes the status back,
 and maps ``GuestMemoryError`` to INVALID_MEMORY_ACCESS (FAULT for WASI). Any other exception becomes
 a trap that names the hostcall; the VM records it as a harness fault. A BAD_ARGUMENT or
-INVALID_MEMORY_ACCESS status (or a memory fault) is reported to ``vm.misuse``: one integer compare on
+INVALID_MEMORY_ACCESS status (or a memory fault) is reported to ``vm.misuse``: one identity test on
 the successful path. With tracing on, ``make_traced_trampoline`` wraps the same trampoline.
 """
 
