@@ -22,22 +22,25 @@ def make_backend(
     image: str | None = None,
 ) -> Backend:
     """Create a backend by name; the caller owns it and must ``close()`` it."""
+    workers = options.workers if options is not None else 1  # Envoy's --concurrency agrees
     if name == "emulator":
         return EmulatorBackend(runtime, options)
     if name == "envoy":
         from .envoy.backend import EnvoyBackend
 
-        return EnvoyBackend(workdir, trace=bool(options and options.trace))
+        return EnvoyBackend(workdir, workers=workers, trace=bool(options and options.trace))
     if name == "container":
         from .envoy.container import EnvoyContainerBackend
 
-        return EnvoyContainerBackend(workdir, image=image)
+        return EnvoyContainerBackend(workdir, image=image, workers=workers)
     if name == "diff":
         from .envoy.backend import EnvoyBackend
 
         # Diff mode always traces both sides: a difference is reported with the first divergent hostcall.
         traced = (options or HostOptions()).replace(trace=True)
-        return DiffBackend(EmulatorBackend(runtime, traced), EnvoyBackend(workdir, trace=True))
+        return DiffBackend(
+            EmulatorBackend(runtime, traced), EnvoyBackend(workdir, workers=workers, trace=True)
+        )
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
 
 
