@@ -161,3 +161,17 @@ def test_strict_option_and_trace_option(pytester: pytest.Pytester) -> None:
     text = result.stdout.str()
     assert "proxy-wasm trace" in text
     assert "proxy_log(level=INFO, message=<out of range: 0xfffffff0, +64>) -> INVALID_MEMORY_ACCESS" in text
+
+
+def test_check_reports_misuse_warn_then_fail_with_strict(capfd: pytest.CaptureFixture[str]) -> None:
+    from pytest_proxy_wasm.cli import main
+
+    args = ["check", str(MISUSE_LOG), "--select", "module.hostcall_misuse"]
+    assert main(args) == 0  # a finding, reported as a warning
+    out = capfd.readouterr().out
+    assert "MisuseWarning" in out and "proxy_log" in out and "INVALID_MEMORY_ACCESS" in out
+    assert main([*args, "--strict"]) == 1
+    out = capfd.readouterr().out
+    assert (
+        "FAILED module.hostcall_misuse" in out and "INVALID_MEMORY_ACCESS in proxy_on_request_headers" in out
+    )
