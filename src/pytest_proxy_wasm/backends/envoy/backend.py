@@ -42,7 +42,7 @@ class EnvoyBackend(CalloutDeclarations):
         workdir: Path | None = None,
         *,
         binary: Path | None = None,
-        startup_timeout: float = 20.0,
+        startup_timeout: float = 60.0,  # Envoy exiting is noticed at once; V8 compiling a Go module on a loaded machine can take 20 s
         workers: int = 1,
         trace: bool = False,
     ) -> None:
