@@ -42,7 +42,7 @@ class EnvoyBackend(CalloutDeclarations):
         workdir: Path | None = None,
         *,
         binary: Path | None = None,
-        startup_timeout: float = 60.0,  # Envoy exiting is noticed at once; V8 compiling a Go module on a loaded machine can take 20 s
+        startup_timeout: float = 60.0,  # an exit is seen at once; V8 compiles Go modules slowly
         workers: int = 1,
         trace: bool = False,
     ) -> None:
