@@ -10,7 +10,10 @@ from pathlib import Path
 
 from . import check_cli
 from .backends import make_backend
+from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
+from .host.options import HostOptions
+from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 
@@ -74,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
     run.add_argument(
+        "--trace",
+        action="store_true",
+        help="trace every hostcall and callback of the exchange (docs/traces.md)",
+    )
+    run.add_argument(
         "--backend",
         choices=("emulator", "envoy", "diff"),
         default="emulator",
@@ -82,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     istio_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
+    add_image_parser(sub)
     return parser
 
 
@@ -97,11 +106,15 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
     lines += [f"[{r.level_name}] {r.message}" for r in logs]
     if outcome.plugin_failed:
         lines.append(f"plugin failed: {outcome.plugin_failed}")
+    lines += [f"diagnostic: {d}" for d in outcome.diagnostics]
+    if outcome.trace:
+        lines.append(f"trace ({outcome.backend}, {len(outcome.trace)} records):")
+        lines += ["  " + line for line in render(outcome.trace)]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend)
+    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)

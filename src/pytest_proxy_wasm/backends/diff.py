@@ -13,6 +13,7 @@ from ..host.abi.enums import FailurePolicy
 from ..host.callouts import HttpCallExpectation
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
+from ..host.trace_diff import divergence_report
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .base import Backend, Headers
 
@@ -107,9 +108,11 @@ def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> 
     _raise(differences(emulator, envoy))
 
 
-def _raise(found: list[str]) -> None:
+def _raise(found: list[str], emulated: Any = None, real: Any = None) -> None:
     if found:
-        raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found))
+        divergence = divergence_report(getattr(emulated, "trace", []), getattr(real, "trace", []))
+        extra = "\n" + divergence if divergence else ""
+        raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found) + extra)
 
 
 class DiffBackend:
@@ -218,7 +221,7 @@ class DiffBackend:
         real = self.envoy.connect(twins, **kwargs)
         left = comparable_tcp(emulated, emulated.logs[before:])
         left["metrics"] = self._without_histograms(left["metrics"])
-        _raise(_diff(left, comparable_tcp(real)))
+        _raise(_diff(left, comparable_tcp(real)), emulated, real)
         return emulated
 
     def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
@@ -232,7 +235,7 @@ class DiffBackend:
         real = self.envoy.request(twins, headers=headers, **kwargs)
         left, right = comparable(emulated), comparable(real)
         left["metrics"] = self._without_histograms(left["metrics"])
-        _raise(_diff(left, right))
+        _raise(_diff(left, right), emulated, real)
         return emulated
 
     def _without_histograms(self, metrics: dict[str, int]) -> dict[str, int]:

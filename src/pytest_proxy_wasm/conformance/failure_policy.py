@@ -10,7 +10,6 @@ from ..host.abi.enums import FailurePolicy
 from ..host.plugin import Plugin
 from .cases import CaseFailure, CaseRun, case, check
 from .support import (
-    STANDARD_REQUESTS,
     Pair,
     assert_same,
     first_request,
@@ -27,7 +26,7 @@ HTTP = ("http_filter",)
 def _battery(run: CaseRun, policy: FailurePolicy) -> None:
     host = run.host()
     plugin = run.plugin(host, failure_policy=policy)
-    for standard in STANDARD_REQUESTS:
+    for standard in run.requests:
         outcome = request(host, plugin, **standard)
         if plugin.failed is not None:
             run.details["stream_after_trap"] = {

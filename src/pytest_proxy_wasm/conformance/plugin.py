@@ -6,6 +6,7 @@ one per case and module. Works from any directory: the package folder is added t
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -17,9 +18,12 @@ from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, Unk
 from ..host.runtime import Runtime
 from .cases import AREAS, REGISTRY, Case, CaseFailure, CaseRun, NotApplicable, Target, env_pairs, read_config
 from .classify import KIND_OPTIONS, classify, header_lines, skip_reason
+from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
+from .inputs import add_input_options, input_options
 from .registry import load_cases
 from .support import synthetic_callout_failure
+from .trace_details import failing_trace
 
 HERE = Path(__file__).resolve().parent
 RUNTIME_KEY = pytest.StashKey[Runtime]()
@@ -41,6 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--proxy-wasm-kind", default="auto", choices=("auto", *KIND_OPTIONS),
         help="check the module as this kind instead of the classified one")  # fmt: skip
     add("--proxy-wasm-report-dir", default=None, metavar="DIR", help="write JSON, HTML and Markdown here")
+    add_input_options(add)
 
 
 def enabled(config: pytest.Config) -> bool:
@@ -80,6 +85,9 @@ def targets(config: pytest.Config) -> list[Target]:
         "seed": config.getoption("--proxy-wasm-seed"),
         "max_examples": int(config.getoption("--proxy-wasm-examples")),
         "kind": KIND_OPTIONS.get(str(config.getoption("--proxy-wasm-kind", default="auto")), "auto"),
+        **input_options(config),
+        "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
+        "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 
@@ -134,6 +142,7 @@ class CaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.case = case
         self.target = target
+        self.evidence: Evidence | None = None
         self.record: dict[str, Any] = {"case": case.record(), "module": target.module.name}
         sha = _sha256(target.module)
         reason = self.config.stash[EXPECT_KEY].reason(target.module.name, sha, case.id)
@@ -167,6 +176,9 @@ class CaseItem(pytest.Item):
                 warning = f"{exc} [{stand_in}]" if stand_in else str(exc)
                 run.details["warning"] = warning
                 self.record["warning"] = warning
+        except AssertionError:
+            self.evidence = self._finding(run)
+            raise
         except NotApplicable as exc:
             pytest.skip(str(exc))
         except ModuleLoadError as exc:
@@ -177,8 +189,13 @@ class CaseItem(pytest.Item):
         except PluginStartError as exc:
             if case.id != "lifecycle.start_configure":
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
+            self.evidence = self._finding(run)
             raise AssertionError(str(exc)) from None
         finally:
+            if sys.exc_info()[0] is not None:  # a failing case keeps its hosts' traces for the report
+                trace = failing_trace(run.hosts)
+                if trace:
+                    run.details["trace"] = trace
             run.close()
             self.record.update(
                 details=run.details,
@@ -187,10 +204,25 @@ class CaseItem(pytest.Item):
                 callbacks=dict(run.callbacks),
                 seconds=round(time.perf_counter() - start, 4),
             )
+            if self.evidence is not None:
+                self.record["evidence"] = self.evidence.to_json()
+                self.user_properties.append(("evidence", "\n".join(self.evidence.lines())))
+
+    def _finding(self, run: CaseRun) -> Evidence:
+        """Evidence for the failure (after closing the hosts), replayed on Envoy when it runs."""
+        run.close()
+        evidence = run.finding()
+        if self.target.backend in ("envoy", "diff") and self.case.area != "differential":
+            from .replay import replay
+
+            evidence.replay = replay(self.target, evidence)
+        return evidence
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, AssertionError):
-            return f"{self.case.id}: {excinfo.value}\n  rule: {self.case.rule}"
+            lines = [f"{self.case.id}: {excinfo.value}", f"  rule: {self.case.rule}"]
+            lines += [f"  {line}" for line in (self.evidence.lines() if self.evidence else [])]
+            return "\n".join(lines)
         return str(self._repr_failure_py(excinfo, style="short"))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -12,9 +12,11 @@ EXTRA_MODULES = ("tcp_variants",)
 # Areas whose cases send HTTP requests: they apply to HTTP filters unless a case says otherwise.
 HTTP_AREAS = ("http_robustness", "performance", "differential")
 
+EXTRA = ("misuse",)  # case modules named after what they check, not an area (their cases name one)
+
 
 def load_cases() -> None:
-    for name in (*AREAS, *EXTRA_MODULES):
+    for name in (*AREAS, *EXTRA, *EXTRA_MODULES):
         importlib.import_module(f"{__package__}.{name}")
     for case_id, case in list(REGISTRY.items()):
         if case.area in HTTP_AREAS and case.kinds == KINDS:

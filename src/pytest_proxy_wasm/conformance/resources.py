@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..host.plugin import Plugin
 from .cases import CaseRun, case, check
 from .leaks import MAX_WINDOWS, WINDOW, Verdict, curve_text, judge
-from .support import STANDARD_REQUESTS, request, sane
+from .support import request, sane
 
 PAGE = 65536
 # Envoy's defaults for the next hop: max_request_headers_kb 60, max_headers_count 100.
@@ -18,9 +18,10 @@ HTTP = ("http_filter",)
 
 def _http_step(run: CaseRun) -> tuple[Callable[[int], None], Plugin]:
     host, plugin = run.started()
+    requests = run.requests
 
     def step(i: int) -> None:
-        outcome = request(host, plugin, **STANDARD_REQUESTS[i % len(STANDARD_REQUESTS)])
+        outcome = request(host, plugin, **requests[i % len(requests)])
         if i == 0:
             sane(outcome, "first request")
 
@@ -82,7 +83,7 @@ def watch_memory(
 )
 def no_context_left(run: CaseRun) -> None:
     host, plugin = run.started()
-    for standard in STANDARD_REQUESTS * 5:
+    for standard in run.requests * 5:
         request(host, plugin, **standard)
     vm = plugin.vm
     left = sorted(c.id for c in vm.contexts.values() if c.kind != "root")
@@ -102,7 +103,7 @@ def no_context_left(run: CaseRun) -> None:
 )
 def callback_deadline(run: CaseRun) -> None:
     host, plugin = run.started()
-    for standard in STANDARD_REQUESTS:
+    for standard in run.requests:
         request(host, plugin, **standard)
         failure = plugin.vm.failure
         if failure is not None and failure.kind == "deadline_exceeded":
@@ -121,7 +122,7 @@ def callback_deadline(run: CaseRun) -> None:
 )
 def header_limits(run: CaseRun) -> None:
     host, plugin = run.started()
-    for standard in STANDARD_REQUESTS:
+    for standard in run.requests:
         outcome = request(host, plugin, **standard)
         for label, headers in (
             ("upstream request", outcome.upstream_request.headers if outcome.upstream_request else []),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -107,31 +107,27 @@ def describe(request: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class _Seen(dict[int, "Exchange"]):
+    """The host's live-exchange map, remembering the last exchange registered (to explain a hang)."""
+
+    last: Exchange | None = None
+
+    def __setitem__(self, key: int, value: Exchange) -> None:
+        self.last = value
+        super().__setitem__(key, value)
+
+
 def request(host: Host, plugins: Plugin | list[Plugin], **kwargs: Any) -> Outcome:
     """``host.request``, and when the stream hangs, a ``hung: ...`` diagnostic naming where it is stuck."""
-    from ..host.exchange import Exchange, UpstreamResponse
-
-    chain = [plugins] if isinstance(plugins, Plugin) else list(plugins)
-    trailers = kwargs.pop("upstream_trailers", None)
-    upstream = UpstreamResponse(
-        kwargs.pop("upstream_status", 200),
-        _pairs(kwargs.pop("upstream_headers", None)),
-        kwargs.pop("upstream_body", b""),
-        _pairs(trailers) if trailers is not None else None,
-    )
-    exchange = Exchange(host, chain)
-    defaults: dict[str, Any] = {"method": "GET", "path": "/", "authority": "example.com", "scheme": "http"}
-    defaults.update(headers=None, body=b"", trailers=None)
-    outcome = exchange.run(**{**defaults, **kwargs}, upstream=upstream)
-    if outcome.hung:
-        outcome = dataclasses.replace(outcome, diagnostics=[*outcome.diagnostics, hang_report(exchange)])
+    seen = _Seen(host.exchanges)
+    host.exchanges = seen
+    try:
+        outcome = host.request(plugins, **kwargs)
+    finally:
+        host.exchanges = dict(seen)
+    if outcome.hung and seen.last is not None:
+        outcome = dataclasses.replace(outcome, diagnostics=[*outcome.diagnostics, hang_report(seen.last)])
     return outcome
-
-
-def _pairs(value: Any) -> list[tuple[str, str]]:
-    if value is None:
-        return []
-    return list(value.items()) if isinstance(value, Mapping) else list(value)
 
 
 def hang_report(exchange: Exchange) -> str:

@@ -46,11 +46,13 @@ class LocalResponse:
     details: str
     grpc_status: int | None
 
-    def envoy_headers(self, request: HeaderMap | None) -> HeaderMap:
+    def envoy_headers(
+        self, request: HeaderMap | None, *, grpc: bool | None = None, head: bool | None = None
+    ) -> HeaderMap:
         """The headers Envoy's sendLocalReply produces; a gRPC request gets a trailers-only answer."""
         from .local_reply import local_reply_headers
 
-        return local_reply_headers(self, request)
+        return local_reply_headers(self, request, grpc=grpc, head=head)
 
 
 class Context:

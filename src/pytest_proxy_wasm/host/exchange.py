@@ -18,7 +18,7 @@ from .abi.enums import StreamType
 from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, _Hold, codec_headers
 from .headers import HeaderMap, to_pairs
-from .local_reply import is_grpc_request, is_head_request, local_reply_body, local_reply_headers
+from .local_reply import is_grpc_request, is_head_request, local_reply_body
 
 if TYPE_CHECKING:
     from .host import Host
@@ -44,8 +44,10 @@ class DirectResponse(LocalResponse):
     """The router's local reply for a ``direct_response`` route (verified against Envoy 1.40): 201 and
     3xx get ``location`` (the request's URL) after ``:status``; an empty body gets no content-length."""
 
-    def envoy_headers(self, request: HeaderMap | None) -> HeaderMap:
-        headers = super().envoy_headers(request)
+    def envoy_headers(
+        self, request: HeaderMap | None, *, grpc: bool | None = None, head: bool | None = None
+    ) -> HeaderMap:
+        headers = super().envoy_headers(request, grpc=grpc, head=head)
         if headers.get(b"grpc-status") is not None:
             return headers
         if not self.body:
@@ -308,8 +310,8 @@ class Exchange(FilterWalk):
             return
         self.local_reply = reply
         self.info.response_details = reply.details
-        headers = local_reply_headers(
-            reply, self.info.request_headers, grpc=self.grpc_request, head=self.head_request
+        headers = reply.envoy_headers(
+            self.info.request_headers, grpc=self.grpc_request, head=self.head_request
         )
         body = local_reply_body(reply, grpc=self.grpc_request, head=self.head_request)
         if self.response_started:
