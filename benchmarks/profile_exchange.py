@@ -1,4 +1,5 @@
-"""cProfile of whole exchanges of a sample plugin: ``python benchmarks/profile_exchange.py [MODULE] [N]``.
+"""cProfile of whole exchanges of a sample plugin: ``python benchmarks/profile_exchange.py [MODULE] [N]``
+(``MODULE`` may be ``empty``: the exchange with no plugin in the chain).
 
 Prints the top entries by own time and by cumulative time (default: the Rust headers sample, 2000
 exchanges of the benchmark's request, after 100 warm-up exchanges).
@@ -21,14 +22,15 @@ UPSTREAM = [("content-type", "text/plain")] + [(f"x-resp-{i}", "value") for i in
 
 def main(argv: list[str]) -> None:
     module = Path(argv[0]) if argv else ROOT / "fixtures" / "rust" / "headers.wasm"
+    empty = str(module) == "empty"
     count = int(argv[1]) if len(argv) > 1 else 2000
     runtime = Runtime(cache_dir=None)
     host = Host(runtime, HostOptions())
-    plugin = host.load_plugin(module)
+    chain = [] if empty else [host.load_plugin(module)]
 
     def run(n: int) -> None:
         for _ in range(n):
-            host.request(plugin, path="/bench", headers=HEADERS, upstream_headers=UPSTREAM, upstream_body="ok")
+            host.request(chain, path="/bench", headers=HEADERS, upstream_headers=UPSTREAM, upstream_body="ok")
             host.records.clear()
 
     run(100)

@@ -76,7 +76,9 @@ def test_emulator_to_envoy_cpu_ratio() -> None:
         "plugin": str(MODULE.relative_to(ROOT)),
         "generator": envoy["generator"],
         "envoy_cpu_us_per_request": envoy_us,
-        "envoy_cpu_us_per_request_without_plugins": envoy["envoy_without_plugins"]["envoy_cpu_us_per_request"],
+        "envoy_cpu_us_per_request_without_plugins": envoy["envoy_without_plugins"][
+            "envoy_cpu_us_per_request"
+        ],
         "envoy_plugin_cpu_us_per_request": plugin_us,
         "emulator_cpu_us_per_exchange": round(emulator_us, 2),
         "emulator_cpu_us_per_exchange_by_round": [round(x, 2) for x in emulator],
