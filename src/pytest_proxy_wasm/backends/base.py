@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..host.abi.enums import FailurePolicy
-from ..host.callouts import HttpCallExpectation
+from ..host.callouts import HttpCallExpectation, HttpCallRecord
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
 from ..host.tcp_connection import UpstreamReply
@@ -53,6 +53,11 @@ class Backend(Protocol):
         self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
     ) -> GrpcExpectation:
         """Declare how a gRPC stream behaves; ``.respond_with(..., replies=..., close_after=...)``."""
+        ...
+
+    @property
+    def http_calls(self) -> list[HttpCallRecord]:
+        """The HTTP callouts made, one record shape on every backend (on Envoy: token 0)."""
         ...
 
     @property

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ExpectationError
 from ..host.abi.enums import FailurePolicy
-from ..host.callouts import HttpCallExpectation
+from ..host.callouts import HttpCallExpectation, HttpCallRecord
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
 from ..outcome import LogRecord, Outcome, TcpOutcome
@@ -68,7 +68,9 @@ def comparable(outcome: Outcome) -> dict[str, Any]:
         "local_reply": outcome.local_reply,
         "details": outcome.details,
         "plugin_failed": outcome.plugin_failed is not None,
-        "callouts": [(c["cluster"], sorted(_headers(c["headers"])), c["body"]) for c in outcome.callouts],
+        "callouts": [
+            (c["cluster"], sorted(_headers(c["headers"])), c["body"], c["timeout_ms"]) for c in outcome.callouts
+        ],
         "plugin_logs": [(r.level, _VOLATILE_IN_LOGS.sub(r"\g<1>N", r.message)) for r in outcome.logs],
         "metrics": dict(outcome.metrics),
     }
@@ -110,6 +112,10 @@ def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> 
 def _raise(found: list[str]) -> None:
     if found:
         raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found))
+
+
+def _call_fields(record: HttpCallRecord) -> tuple[Any, ...]:
+    return (record.cluster, record.headers, record.body, record.trailers, record.timeout_ms, record.matched)
 
 
 class DiffBackend:
@@ -185,6 +191,15 @@ class DiffBackend:
     @property
     def grpc_calls(self) -> list[GrpcCallRecord]:
         return self.emulator.grpc_calls
+
+    @property
+    def http_calls(self) -> list[HttpCallRecord]:
+        """The emulator's records, after checking Envoy's have the same fields (all but ``token``)."""
+        emulated, real = self.emulator.http_calls, self.envoy.http_calls
+        shown = [_call_fields(r) for r in emulated], [_call_fields(r) for r in real]
+        if shown[0] != shown[1]:
+            _raise([f"http_calls:\n    emulator: {shown[0]!r}\n    envoy:    {shown[1]!r}"])
+        return emulated
 
     def add_cluster(self, *names: str) -> None:
         self.emulator.add_cluster(*names)

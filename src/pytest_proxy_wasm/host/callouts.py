@@ -24,6 +24,29 @@ RESET_BODY = (
     b"upstream connect error or disconnect/reset before headers. reset reason: connection termination"
 )
 TIMEOUT_BODY = b"upstream request timeout"
+# The order every backend's record lists the pseudo-headers in (others keep the plugin's order).
+PSEUDO_ORDER = (b":method", b":scheme", b":authority", b":path")
+
+
+def as_forwarded(headers: HeaderMap) -> HeaderMap:
+    """The callout's headers as Envoy's router forwards them (router.cc ``setUpstreamScheme``): a
+    ``:scheme`` other than http/https (any case) is replaced by a valid ``x-forwarded-proto``, else by
+    ``http`` (the async client has no TLS downstream). Pseudo-headers in ``PSEUDO_ORDER``. Verified on
+    Envoy 1.40 through the Envoy backend's scheme probe (docs/backends.md, "Callout records")."""
+    headers = HeaderMap(headers.pairs())
+    scheme = headers.get(b":scheme")
+    if scheme is None or scheme.lower() not in (b"http", b"https"):
+        forwarded = headers.get(b"x-forwarded-proto")
+        valid = forwarded is not None and forwarded.lower() in (b"http", b"https")
+        headers.replace(b":scheme", forwarded if valid and forwarded is not None else b"http")
+    return canonical(headers.pairs())
+
+
+def canonical(pairs: list[tuple[bytes, bytes]]) -> HeaderMap:
+    """Pseudo-headers first, in ``PSEUDO_ORDER``; every other header in its original order."""
+    rank = {name: index for index, name in enumerate(PSEUDO_ORDER)}
+    pseudo = sorted((p for p in pairs if p[0][:1] == b":"), key=lambda p: rank.get(p[0], len(rank)))
+    return HeaderMap(pseudo + [p for p in pairs if p[0][:1] != b":"])
 
 
 @dataclass
@@ -76,7 +99,9 @@ class HttpCallExpectation:
 
 @dataclass
 class HttpCallRecord:
-    """A call the plugin made, as the test can inspect it."""
+    """A call the plugin made, as the cluster received it, in the same shape on every backend:
+    ``:method``, ``:scheme``, ``:authority``, ``:path``, then the plugin's other headers (and
+    ``content-length`` for a body). ``token`` is 0 on Envoy, where it cannot be observed."""
 
     cluster: str
     headers: list[tuple[str, str]]
@@ -173,7 +198,7 @@ class Callouts:
         if body and headers.get(b"content-length") is None:
             headers.add(b"content-length", str(len(body)).encode())
         record = HttpCallRecord(
-            cluster, headers.as_text(), body, trailers.as_text(), timeout_ms, token, matched
+            cluster, as_forwarded(headers).as_text(), body, trailers.as_text(), timeout_ms, token, matched
         )
         self.records.append(record)
         delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)

@@ -19,7 +19,7 @@ from ...host.options import ConfigInput
 from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
 from . import bootstrap
-from .convert import Headers, as_http2, body_chunks, callout_records, custom_metrics, pairs
+from .convert import Headers, as_http2, body_chunks, custom_metrics, pairs
 from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
 from .grpc_server import GrpcCluster, GrpcFakes
 from .logs import parse, start_failure
@@ -118,7 +118,7 @@ class EnvoyBackend(CalloutDeclarations):
             chain,
             paths,
             self.tcp_upstream.port if network else self.upstream.port,
-            [bootstrap.Cluster(n, s.port) for n, s in self.clusters.items() if n in key[1]]
+            [bootstrap.Cluster(n, s.port, probe_scheme=True) for n, s in self.clusters.items() if n in key[1]]
             + [
                 bootstrap.Cluster(
                     n, self.grpc_clusters[n].closed_port if down else self.grpc_clusters[n].port, True
@@ -223,7 +223,7 @@ class EnvoyBackend(CalloutDeclarations):
             upstream_body.encode() if isinstance(upstream_body, str) else upstream_body,
         )
         seen_upstream = len(self.upstream.requests)
-        seen_calls = {name: len(server.requests) for name, server in self.clusters.items()}
+        seen_calls = len(self.callouts.records)
         access_log = self.workdir / "access.log"
         access_before = access_log.read_text().count("\n") if access_log.exists() else 0
         wire_request = encode_request(
@@ -246,7 +246,7 @@ class EnvoyBackend(CalloutDeclarations):
         entry: dict[str, Any],
         logs: list[LogRecord],
         seen_upstream: int,
-        seen_calls: dict[str, int],
+        seen_calls: int,
     ) -> Outcome:
         upstream_request = None
         if len(self.upstream.requests) > seen_upstream:
@@ -259,7 +259,7 @@ class EnvoyBackend(CalloutDeclarations):
                 seen.body,
                 [(k.lower(), v) for k, v in seen.trailers],
             )
-        calls = callout_records(self.clusters, seen_calls)
+        calls = [record.to_json() for record in self.callouts.records[seen_calls:]]
         details = str(entry.get("details", "")) if entry else ""
         status = int(response.start_line.split()[1]) if response is not None else None
         return Outcome(

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .fakes import CalloutCluster
 
 Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
 # Stat roots Envoy itself owns: anything else in /stats is a plugin's custom metric.
@@ -45,7 +41,7 @@ def as_http2(
     method: str, target: str, headers: Sequence[tuple[str, str]], scheme: str | None = "http"
 ) -> list[tuple[str, str]]:
     """An HTTP/1.1 request line and headers as the pseudo-header map Envoy and the emulator hold
-    (``scheme=None``: a callout, where the plugin chose the pseudo-headers and sent no ``:scheme``)."""
+    (``scheme=None``: leave ``:scheme`` out). Callouts use ``fakes.as_sent``."""
     authority = next((v for k, v in headers if k.lower() == "host"), "")
     rest = [(k.lower(), v) for k, v in headers if k.lower() != "host"]
     pseudo = [(":method", method), (":path", target)] + ([(":scheme", scheme)] if scheme else [])
@@ -73,22 +69,3 @@ def body_chunks(body: bytes | str | Sequence[bytes]) -> list[bytes]:
     else:
         chunks = [bytes(c) for c in body]
     return [c for c in chunks if c]
-
-
-def callout_records(clusters: Mapping[str, CalloutCluster], seen: Mapping[str, int]) -> list[dict[str, Any]]:
-    """The HTTP callouts that reached each cluster's fake since ``seen`` (counts per cluster)."""
-    calls = []
-    for name, server in clusters.items():
-        for message in server.requests[seen.get(name, 0) :]:
-            timeout = message.header("x-envoy-expected-rq-timeout-ms")
-            method, target = message.start_line.split()[:2]
-            calls.append(
-                {
-                    "cluster": name,
-                    "headers": [list(h) for h in as_http2(method, target, message.headers, scheme=None)],
-                    "body": message.body.decode("utf-8", "replace"),
-                    "timeout_ms": int(timeout) if timeout else 0,
-                    "status": None,
-                }
-            )
-    return calls
