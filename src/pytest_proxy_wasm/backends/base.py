@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..host.abi.enums import FailurePolicy
 from ..host.callouts import HttpCallExpectation, HttpCallRecord
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
+from ..host.headers import HeaderInput
 from ..host.options import ConfigInput
 from ..host.tcp_connection import UpstreamReply
 from ..outcome import LogRecord, Outcome, TcpOutcome
 
-Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
+Headers = HeaderInput  # str values go out as Latin-1, bytes as they are, on every backend
 
 
 @runtime_checkable
@@ -75,7 +76,7 @@ class Backend(Protocol):
         scheme: str = "http",
         headers: Headers = None,
         body: bytes | str | Sequence[bytes] = b"",
-        trailers: Iterable[tuple[str, str]] | None = None,
+        trailers: Headers = None,
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",

@@ -33,7 +33,7 @@ BACKEND_SPECIFIC_HEADERS = frozenset(
 )
 
 
-def _pairs(headers: Headers) -> list[tuple[str, str]]:
+def _pairs(headers: Headers) -> list[tuple[str | bytes, str | bytes]]:
     if headers is None:
         return []
     return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
@@ -69,7 +69,8 @@ def comparable(outcome: Outcome) -> dict[str, Any]:
         "details": outcome.details,
         "plugin_failed": outcome.plugin_failed is not None,
         "callouts": [
-            (c["cluster"], sorted(_headers(c["headers"])), c["body"], c["timeout_ms"]) for c in outcome.callouts
+            (c["cluster"], sorted(_headers(c["headers"])), c["body"], c["timeout_ms"])
+            for c in outcome.callouts
         ],
         "plugin_logs": [(r.level, _VOLATILE_IN_LOGS.sub(r"\g<1>N", r.message)) for r in outcome.logs],
         "metrics": dict(outcome.metrics),
@@ -221,7 +222,7 @@ class DiffBackend:
         chain = None if plugins is None else list(plugins) if isinstance(plugins, list | tuple) else [plugins]
         twins = None if chain is None else [self.twins[id(p)] for p in chain]
         headers = list(_pairs(kwargs.pop("headers", None)))
-        if not any(k.lower() == "x-request-id" for k, _ in headers):
+        if not any(k.lower() in ("x-request-id", b"x-request-id") for k, _ in headers):
             self.requests += 1  # the same request id on both sides, as a client would send it
             headers.append(("x-request-id", f"pytest-proxy-wasm-{self.requests}"))
         emulated = self.emulator.request(chain, headers=headers, **kwargs)

@@ -8,13 +8,14 @@ answered like an Envoy cluster with nothing listening (503) and fail the test at
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpectationError
 from .abi.enums import MapType
 from .contexts import Buffer, RootContext
-from .headers import HeaderMap, to_pairs
+from .headers import HeaderInput, HeaderMap, to_pairs
 
 if TYPE_CHECKING:
     from .host import Host
@@ -52,9 +53,9 @@ def canonical(pairs: list[tuple[bytes, bytes]]) -> HeaderMap:
 @dataclass
 class CalloutResponse:
     status: int = 200
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
     body: bytes = b""
-    trailers: list[tuple[str, str]] = field(default_factory=list)
+    trailers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
     delay_ms: float = 0
     failure: str | None = None  # "reset" or "timeout"
 
@@ -80,14 +81,16 @@ class HttpCallExpectation:
     def respond_with(
         self,
         status: int = 200,
-        headers: list[tuple[str, str]] | dict[str, str] | None = None,
+        headers: HeaderInput = None,
         body: bytes | str = b"",
-        trailers: list[tuple[str, str]] | None = None,
+        trailers: HeaderInput = None,
         delay_ms: float = 0,
     ) -> HttpCallExpectation:
+        """Answer with this status, headers (str values go out as Latin-1, bytes as they are), body."""
         data = body.encode() if isinstance(body, str) else bytes(body)
-        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
-        self.response = CalloutResponse(status, pairs, data, list(trailers or []), delay_ms)
+        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+        tail = list(trailers.items()) if isinstance(trailers, Mapping) else list(trailers or [])
+        self.response = CalloutResponse(status, pairs, data, tail, delay_ms)
         return self
 
     def fail(self, how: str = "reset", delay_ms: float = 0) -> HttpCallExpectation:

@@ -15,6 +15,7 @@ from .contexts import Context, HttpContext, LocalResponse, RootContext
 from .declarations import CalloutDeclarations
 from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
+from .headers import HeaderInput
 from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
 from .plugin import Plugin
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .tcp_connection import UpstreamReply
 
 
-def _pair_list(pairs: Iterable[tuple[str, str]] | Mapping[str, str] | None) -> list[tuple[str, str]]:
+def _pair_list(pairs: HeaderInput) -> list[tuple[str | bytes, str | bytes]]:
     if pairs is None:
         return []
     return list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
@@ -252,13 +253,13 @@ class Host(CalloutDeclarations):
         path: str = "/",
         authority: str = "example.com",
         scheme: str = "http",
-        headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        headers: HeaderInput = None,
         body: bytes | str | Sequence[bytes] = b"",
-        trailers: Iterable[tuple[str, str]] | None = None,
+        trailers: HeaderInput = None,
         upstream_status: int = 200,
-        upstream_headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        upstream_headers: HeaderInput = None,
         upstream_body: bytes | str = b"",
-        upstream_trailers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        upstream_trailers: HeaderInput = None,
     ) -> Outcome:
         """Run one whole exchange: the request through the chain, a simulated upstream, the response back."""
         from .exchange import Exchange, UpstreamResponse

@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +208,7 @@ class EnvoyBackend(CalloutDeclarations):
         scheme: str = "http",
         headers: Headers = None,
         body: bytes | str | Sequence[bytes] = b"",
-        trailers: Iterable[tuple[str, str]] | None = None,
+        trailers: Headers = None,
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
@@ -227,7 +227,7 @@ class EnvoyBackend(CalloutDeclarations):
         access_log = self.workdir / "access.log"
         access_before = access_log.read_text().count("\n") if access_log.exists() else 0
         wire_request = encode_request(
-            method, path, authority, pairs(headers), chunks, list(trailers) if trailers is not None else None
+            method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
         try:
             response = exchange(process.port, wire_request, method)

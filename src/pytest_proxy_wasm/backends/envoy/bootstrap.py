@@ -127,7 +127,9 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
     if cluster.probe_scheme:
         codec = {"name": "envoy.filters.http.upstream_codec", "typed_config": {"@type": UPSTREAM_CODEC}}
         options["http_filters"] = [SCHEME_PROBE, codec]
-    data["typed_extension_protocol_options"] = {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options}
+    data["typed_extension_protocol_options"] = {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options
+    }
     return data
 
 

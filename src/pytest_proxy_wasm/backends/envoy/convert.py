@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
+from ...host.headers import HeaderInput, as_latin1
+
+Headers = HeaderInput
 # Stat roots Envoy itself owns: anything else in /stats is a plugin's custom metric.
 ENVOY_STAT_ROOTS = frozenset(
     {
@@ -49,9 +51,8 @@ def as_http2(
 
 
 def pairs(headers: Headers) -> list[tuple[str, str]]:
-    if headers is None:
-        return []
-    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    """Headers for the wire (which writes Latin-1): bytes values arrive as the same bytes."""
+    return as_latin1(headers)
 
 
 def custom_metrics(stats: Mapping[str, int]) -> dict[str, int]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ...host.callouts import CalloutResponse, Callouts, HttpCallRecord, canonical, response_maps
-from ...host.headers import HeaderMap
+from ...host.headers import HeaderMap, as_latin1
 from .wire import Message, Pairs, read_body
 
 
@@ -120,7 +120,7 @@ class CalloutCluster(FakeServer):
             self.stopping.wait(response.delay_ms / 1000)
         if response.failure == "reset":
             return None
-        return UpstreamReply(response.status, list(response.headers), response.body)
+        return UpstreamReply(response.status, as_latin1(response.headers), response.body)
 
 
 # Set by each callout cluster's upstream header_mutation filter (bootstrap.SCHEME_PROBE): the
