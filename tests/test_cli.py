@@ -7,10 +7,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_proxy_wasm import cli
+from pytest_proxy_wasm.backends import Backend, DiffBackend, EmulatorBackend
 from pytest_proxy_wasm.cli import main
+from pytest_proxy_wasm.outcome import Outcome
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 AUTH = {"username": "admin", "password": "s3cret"}
@@ -115,3 +119,42 @@ def test_bad_header_option_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
         main(["run", "x.wasm", "-H", "no-colon"])
     assert info.value.code == 2
+
+
+class _ServerHeaderEmulator(EmulatorBackend):
+    """Stands in for Envoy in these tests: an emulator whose upstream adds one header."""
+
+    def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
+        kwargs["upstream_headers"] = [*kwargs.get("upstream_headers", []), ("x-only-here", "1")]
+        return super().request(plugins, **kwargs)
+
+
+@pytest.fixture
+def diff_against_a_changed_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    def make(name: str, **kwargs: Any) -> Backend:
+        assert name == "diff"
+        return DiffBackend(EmulatorBackend(), _ServerHeaderEmulator())
+
+    monkeypatch.setattr(cli, "make_backend", make)
+
+
+@pytest.mark.usefixtures("diff_against_a_changed_twin")
+def test_diff_mismatch_prints_each_field_and_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(FIXTURES / "rust" / "headers.wasm"), "--backend", "diff"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[:3] == [
+        "the emulator and Envoy disagree on this exchange:",
+        "  response_headers:",
+        "    only on the emulator: []",
+    ]
+    assert "only on Envoy:        [('x-only-here', '1')]" in err
+    assert "upstream_request" not in err  # only the fields that differ
+
+
+@pytest.mark.usefixtures("diff_against_a_changed_twin")
+def test_diff_mismatch_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(FIXTURES / "rust" / "headers.wasm"), "--backend", "diff", "--json"]) == 3
+    data = json.loads(capsys.readouterr().out)
+    fields = [d.split(":")[0] for d in data["backend_mismatch"]]
+    assert fields == ["response_headers", "plugin_logs"]  # the plugin logs the extra header too

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import check_cli
-from .backends import make_backend
+from .backends import BackendMismatch, make_backend
 from .errors import ProxyWasmError
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
@@ -138,10 +138,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_MISMATCH = 3  # run --backend diff: the emulator and Envoy disagreed (README, "From the shell")
+
+
+def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
+    """Print each differing field (no traceback) and return the mismatch exit status."""
+    if as_json:
+        print(json.dumps({"backend_mismatch": exc.differences}, indent=2))
+    else:
+        print("the emulator and Envoy disagree on this exchange:", file=sys.stderr)
+        for difference in exc.differences:
+            print(f"  {difference}", file=sys.stderr)
+    return EXIT_MISMATCH
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args)) if hasattr(args, "handler") else run(args)
+    except BackendMismatch as exc:
+        return _mismatch(exc, bool(getattr(args, "json", False)))
     except ProxyWasmError as exc:
         print(f"pytest-proxy-wasm: {exc}", file=sys.stderr)
         return 2

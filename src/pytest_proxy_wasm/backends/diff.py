@@ -40,7 +40,11 @@ def _pairs(headers: Headers) -> list[tuple[str | bytes, str | bytes]]:
 
 
 class BackendMismatch(ExpectationError):  # noqa: N818 - reads as what it is
-    """The emulator and Envoy disagreed on an exchange."""
+    """The emulator and Envoy disagreed on an exchange; ``differences`` has one entry per field."""
+
+    def __init__(self, message: str, differences: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.differences = list(differences)
 
 
 def _headers(pairs: Iterable[tuple[str, str]] | Iterable[list[str]]) -> list[tuple[str, str]]:
@@ -98,11 +102,32 @@ def differences(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> 
     return _diff(left, right)
 
 
-def _diff(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
+def _diff(left: dict[str, Any], right: dict[str, Any], prefix: str = "") -> list[str]:
+    """One entry per differing field: nested dicts by key, lists by the items only one side has."""
     lines = []
     for key, value in left.items():
-        if value != right[key]:
-            lines.append(f"{key}:\n    emulator: {value!r}\n    envoy:    {right[key]!r}")
+        other = right.get(key)
+        if value == other:
+            continue
+        if isinstance(value, dict) and isinstance(other, dict):
+            keys = [*value, *(k for k in other if k not in value)]
+            inner = {k: value.get(k) for k in keys}, {k: other.get(k) for k in keys}
+            lines += _diff(*inner, f"{prefix}{key}.")
+        elif isinstance(value, list) and isinstance(other, list) and key not in ("plugin_logs", "callouts"):
+            only_left = [item for item in value if item not in other]
+            only_right = [item for item in other if item not in value]
+            if only_left or only_right:
+                lines.append(
+                    f"{prefix}{key}:\n    only on the emulator: {only_left!r}"
+                    f"\n    only on Envoy:        {only_right!r}"
+                )
+            else:
+                lines.append(
+                    f"{prefix}{key} (same items, different order or count):\n    emulator: {value!r}"
+                    f"\n    envoy:    {other!r}"
+                )
+        else:
+            lines.append(f"{prefix}{key}:\n    emulator: {value!r}\n    envoy:    {other!r}")
     return lines
 
 
@@ -112,7 +137,7 @@ def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> 
 
 def _raise(found: list[str]) -> None:
     if found:
-        raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found))
+        raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found), found)
 
 
 def _call_fields(record: HttpCallRecord) -> tuple[Any, ...]:
