@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from . import oci
+from . import hints, oci
 from .enums import PullPolicy
 from .model import FetchError, WasmPlugin
 
@@ -131,7 +131,7 @@ class Fetcher:
         if plugin.scheme == "file":
             path = Path(plugin.url[len("file://") :])
             if not path.is_file():
-                raise FetchError(f"{plugin.describe()}: no such file {path}")
+                raise FetchError(f"{plugin.describe()}: no such file {path}" + hints.missing_file(path))
             return Fetched(path, "")  # Envoy loads it directly; istiod drops sha256 for file://
         if plugin.scheme not in ("http", "https", "oci"):
             raise FetchError(f"{plugin.describe()}: unsupported scheme {plugin.scheme}")
@@ -151,9 +151,10 @@ class Fetcher:
         try:
             module, checksum = self._download(plugin)
             if expected and checksum != expected:
+                hint = hints.oci_checksum(expected, checksum, module) if plugin.scheme == "oci" else ""
                 raise FetchError(
                     f"module downloaded from {plugin.url} has checksum {checksum}, "
-                    f"which does not match: {expected}",
+                    f"which does not match: {expected}" + hint,
                     "checksum_mismatched",
                 )
             check_wasm(module, plugin.url)
@@ -164,13 +165,29 @@ class Fetcher:
         return Fetched(self._store(plugin.url, checksum, module, plugin.resource_version), checksum)
 
     def _download(self, plugin: WasmPlugin) -> tuple[bytes, str]:
+        try:
+            return self._download_once(plugin)
+        except FetchError as exc:
+            host = urlsplit(plugin.url if "://" in plugin.url else "oci://" + plugin.url).netloc
+            text = str(exc)
+            if plugin.scheme == "oci" and "anonymously: HTTP 401" in text:
+                raise FetchError(text + hints.anonymous_pull(plugin.namespace), exc.result) from None
+            unreachable = "unreachable" in text or "ConnectError" in text
+            if unreachable and host not in self.hosts:
+                raise FetchError(text + hints.unknown_host(host), exc.result) from None
+            raise
+
+    def _download_once(self, plugin: WasmPlugin) -> tuple[bytes, str]:
         url = self._rewrite(plugin.url)
         if plugin.scheme == "oci":
             credentials = None
             if plugin.image_pull_secret:
                 secret = self.secrets.get(f"{plugin.namespace}/{plugin.image_pull_secret}", b"")
                 if not secret:
-                    raise FetchError(f"{plugin.describe()}: missing image pulling secret", "manifest_failure")
+                    hint = hints.missing_secret(plugin.namespace, plugin.image_pull_secret)
+                    raise FetchError(
+                        f"{plugin.describe()}: missing image pulling secret" + hint, "manifest_failure"
+                    )
                 registry = oci.parse_reference(url).registry
                 original = oci.parse_reference(plugin.url).registry
                 credentials = oci.credentials_for(secret, original) or oci.credentials_for(secret, registry)

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from .hints import push_credentials
 from .images import (
     DOCKER_CONFIG,
     DOCKER_LAYER,
@@ -364,3 +365,8 @@ def push(
             return reg.put_manifest(ref.repository, ref.tag or "latest", manifest, media)
         except httpx.HTTPError as exc:
             raise FetchError(f"push to {ref}: {exc}") from None
+        except FetchError as exc:
+            if "refused" not in str(exc) or "HTTP 401" not in str(exc):
+                raise
+            hint = push_credentials(ref.registry, anonymous=credentials is None)
+            raise FetchError(str(exc) + hint, exc.result) from None
