@@ -327,6 +327,7 @@ class Pulled:
     module: bytes
     digest: str  # the image manifest digest: what WasmPlugin.sha256 is compared with for oci://
     format: str
+    plain_http: bool = False  # the registry answered over plain HTTP after TLS failed
 
 
 def pull(
@@ -344,7 +345,8 @@ def pull(
             module, fmt = extract_wasm(reg, ref.repository, manifest, media, max_size)
         except httpx.HTTPError as exc:
             raise FetchError(f"{ref}: {exc}") from None
-    return Pulled(module, _digest(raw), fmt)
+        plain = reg.scheme == "http"
+    return Pulled(module, _digest(raw), fmt, plain)
 
 
 def push(
