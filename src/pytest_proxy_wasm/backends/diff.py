@@ -51,7 +51,8 @@ def _headers(pairs: Iterable[tuple[str, str]] | Iterable[list[str]]) -> list[tup
     return [(str(k).lower(), str(v)) for k, v in pairs if str(k).lower() not in BACKEND_SPECIFIC_HEADERS]
 
 
-_VOLATILE_IN_LOGS = re.compile(r"(x-envoy-upstream-service-time: )\d+")
+# The router's timing, as `name: N` or in a printed pair `("name", "N")`.
+_VOLATILE_IN_LOGS = re.compile(r"(x-envoy-upstream-service-time\W+)\d+")
 
 
 def comparable(outcome: Outcome) -> dict[str, Any]:
@@ -113,7 +114,9 @@ def _diff(left: dict[str, Any], right: dict[str, Any], prefix: str = "") -> list
             keys = [*value, *(k for k in other if k not in value)]
             inner = {k: value.get(k) for k in keys}, {k: other.get(k) for k in keys}
             lines += _diff(*inner, f"{prefix}{key}.")
-        elif isinstance(value, list) and isinstance(other, list) and key not in ("plugin_logs", "callouts"):
+        elif isinstance(value, list) and isinstance(other, list) and key in ORDERED:
+            lines.append(_first_difference(f"{prefix}{key}", value, other))
+        elif isinstance(value, list) and isinstance(other, list):
             only_left = [item for item in value if item not in other]
             only_right = [item for item in other if item not in value]
             if only_left or only_right:
@@ -129,6 +132,19 @@ def _diff(left: dict[str, Any], right: dict[str, Any], prefix: str = "") -> list
         else:
             lines.append(f"{prefix}{key}:\n    emulator: {value!r}\n    envoy:    {other!r}")
     return lines
+
+
+ORDERED = ("plugin_logs", "callouts")  # order matters: show where they part
+
+
+def _first_difference(name: str, left: list[Any], right: list[Any]) -> str:
+    at = next(
+        (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b), min(len(left), len(right))
+    )
+    shown = [f"{name} ({len(left)} on the emulator, {len(right)} on Envoy; first difference at #{at}):"]
+    shown.append(f"    emulator: {left[at]!r}" if at < len(left) else "    emulator: (no more)")
+    shown.append(f"    envoy:    {right[at]!r}" if at < len(right) else "    envoy:    (no more)")
+    return "\n".join(shown)
 
 
 def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> None:
