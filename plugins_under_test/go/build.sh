@@ -6,13 +6,14 @@
 #   plugins_under_test/go/build.sh            # build + record all plugins
 #   NO_MANIFEST=1 plugins_under_test/go/build.sh   # build + copy only
 #   OUT=/tmp/x plugins_under_test/go/build.sh      # build into another dir (no copy/record)
+#   plugins_under_test/go/build.sh body_sum canary  # only the named plugins
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -21,7 +22,16 @@ declare -A DESCRIPTIONS=(
   [shared_state]="Tick timer, CAS shared-data request counter (x-request-count), shared queue, counter/gauge/histogram"
   [tcp]="L4 filter counting bytes each way; closes the connection on CLOSE in downstream data"
   [probe]="Calls every reachable hostcall with ordinary and edge-case arguments, one log line per call"
+  [body_sum]="Sums on_request_body sizes and compares with content-length (carries the cumulative-size bug): 400 on mismatch"
+  [canary]="math/rand draw per request against canary_percent (pluginConfig); sets x-canary: true|false"
 )
+
+if [ $# -gt 0 ]; then
+  for p in "$@"; do
+    [[ -v "DESCRIPTIONS[$p]" ]] || { echo "unknown plugin: $p" >&2; exit 2; }
+  done
+  PLUGINS=("$@")
+fi
 
 # Reproducibility: fixed toolchain (no auto-download), no VCS stamping, no
 # build id, trimmed paths, no cgo, module graph read-only.

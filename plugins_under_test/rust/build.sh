@@ -38,6 +38,10 @@ PLUGINS=(
   "grpc_auth|wasm32-unknown-unknown|gRPC unary callout decides allow/deny; gRPC stream on /stream"
   "tcp|wasm32-wasip1|L4 filter counting bytes each way, closes on CLOSE marker"
   "probe|wasm32-wasip1|Calls every reachable hostcall with edge cases and logs each status"
+  "string_headers|wasm32-wasip1|SDK String header API: x-ua-class on requests; panics on a non-UTF-8 value"
+  "service|wasm32-wasip1|Root-only service: ticks count in shared data (CAS), enqueue an event, HTTP callout report"
+  "istio_template|wasm32-wasip1|Istio guide template: logs config and headers (String API), 401 JSON under /v2"
+  "guide_callout|wasm32-wasip1|Istio guide dispatch_http_call snippet: even first byte allows, else 403"
 )
 
 want=("$@")
