@@ -15,6 +15,7 @@ from .conftest import sample
 MODULE = sample("rust", "istio_template")
 JSON_TYPE = "application/json; charset=utf-8"
 CONTENT_TYPE_GAP = (
+    "issue 16 item 1 (local reply content type, the fidelity work): "
     "emulator: a local reply with a body gets content-type: text/plain even when the plugin passes its "
     "own content-type (application/json; charset=utf-8), and lists content-length before it; Envoy 1.40 "
     "keeps the plugin's content-type (only one) and puts it before content-length"
