@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,11 @@ def test_diff_mismatch_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     fields = [d.split(":")[0].split(" (")[0] for d in data["backend_mismatch"]]
     assert fields == ["response_headers", "plugin_logs"]  # the plugin logs the extra header too
+
+
+def test_header_values_go_out_as_the_command_lines_bytes(capsys: pytest.CaptureFixture[str]) -> None:
+    raw = os.fsdecode(b"caf\xe9")  # a Latin-1 byte on a UTF-8 command line: kept as that byte
+    data = run_json(capsys, str(FIXTURES / "rust" / "headers.wasm"), "-H", "x-a: café", "-H", f"x-b: {raw}")
+    headers = data["upstream_request"]["headers"]  # type: ignore[index]
+    assert ["x-a", "café".encode().decode("latin-1")] in headers  # UTF-8 bytes, shown one per character
+    assert ["x-b", "caf\xe9"] in headers

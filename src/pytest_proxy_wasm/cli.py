@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,11 +25,13 @@ def _text_or_file(value: str) -> str:
     return value
 
 
-def _header(value: str) -> tuple[str, str]:
+def _header(value: str) -> tuple[str, str | bytes]:
+    """``name: value``; a non-ASCII value is sent as the command line's own bytes (as curl does)."""
     name, sep, rest = value.partition(":")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"expected 'name: value', got {value!r}")
-    return name.strip(), rest.strip()
+    text = rest.strip()
+    return name.strip(), text if text.isascii() else os.fsencode(text)
 
 
 def _env(value: str) -> tuple[str, str]:
