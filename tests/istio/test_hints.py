@@ -127,3 +127,14 @@ def test_missing_local_file_names_map_file(
     err = capsys.readouterr().err
     assert "no such file /opt/filters/openid.wasm" in err
     assert "--map-file /opt/filters/openid.wasm=LOCAL.wasm" in err
+
+
+def test_pull_without_credentials_names_the_options(
+    auth_registry: RegistryServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = auth_registry.url("hints/pull:v1")
+    oci.push(WASM, url, "artifact", ("wasm-pusher", "s3cret-pw"))
+    assert main(["pull", url, "-o", str(tmp_path / "m.wasm")]) == 2
+    assert "pass --username USER --password-stdin (the password on stdin) to `pytest-proxy-wasm pull`" in (
+        capsys.readouterr().err
+    )
