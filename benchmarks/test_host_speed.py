@@ -101,7 +101,7 @@ def test_fresh_vm(benchmark: Callable[..., object]) -> None:
     compiled = runtime.load(FIXTURES / "rust" / "headers.wasm")
 
     def fresh() -> None:
-        fresh_host = Host(runtime)
+        fresh_host = Host(runtime, HostOptions(thread_vms=False))  # one VM (not canary + 2 threads)
         fresh_host.load_plugin(compiled)
         fresh_host.close()
 

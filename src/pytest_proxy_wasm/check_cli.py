@@ -1,5 +1,8 @@
 """``pytest-proxy-wasm check`` (run the conformance suite through pytest) and ``report`` (re-render).
 
+``check plugins.yaml`` checks the plugin a WasmPlugin YAML describes (fetched as istio-agent would, with
+its pluginConfig, vmConfig.env and root id).
+
 Exit codes of ``check`` are pytest's: 0 nothing unexpected failed (expected failures are fine),
 1 a case failed or an expected failure passed, 2 interrupted, 3 internal error, 4 usage error
 (bad option, unreadable expectations file), 5 no case selected.
@@ -13,15 +16,43 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .check_wasmplugin import add_fetch_options, from_wasmplugin
 from .conformance.cases import AREAS
+from .errors import ProxyWasmError
+from .istio.cli import is_yaml
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = sub.add_parser("check", help="run the conformance suite on a module (exit 0 = conformant)")
-    check.add_argument("module", type=Path, nargs="+", help="the compiled plugin(s) (.wasm)")
+    check.add_argument(
+        "module", type=Path, nargs="+", help="the compiled plugin(s) (.wasm), or a WasmPlugin YAML file"
+    )
     check.add_argument("--plugin-config", default="", help="plugin configuration: text or @FILE")
     check.add_argument("--vm-config", default="", help="VM configuration: text or @FILE")
     check.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="VM environment")
+    check.add_argument("--root-id", default="", help="root id (AssemblyScript proxy-runtime needs one)")
+    check.add_argument("--vm-id", default="", help="VM id")
+    check.add_argument(
+        "--callout",
+        action="append",
+        default=[],
+        metavar="CLUSTER=STATUS[:BODY]",
+        help="answer HTTP callouts to CLUSTER, declared before the plugin starts; repeatable",
+    )
+    check.add_argument(
+        "--request",
+        action="append",
+        default=[],
+        metavar="'METHOD /PATH'",
+        help="a request of your own that every area sends besides the generated ones; repeatable",
+    )
+    check.add_argument(
+        "--requests", type=Path, default=None, metavar="FILE", help="YAML scenario of requests"
+    )
+    check.add_argument(
+        "--wasmplugin", default="", metavar="NAME", help="which WasmPlugin of the YAML to check"
+    )
+    add_fetch_options(check)
     check.add_argument("--backend", choices=("emulator", "envoy", "diff"), default="emulator")
     check.add_argument(
         "--report-dir", type=Path, default=None, help="write run.json, run.html, summary.md, junit.xml here"
@@ -70,6 +101,16 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
             out += [flag, _absolute_at(value)]
     for item in args.env:
         out += ["--proxy-wasm-env", item]
+    for flag, value in (("--proxy-wasm-root-id", args.root_id), ("--proxy-wasm-vm-id", args.vm_id),
+                        ("--proxy-wasm-origin", getattr(args, "origin", ""))):  # fmt: skip
+        if value:
+            out += [flag, value]
+    for item in args.callout:
+        out += ["--proxy-wasm-callout", item]
+    for item in args.request:
+        out += ["--proxy-wasm-request", item]
+    if args.requests is not None:
+        out += ["--proxy-wasm-requests", str(args.requests.resolve())]
     for item in args.budget:
         out += ["--proxy-wasm-budget", item]
     for path in args.expect:
@@ -94,6 +135,12 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"pytest-proxy-wasm check: no such module: {module}", file=sys.stderr)
             return 4
     with tempfile.TemporaryDirectory(prefix="proxy-wasm-check-") as tmp:
+        if any(is_yaml(m) for m in args.module):
+            try:
+                from_wasmplugin(args, Path(tmp))
+            except (ProxyWasmError, OSError, ValueError) as exc:
+                print(f"pytest-proxy-wasm check: {exc}", file=sys.stderr)
+                return 4
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\nxfail_strict = true\n")
         command = [sys.executable, "-m", "pytest", *pytest_args(args, ini)]

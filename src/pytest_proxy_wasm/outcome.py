@@ -9,13 +9,16 @@ LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "critical")
 
 
 class LogRecord(NamedTuple):
-    """One log line. ``source`` is plugin (proxy_log), stdout, stderr (WASI) or host (diagnostics)."""
+    """One log line. ``source`` is plugin (proxy_log), stdout, stderr (WASI) or host (diagnostics).
+    ``context_kind``: ``root`` or ``stream`` (HTTP or TCP), the context the line was written in (the
+    effective one); empty when unknown (host lines)."""
 
     level: int
     message: str
     plugin: str = ""
     context_id: int | None = None
     source: str = "plugin"
+    context_kind: str = ""
 
     @property
     def level_name(self) -> str:

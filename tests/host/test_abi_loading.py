@@ -296,8 +296,8 @@ import sys
 sys.path.insert(0, {tests!r})
 from test_abi_loading import start_module
 from wat_builder import build
-from pytest_proxy_wasm import Host
-with Host() as host:
+from pytest_proxy_wasm import Host, HostOptions
+with Host(options=HostOptions(thread_vms=False)) as host:
     host.load_plugin(build(start_module("_initialize", "__main_void")), name="mv")
     print(host.log_messages("info"))
 """

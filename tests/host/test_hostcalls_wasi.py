@@ -44,7 +44,7 @@ def test_fd_write_stdio_becomes_logs(proxy_wasm_host: Host, fd: int, level: str,
     ("chunks", "logged", "written"),
     [
         ((b"two\n\n",), ["two\n"], 5),  # one trailing newline stripped
-        ((b"\n",), [], 1),  # nothing left: nothing logged
+        ((b"\n",), [""], 1),  # a lone newline is an empty line (cpp-host writevImpl, Envoy 1.40)
         ((b"a\nb",), ["a\nb"], 3),
         ((), [], 0),
         ((b"", b"x"), ["x"], 1),

@@ -1,7 +1,9 @@
 """service (plugins_under_test/rust/service/README.md): a root-only plugin. Ticks count in shared data
 with CAS, publish an event on the plugin's queue and report to a stats cluster with an HTTP callout.
 
-Loaded with ``load_plugin`` (it only makes a root context). On the emulator time is virtual
+The emulator tests load it as what it is, a singleton service (``load_service``: one ticking root
+context on the main thread); the tests on every backend load it as a filter (``load_plugin``: a root
+context on the main thread and on the worker, both ticking). On the emulator time is virtual
 (``advance``); on Envoy it is real, so those tests use 200 ms ticks and wait about a second.
 """
 
@@ -38,23 +40,27 @@ def http_calls(backend: Host | Backend) -> list[HttpCallRecord]:
 
 
 def test_configure_registers_the_queue_and_the_tick(proxy_wasm_host: Host) -> None:
-    proxy_wasm_host.load_plugin(MODULE, plugin_config=CONFIG)
-    assert proxy_wasm_host.log_messages("info") == [
-        "service: vm started",
-        f"service: tick every 200 ms, reporting to {CLUSTER}, queue service.events id=1",
-    ]
+    proxy_wasm_host.load_service(MODULE, plugin_config=CONFIG)
+    assert (
+        proxy_wasm_host.log_messages("info")
+        == [  # the configuration canary, then the main thread
+            "service: vm started",
+            f"service: tick every 200 ms, reporting to {CLUSTER}, queue service.events id=1",
+        ]
+        * 2
+    )
     assert ("", b"service.events") in proxy_wasm_host.queues.by_key
 
 
 def test_each_tick_counts_publishes_and_reports(proxy_wasm_host: Host) -> None:
     proxy_wasm_host.expect_http_call(CLUSTER).respond_with(204)
-    proxy_wasm_host.load_plugin(MODULE, plugin_config=CONFIG)
+    proxy_wasm_host.load_service(MODULE, plugin_config=CONFIG)
     proxy_wasm_host.advance(199)
     assert ticks(proxy_wasm_host) == []
     proxy_wasm_host.advance(801)
     assert ticks(proxy_wasm_host) == [1, 2, 3, 4, 5]
     assert proxy_wasm_host.shared_data.snapshot("") == {"service.ticks": b"5"}
-    lines = [m for m in proxy_wasm_host.log_messages() if m.startswith("service:")][2:5]
+    lines = [m for m in proxy_wasm_host.log_messages() if m.startswith("service:")][4:7]
     assert lines == [  # the queue notification and the answer arrive after the tick returned
         "service: tick 1",
         'service: event "tick 1"',
@@ -77,7 +83,7 @@ def test_each_tick_counts_publishes_and_reports(proxy_wasm_host: Host) -> None:
 def test_count_continues_from_shared_data(proxy_wasm_host: Host) -> None:
     proxy_wasm_host.shared_data.set("", b"service.ticks", b"41", 0)
     proxy_wasm_host.expect_http_call(CLUSTER).respond_with(200)
-    proxy_wasm_host.load_plugin(MODULE, plugin_config=CONFIG)
+    proxy_wasm_host.load_service(MODULE, plugin_config=CONFIG)
     proxy_wasm_host.advance(200)
     assert ticks(proxy_wasm_host) == [42]
     assert proxy_wasm_host.shared_data.get("", b"service.ticks") == (b"42", 2)
@@ -85,7 +91,7 @@ def test_count_continues_from_shared_data(proxy_wasm_host: Host) -> None:
 
 def test_defaults(proxy_wasm_host: Host) -> None:
     proxy_wasm_host.expect_http_call(CLUSTER).respond_with(200)
-    proxy_wasm_host.load_plugin(MODULE)
+    proxy_wasm_host.load_service(MODULE)
     proxy_wasm_host.advance(999)
     assert ticks(proxy_wasm_host) == []
     proxy_wasm_host.advance(1)
@@ -147,17 +153,20 @@ def test_a_request_through_it_panics(proxy_wasm_backend: Backend) -> None:
     assert critical.endswith("dispatcher.rs:201:25:\nmissing ContextType on root_context")
 
 
-def test_one_root_context_per_plugin(proxy_wasm_backend: Backend, request: pytest.FixtureRequest) -> None:
-    if proxy_wasm_backend.name in ("envoy", "diff"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="Envoy 1.40 (--concurrency 1) runs an HTTP-filter plugin in 3 root contexts "
-                "(vm started and configured 3 times: the main thread's base VM and the main and worker "
-                "thread-local VMs) and 2 of them tick, so ticks count about twice per period; "
-                "the emulator runs one root context",
-            )
-        )
+def test_three_root_contexts_as_a_filter_plugin(proxy_wasm_backend: Backend) -> None:
+    """Envoy 1.40 (--concurrency 1) starts a filter plugin three times: the configuration canary, the
+    main thread and the worker (docs/fidelity.md, "Threads and services"); so does the emulator."""
     proxy_wasm_backend.load_plugin(MODULE, plugin_config=CONFIG)
-    backend = getattr(proxy_wasm_backend, "envoy", proxy_wasm_backend)  # diff: Envoy's own log
-    assert backend.log_messages("info").count("service: vm started") == 1
+    diff = proxy_wasm_backend.name == "diff"
+    sides = [proxy_wasm_backend.emulator, proxy_wasm_backend.envoy] if diff else [proxy_wasm_backend]  # type: ignore[attr-defined]
+    for side in sides:
+        assert side.log_messages("info").count("service: vm started") == 3, side.name
+
+
+def test_two_root_contexts_as_a_service(proxy_wasm_backend: Backend) -> None:
+    """A singleton service: the canary, then one root context on the main thread."""
+    proxy_wasm_backend.load_service(MODULE, plugin_config=CONFIG)
+    diff = proxy_wasm_backend.name == "diff"
+    sides = [proxy_wasm_backend.emulator, proxy_wasm_backend.envoy] if diff else [proxy_wasm_backend]  # type: ignore[attr-defined]
+    for side in sides:
+        assert side.log_messages("info").count("service: vm started") == 2, side.name

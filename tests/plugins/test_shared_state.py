@@ -48,18 +48,26 @@ def rust_pair(
 def test_rust_roles_and_queue_resolution(proxy_wasm_host: Host, rust: Path) -> None:
     reader, counter = rust_pair(proxy_wasm_host, rust)
     assert reader.vm is counter.vm
-    assert info(proxy_wasm_host) == [
+    reader_lines = [
         'shared-state: root 1 id="reader" role=reader',
         "shared-state: registered queue shared_state_ticks id=1",
-        'shared-state: root 2 id="counter" role=counter',
-        "shared-state: resolved queue shared_state_ticks id=1",
     ]
+
+    def counter_lines(root: int) -> list[str]:
+        return [
+            f'shared-state: root {root} id="counter" role=counter',
+            "shared-state: resolved queue shared_state_ticks id=1",
+        ]
+
+    # as Envoy starts each plugin: a canary VM of its own, then the main thread's and the worker's VM
+    # (each shared by both roots)
+    assert info(proxy_wasm_host) == reader_lines * 3 + counter_lines(1) + counter_lines(2) * 2
     assert proxy_wasm_host.queues.by_key[("", b"shared_state_ticks")].owner is reader.root
 
 
 def test_rust_empty_root_id_is_a_counter(proxy_wasm_host: Host, rust: Path) -> None:
     proxy_wasm_host.load_plugin(rust)
-    assert info(proxy_wasm_host) == ['shared-state: root 1 id="" role=counter']
+    assert info(proxy_wasm_host) == ['shared-state: root 1 id="" role=counter'] * 3  # canary, main, worker
     assert "shared-state: queue shared_state_ticks not registered yet" in proxy_wasm_host.log_messages(
         "debug"
     )
@@ -72,15 +80,18 @@ def test_rust_ticks_count_in_shared_data_and_reach_the_reader(proxy_wasm_host: H
     proxy_wasm_host.advance(1)
     proxy_wasm_host.advance(1000)
     lines = [r for r in proxy_wasm_host.logs if r.source == "plugin" and "tick " in r.message]
+    # two counter roots tick (the main thread's, then the worker's), as in Envoy with --concurrency 1;
+    # the queue belongs to the reader that registered it last (the worker's)
     assert [(r.level_name, r.context_id, r.message) for r in lines] == [
-        ("info", counter.root.id, "shared-state: tick 1"),
-        ("debug", counter.root.id, 'shared-state: enqueued "tick 1" to queue 1'),
-        ("info", reader.root.id, 'shared-state: dequeued "tick 1" from queue 1'),
-        ("info", counter.root.id, "shared-state: tick 2"),
-        ("debug", counter.root.id, 'shared-state: enqueued "tick 2" to queue 1'),
-        ("info", reader.root.id, 'shared-state: dequeued "tick 2" from queue 1'),
+        line
+        for n in range(1, 5)
+        for line in (
+            ("info", counter.root.id, f"shared-state: tick {n}"),
+            ("debug", counter.root.id, f'shared-state: enqueued "tick {n}" to queue 1'),
+            ("info", reader.root.id, f'shared-state: dequeued "tick {n}" from queue 1'),
+        )
     ]
-    assert proxy_wasm_host.shared_data.snapshot("") == {"ticks": b"2"}
+    assert proxy_wasm_host.shared_data.snapshot("") == {"ticks": b"4"}
 
 
 def test_rust_counter_first_resolves_at_its_first_tick(proxy_wasm_host: Host, rust: Path) -> None:
@@ -90,10 +101,13 @@ def test_rust_counter_first_resolves_at_its_first_tick(proxy_wasm_host: Host, ru
     )
     assert "shared-state: resolved queue shared_state_ticks id=1" not in info(proxy_wasm_host)
     proxy_wasm_host.advance(1000)
-    assert info(proxy_wasm_host)[-3:] == [
+    assert info(proxy_wasm_host)[-6:] == [  # each thread's counter root resolves at its own first tick
         "shared-state: tick 1",
         "shared-state: resolved queue shared_state_ticks id=1",
         'shared-state: dequeued "tick 1" from queue 1',
+        "shared-state: tick 2",
+        "shared-state: resolved queue shared_state_ticks id=1",
+        'shared-state: dequeued "tick 2" from queue 1',
     ]
 
 
@@ -154,8 +168,8 @@ def test_rust_queue_with_a_vm_id(proxy_wasm_host: Host, rust: Path) -> None:
     rust_pair(proxy_wasm_host, rust, vm_id="tenant")
     proxy_wasm_host.advance(1000)
     assert ("tenant", b"shared_state_ticks") in proxy_wasm_host.queues.by_key
-    assert info(proxy_wasm_host)[-1] == 'shared-state: dequeued "tick 1" from queue 1'
-    assert proxy_wasm_host.shared_data.snapshot("tenant") == {"ticks": b"1"}
+    assert info(proxy_wasm_host)[-1] == 'shared-state: dequeued "tick 2" from queue 1'  # main + worker
+    assert proxy_wasm_host.shared_data.snapshot("tenant") == {"ticks": b"2"}
     assert proxy_wasm_host.log_messages("warn") == []
 
 
@@ -171,13 +185,17 @@ def go() -> Path:
 
 def test_go_configure_logs(proxy_wasm_host: Host, go: Path) -> None:
     proxy_wasm_host.load_plugin(go)
-    assert info(proxy_wasm_host) == [
-        "shared-state: tick period 1000 ms: OK",
-        "shared-state: registered queue go_shared_state.queue id=1: OK",
-        "shared-state: defined counter go_shared_state_requests_total id=4: OK",
-        "shared-state: defined gauge go_shared_state_last_request_count id=5: OK",
-        "shared-state: defined histogram go_shared_state_request_headers id=6: OK",
-    ]
+    assert (
+        info(proxy_wasm_host)
+        == [  # three times: the canary, the main thread, the worker
+            "shared-state: tick period 1000 ms: OK",
+            "shared-state: registered queue go_shared_state.queue id=1: OK",
+            "shared-state: defined counter go_shared_state_requests_total id=4: OK",
+            "shared-state: defined gauge go_shared_state_last_request_count id=5: OK",
+            "shared-state: defined histogram go_shared_state_request_headers id=6: OK",
+        ]
+        * 3
+    )
 
 
 def test_go_requests_count_enqueue_and_dequeue_later(proxy_wasm_host: Host, go: Path) -> None:
@@ -186,7 +204,7 @@ def test_go_requests_count_enqueue_and_dequeue_later(proxy_wasm_host: Host, go: 
     second = proxy_wasm_host.request(plugin, headers={"x-a": "1", "x-b": "2"})
     assert [first.header("x-request-count"), second.header("x-request-count")] == ["1", "2"]
     # each notification runs after the enqueuing callback, before its exchange ends (as on Envoy)
-    assert info(proxy_wasm_host)[5:] == [
+    assert info(proxy_wasm_host)[15:] == [
         "shared-state: request count 1",
         "shared-state: enqueued request 1 to queue 1: OK",
         "shared-state: dequeued request 1",
@@ -210,7 +228,8 @@ def test_go_ticks_per_root(proxy_wasm_host: Host, go: Path) -> None:
     assert not any("tick 1" in m for m in info(proxy_wasm_host))
     proxy_wasm_host.advance(751)
     ticks = [m for m in info(proxy_wasm_host) if m.startswith("shared-state: tick ") and "period" not in m]
-    assert ticks == [f"shared-state: tick {n}" for n in range(1, 5)]
+    # each root counts its own ticks; two roots tick (main thread and worker), as in Envoy
+    assert ticks == [f"shared-state: tick {n}" for n in range(1, 5) for _ in range(2)]
 
 
 def test_go_two_roots_share_the_count_and_the_last_registrant_gets_the_queue(

@@ -22,20 +22,21 @@ def make_backend(
     image: str | None = None,
 ) -> Backend:
     """Create a backend by name; the caller owns it and must ``close()`` it."""
+    workers = options.workers if options is not None else 1  # Envoy's --concurrency agrees
     if name == "emulator":
         return EmulatorBackend(runtime, options)
     if name == "envoy":
         from .envoy.backend import EnvoyBackend
 
-        return EnvoyBackend(workdir)
+        return EnvoyBackend(workdir, workers=workers)
     if name == "container":
         from .envoy.container import EnvoyContainerBackend
 
-        return EnvoyContainerBackend(workdir, image=image)
+        return EnvoyContainerBackend(workdir, image=image, workers=workers)
     if name == "diff":
         from .envoy.backend import EnvoyBackend
 
-        return DiffBackend(EmulatorBackend(runtime, options), EnvoyBackend(workdir))
+        return DiffBackend(EmulatorBackend(runtime, options), EnvoyBackend(workdir, workers=workers))
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
 
 

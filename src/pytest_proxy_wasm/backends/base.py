@@ -38,11 +38,30 @@ class Backend(Protocol):
         """Add a plugin to the chain; raise ``PluginStartError`` if it refuses to start or configure."""
         ...
 
+    def load_service(
+        self,
+        module: str | os.PathLike[str] | bytes,
+        *,
+        vm_id: str = "",
+        root_id: str = "",
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        env: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> Any:
+        """Start a singleton service (``envoy.bootstrap.wasm``, ``singleton: true``): one root context
+        on the main thread, never in a filter chain; ticks, callouts, shared data and queues."""
+        ...
+
     def expect_http_call(
         self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
     ) -> HttpCallExpectation: ...
 
     def add_cluster(self, *names: str) -> None: ...
+
+    def withdraw(self, cluster: str) -> int:
+        """Withdraw every HTTP answer declared for ``cluster``; the cluster itself stays."""
+        ...
 
     def expect_grpc_call(
         self, cluster: str, service: str | None = None, method: str | None = None, *, once: bool = False
@@ -80,8 +99,11 @@ class Backend(Protocol):
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
+        direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
-        """Run one whole exchange through the chain and return what happened."""
+        """Run one whole exchange through the chain and return what happened.
+
+        ``direct_response=(status, body)``: the route is Envoy's ``direct_response``, not the upstream."""
         ...
 
     def connect(

@@ -206,6 +206,21 @@ class DiffBackend:
         self.twins[id(plugins[0])] = plugins[1]
         return plugins[0]
 
+    def load_service(self, module: str | os.PathLike[str] | bytes, **settings: Any) -> Any:
+        """A singleton service on both backends; returns the emulator's."""
+        errors: list[Exception] = []
+        services = []
+        for backend in (self.emulator, self.envoy):
+            try:
+                services.append(backend.load_service(module, **settings))
+            except Exception as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise BackendMismatch(f"only one backend refused the service: {errors[0]}")
+        if errors:
+            raise errors[0]
+        return services[0]
+
     def expect_http_call(
         self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
     ) -> HttpCallExpectation:
@@ -242,6 +257,10 @@ class DiffBackend:
         if shown[0] != shown[1]:
             _raise([f"http_calls:\n    emulator: {shown[0]!r}\n    envoy:    {shown[1]!r}"])
         return emulated
+
+    def withdraw(self, cluster: str) -> int:
+        self.envoy.withdraw(cluster)
+        return self.emulator.withdraw(cluster)
 
     def add_cluster(self, *names: str) -> None:
         self.emulator.add_cluster(*names)
@@ -295,8 +314,15 @@ class DiffBackend:
         self.envoy.clear_logs()
 
     def check(self) -> None:
-        self.emulator.check()
-        self.envoy.check()
+        """Check both (each reports a problem once); raise what either found, each problem once."""
+        problems: list[str] = []
+        for backend in (self.emulator, self.envoy):
+            try:
+                backend.check()
+            except ExpectationError as exc:
+                problems += [p for p in str(exc).split("; ") if p not in problems]
+        if problems:
+            raise ExpectationError("; ".join(problems))
 
     def close(self) -> None:
         self.emulator.close()
@@ -322,6 +348,14 @@ class _Mirror:
 
         primary.respond_with = respond_with  # type: ignore[method-assign]
         primary.fail = fail_both  # type: ignore[method-assign]
+        if isinstance(primary, HttpCallExpectation) and isinstance(mirror, HttpCallExpectation):
+            withdraw = primary.withdraw
+
+            def withdraw_both() -> None:
+                mirror.withdraw()
+                withdraw()
+
+            primary.withdraw = withdraw_both  # type: ignore[method-assign]
 
 
 __all__ = ["BACKEND_SPECIFIC_HEADERS", "BackendMismatch", "DiffBackend", "Headers", "Sequence", "assert_same"]

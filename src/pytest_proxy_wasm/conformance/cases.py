@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from ..host.abi.enums import AbiVersion, FailurePolicy
+from ..host.failures import VmFailure
 from ..host.host import Host
 from ..host.options import HostOptions
 from ..host.plugin import Plugin
 from ..host.runtime import CompiledModule, Runtime
+from .evidence import Evidence, Exchange, build_evidence, with_input
+from .recording import RecordingHost, is_user_request, log_line
 
 AREAS = (
     "module",
@@ -50,11 +53,19 @@ class Target:
     budgets: Mapping[str, float] = field(default_factory=dict)
     seed: int | None = None
     max_examples: int = 25
+    root_id: str = ""
+    vm_id: str = ""
+    callouts: tuple[tuple[str, int, str], ...] = ()  # (cluster, status, body), declared before start
+    requests: tuple[dict[str, Any], ...] = ()  # the user's own requests (--request, --requests FILE)
 
 
 @dataclass
 class CaseRun:
-    """Given to each case: build hosts and plugins for the target, record details for the report."""
+    """Given to each case: build hosts and plugins for the target, record details for the report.
+
+    Every ``host.request`` made through its hosts is recorded; when the case fails, ``finding()`` builds
+    the evidence from the exchange that shows the failure (or what the case gave ``evidence()``).
+    """
 
     target: Target
     runtime: Runtime
@@ -63,14 +74,33 @@ class CaseRun:
     callbacks: Counter[str] = field(default_factory=Counter)
     hostcalls: Counter[str] = field(default_factory=Counter)
     logs: list[str] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    failures: list[VmFailure] = field(default_factory=list)
+    explicit: dict[str, Any] = field(default_factory=dict)
+    _hosts_made: int = 0
+    _target_sha: str | None = None
 
     def compiled(self) -> CompiledModule:
         return self.runtime.load(self.target.module)
 
+    @property
+    def requests(self) -> tuple[dict[str, Any], ...]:
+        """The standard requests plus the user's own (``--request``): what every area should send."""
+        from .support import STANDARD_REQUESTS
+
+        return (*STANDARD_REQUESTS, *self.target.requests)
+
+    def user_requests(self, defaults: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+        """The user's requests with every key of ``defaults`` (explicit examples for a strategy)."""
+        return tuple({**defaults, **request} for request in self.target.requests)
+
     def host(self, **options: Any) -> Host:
-        """A fresh emulator host; callouts to any cluster are answered 200 so callout paths run."""
+        """A fresh emulator host; the user's callout answers first, then any cluster answers 200."""
         opts = HostOptions(deadline_seconds=self.target.deadline_seconds, random_seed=0).replace(**options)
-        host = Host(self.runtime, opts)
+        host = RecordingHost(self, self._hosts_made, self.runtime, opts)
+        self._hosts_made += 1
+        for cluster, status, body in self.target.callouts:
+            host.expect_http_call(cluster).respond_with(status, body=body.encode())
         host.expect_http_call("*").respond_with(200, body=b"ok")
         self.hosts.append(host)
         return host
@@ -82,7 +112,7 @@ class CaseRun:
         module: bytes | Path | None = None,
         plugin_config: bytes | None = None,
         name: str | None = None,
-        vm_id: str = "",
+        vm_id: str | None = None,
         failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED,
     ) -> Plugin:
         return host.load_plugin(
@@ -91,7 +121,8 @@ class CaseRun:
             vm_config=self.target.vm_config,
             env=self.target.env,
             name=name,
-            vm_id=vm_id,
+            root_id=self.target.root_id if module is None else "",
+            vm_id=self.target.vm_id if vm_id is None else vm_id,
             failure_policy=failure_policy,
         )
 
@@ -99,24 +130,55 @@ class CaseRun:
         host = self.host(**options)
         return host, self.plugin(host)
 
+    def evidence(self, *, input: Any = None, note: str = "") -> None:
+        """Name the input that shows the failure (a request dict or a list of them) and/or add a note."""
+        if input is not None:
+            self.explicit["input"] = input
+        if note:
+            self.explicit["note"] = note
+
+    def finding(self) -> Evidence:
+        """The evidence for a failed case (call after ``close``)."""
+        ev = build_evidence(
+            self.exchanges,
+            self.failures,
+            self.logs,
+            shrunk="shrunk_input" in self.details,
+            seed=self.details.get("seed"),
+        )
+        if "input" in self.explicit:
+            given = self.explicit["input"]
+            ev = with_input(ev, given, self.exchanges)
+            named = list(given) if isinstance(given, list | tuple) else [given]
+            if any(isinstance(r, dict) and is_user_request(r, self.target.requests) for r in named):
+                ev.source = "your request (--request/--requests)"
+        elif any(is_user_request(e.request, self.target.requests) for e in ev.raw):
+            ev.source = "your request (--request/--requests)"
+        ev.note = self.explicit.get("note", ev.note)
+        return ev
+
     def close(self) -> None:
-        """Close every host, keeping its hostcall/callback counts and the tail of the plugin logs."""
+        """Close every host, keeping its hostcall/callback counts, failures and the plugin log tail."""
         sha = self._sha()
         for host in self.hosts:
             for vm in host.all_vms:
                 if vm.compiled.sha256 == sha:
                     self.callbacks.update(vm.calls)
                     self.hostcalls.update(vm.hostcall_counts)
-            self.logs += [f"[{r.level_name}] {r.message}" for r in host.records if r.source != "host"]
+                    if vm.failure is not None:
+                        self.failures = [*self.failures[-9:], vm.failure]
+            self.logs += [log_line(r) for r in host.records if r.source != "host"]
             self.logs = self.logs[-LOG_TAIL:]
             host.close()
         self.hosts.clear()
 
     def _sha(self) -> str | None:
-        try:
-            return self.compiled().sha256
-        except Exception:
-            return None
+        if self._target_sha is None:
+            try:
+                self._target_sha = self.compiled().sha256
+            except Exception:
+                return None
+        return self._target_sha
 
 
 CaseFunc = Callable[[CaseRun], None]

@@ -29,6 +29,10 @@ REQUESTS = st.fixed_dictionaries(
 )
 
 
+DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body": [], "upstream_status": 200,
+                           "upstream_headers": [], "upstream_body": b""}  # fmt: skip
+
+
 @case(
     "differential",
     "generated_requests",
@@ -40,20 +44,26 @@ REQUESTS = st.fixed_dictionaries(
 )
 def generated_requests(run: CaseRun) -> None:
     backend = make_backend("diff", runtime=run.runtime)
+    target = run.target
     try:
+        for cluster, status, body in target.callouts:
+            backend.expect_http_call(cluster).respond_with(status, body=body.encode())
         plugin = backend.load_plugin(
-            run.target.module,
-            plugin_config=run.target.plugin_config,
-            vm_config=run.target.vm_config,
-            env=run.target.env,
+            target.module,
+            plugin_config=target.plugin_config,
+            vm_config=target.vm_config,
+            env=target.env,
+            root_id=target.root_id,
+            vm_id=target.vm_id,
         )
 
         def one(request: dict[str, Any]) -> None:
             try:
                 backend.request(plugin, **request)
             except BackendMismatch as exc:
+                run.evidence(input=request, note=f"emulator and Envoy differ: {exc}")
                 raise CaseFailure(str(exc)) from None
 
-        explore(run, REQUESTS, one)
+        explore(run, REQUESTS, one, run.user_requests(DEFAULTS))
     finally:
         backend.close()

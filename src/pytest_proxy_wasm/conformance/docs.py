@@ -24,7 +24,7 @@ Cases marked `emulator` run in-process whatever `--backend` says; `differential`
 _TAIL = """
 ## Reading the report
 
-`--report-dir DIR` writes `run.json` (schema `reports/schemas/run-v1.schema.json`, `schema_version` 1),
+`--report-dir DIR` writes `run.json` (schema `reports/schemas/run-v2.schema.json`, `schema_version` 2),
 `run.html` (self-contained: no network), `summary.md` and `junit.xml` (pytest's JUnit with the
 module sha256, ABI and backend as properties). `pytest-proxy-wasm report DIR/run.json --html out.html`
 re-renders a saved run.
@@ -36,6 +36,10 @@ re-renders a saved run.
   load, so every later case depends on the failing `module.*` case).
 * **Generated requests** (`http_robustness.*`): the seed, the number of examples and the shrunk
   minimal failing request are in the case details; rerun with `--seed N` to reproduce.
+* **Evidence** (every finding): the minimal input (bytes as `b"\\x80"`), the failed callback and trap,
+  the plugin's panic/error lines; with `--backend envoy|diff`, "confirmed on Envoy 1.40" or "emulator
+  only" after replaying the input on Envoy. `check --request 'GET /v2/'` / `--requests FILE` add your
+  own requests (see the README).
 * **Hostcall coverage**: which hostcalls and callbacks the module used during the run and how often,
   and which imported hostcalls / exported callbacks were never reached.
 * **Performance**: mean and p95 wall time per callback, mean callback time per request and linear

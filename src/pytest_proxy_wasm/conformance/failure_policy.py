@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from ..host.abi.enums import FailurePolicy
 from .cases import CaseRun, case, check
-from .support import STANDARD_REQUESTS, assert_same, first_request, sane, trapper_module
+from .support import assert_same, first_request, sane, trapper_module
 
 
 def _battery(run: CaseRun, policy: FailurePolicy) -> None:
     host = run.host()
     plugin = run.plugin(host, failure_policy=policy)
-    for request in STANDARD_REQUESTS:
+    for request in run.requests:
         outcome = host.request(plugin, **request)
         if plugin.failed is not None:
             run.details["stream_after_trap"] = {"status": outcome.status, "details": outcome.details}

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from ..host.http import HttpStream
@@ -40,6 +40,10 @@ REQUESTS = st.fixed_dictionaries(
         "upstream_body": st.binary(max_size=64),
     }
 )
+REQUEST_DEFAULTS: dict[str, Any] = {
+    **{"method": "GET", "path": "/", "headers": [], "body": [], "trailers": None},
+    **{"upstream_status": 200, "upstream_headers": [], "upstream_body": b""},
+}
 HEADER_MAPS: st.SearchStrategy[list[tuple[str, str]]] = st.one_of(
     st.just([]),
     st.lists(st.tuples(st.sampled_from(["X-Dup", "x-dup", "X-DUP"]), _VALUE), min_size=2, max_size=20),
@@ -48,8 +52,14 @@ HEADER_MAPS: st.SearchStrategy[list[tuple[str, str]]] = st.one_of(
 )
 
 
-def explore(run: CaseRun, strategy: st.SearchStrategy[Any], check_one: Callable[[Any], None]) -> None:
-    """Run ``check_one`` on generated inputs; record the seed, examples and the shrunk failure."""
+def explore(
+    run: CaseRun,
+    strategy: st.SearchStrategy[Any],
+    check_one: Callable[[Any], None],
+    explicit: tuple[Any, ...] = (),
+) -> None:
+    """Run ``check_one`` on ``explicit`` inputs (the user's requests) and generated ones; record the seed,
+    examples and the shrunk failure."""
     used_seed = run.target.seed if run.target.seed is not None else random.getrandbits(32)
     examples: list[Any] = []
     failing: list[Any] = []
@@ -75,6 +85,8 @@ def explore(run: CaseRun, strategy: st.SearchStrategy[Any], check_one: Callable[
         finally:
             run.close()
 
+    for value in explicit:
+        body = example(value)(body)
     run.details.update(seed=used_seed, max_examples=run.target.max_examples)
     try:
         body()
@@ -103,7 +115,7 @@ def _exchange(run: CaseRun, request: dict[str, Any]) -> None:
     "a trap fails the VM for every later request.",
 )
 def generated_exchanges(run: CaseRun) -> None:
-    explore(run, REQUESTS, lambda request: _exchange(run, request))
+    explore(run, REQUESTS, lambda request: _exchange(run, request), run.user_requests(REQUEST_DEFAULTS))
 
 
 @case(

@@ -16,7 +16,9 @@ import pytest
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
 from ..host.runtime import Runtime
 from .cases import AREAS, REGISTRY, Case, CaseRun, NotApplicable, Target, env_pairs, read_config
+from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
+from .inputs import add_input_options, input_options
 from .registry import load_cases
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--proxy-wasm-examples", type=int, default=25, help="generated examples per robustness case")
     add("--proxy-wasm-budget", action="append", default=[], metavar="NAME=VALUE", help="performance budget")
     add("--proxy-wasm-report-dir", default=None, metavar="DIR", help="write JSON, HTML and Markdown here")
+    add_input_options(add)
 
 
 def enabled(config: pytest.Config) -> bool:
@@ -74,6 +77,7 @@ def targets(config: pytest.Config) -> list[Target]:
         "budgets": _budgets(config.getoption("--proxy-wasm-budget")),
         "seed": config.getoption("--proxy-wasm-seed"),
         "max_examples": int(config.getoption("--proxy-wasm-examples")),
+        **input_options(config),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 
@@ -128,6 +132,7 @@ class CaseItem(pytest.Item):
         super().__init__(**kwargs)
         self.case = case
         self.target = target
+        self.evidence: Evidence | None = None
         self.record: dict[str, Any] = {"case": case.record(), "module": target.module.name}
         sha = _sha256(target.module)
         reason = self.config.stash[EXPECT_KEY].reason(target.module.name, sha, case.id)
@@ -147,6 +152,9 @@ class CaseItem(pytest.Item):
             if abi and abi not in case.abi_versions:
                 pytest.skip(f"does not apply to ABI {abi}")
             case.func(run)
+        except AssertionError:
+            self.evidence = self._finding(run)
+            raise
         except NotApplicable as exc:
             pytest.skip(str(exc))
         except ModuleLoadError as exc:
@@ -157,6 +165,7 @@ class CaseItem(pytest.Item):
         except PluginStartError as exc:
             if case.id != "lifecycle.start_configure":
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
+            self.evidence = self._finding(run)
             raise AssertionError(str(exc)) from None
         finally:
             run.close()
@@ -167,10 +176,25 @@ class CaseItem(pytest.Item):
                 callbacks=dict(run.callbacks),
                 seconds=round(time.perf_counter() - start, 4),
             )
+            if self.evidence is not None:
+                self.record["evidence"] = self.evidence.to_json()
+                self.user_properties.append(("evidence", "\n".join(self.evidence.lines())))
+
+    def _finding(self, run: CaseRun) -> Evidence:
+        """Evidence for the failure (after closing the hosts), replayed on Envoy when it runs."""
+        run.close()
+        evidence = run.finding()
+        if self.target.backend in ("envoy", "diff") and self.case.area != "differential":
+            from .replay import replay
+
+            evidence.replay = replay(self.target, evidence)
+        return evidence
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, AssertionError):
-            return f"{self.case.id}: {excinfo.value}\n  rule: {self.case.rule}"
+            lines = [f"{self.case.id}: {excinfo.value}", f"  rule: {self.case.rule}"]
+            lines += [f"  {line}" for line in (self.evidence.lines() if self.evidence else [])]
+            return "\n".join(lines)
         return str(self._repr_failure_py(excinfo, style="short"))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

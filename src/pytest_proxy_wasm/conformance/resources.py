@@ -65,7 +65,7 @@ def memory_bounded(run: CaseRun) -> None:
 )
 def no_context_left(run: CaseRun) -> None:
     host, plugin = run.started()
-    for request in STANDARD_REQUESTS * 5:
+    for request in run.requests * 5:
         host.request(plugin, **request)
     vm = plugin.vm
     left = sorted(c.id for c in vm.contexts.values() if c.kind != "root")
@@ -83,7 +83,7 @@ def no_context_left(run: CaseRun) -> None:
 )
 def callback_deadline(run: CaseRun) -> None:
     host, plugin = run.started()
-    for request in STANDARD_REQUESTS:
+    for request in run.requests:
         host.request(plugin, **request)
         failure = plugin.vm.failure
         if failure is not None and failure.kind == "deadline_exceeded":
@@ -100,7 +100,7 @@ def callback_deadline(run: CaseRun) -> None:
 )
 def header_limits(run: CaseRun) -> None:
     host, plugin = run.started()
-    for request in STANDARD_REQUESTS:
+    for request in run.requests:
         outcome = host.request(plugin, **request)
         for label, headers in (
             ("upstream request", outcome.upstream_request.headers if outcome.upstream_request else []),

@@ -61,15 +61,45 @@ class CalloutResponse:
 
 
 class HttpCallExpectation:
-    """One declared answer for calls to a cluster (exact name or fnmatch pattern)."""
+    """Declared answers for calls to a cluster (exact name or fnmatch pattern).
 
-    def __init__(self, cluster: str, *, method: str | None, path: str | None, once: bool) -> None:
+    Each ``respond_with``/``fail`` adds one answer: calls take them in order and the last one repeats
+    (``once=True``: each answers one call, then the expectation is used up). ``withdraw()`` takes the
+    declaration back: later calls are answered as undeclared ones (503, reported by ``check``).
+    """
+
+    def __init__(
+        self,
+        cluster: str,
+        *,
+        method: str | None,
+        path: str | None,
+        once: bool,
+        owner: Callouts | None = None,
+    ) -> None:
         self.cluster = cluster
         self.method = method
         self.path = path
         self.once = once
-        self.response = CalloutResponse()
+        self.answers: list[CalloutResponse] = []
         self.calls = 0
+        self.owner = owner
+
+    @property
+    def response(self) -> CalloutResponse:
+        """The answer the next call gets."""
+        if not self.answers:
+            return CalloutResponse()
+        return self.answers[min(self.calls, len(self.answers) - 1)]
+
+    @property
+    def used_up(self) -> bool:
+        return self.once and self.calls >= max(1, len(self.answers))
+
+    def take(self) -> CalloutResponse:
+        response = self.response
+        self.calls += 1
+        return response
 
     def matches(self, cluster: str, headers: HeaderMap) -> bool:
         if not (cluster == self.cluster or fnmatch.fnmatchcase(cluster, self.cluster)):
@@ -86,18 +116,35 @@ class HttpCallExpectation:
         trailers: HeaderInput = None,
         delay_ms: float = 0,
     ) -> HttpCallExpectation:
-        """Answer with this status, headers (str values go out as Latin-1, bytes as they are), body."""
+        """Add the next answer (the first call gets the first one; the last one repeats). Header values:
+        str goes out as Latin-1, bytes as they are."""
         data = body.encode() if isinstance(body, str) else bytes(body)
         pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
         tail = list(trailers.items()) if isinstance(trailers, Mapping) else list(trailers or [])
-        self.response = CalloutResponse(status, pairs, data, tail, delay_ms)
+        self.answers.append(CalloutResponse(status, pairs, data, tail, delay_ms))
+        return self
+
+    def respond_in_order(self, answers: list[dict[str, Any]]) -> HttpCallExpectation:
+        """Several answers at once: ``[{"status": 200, "body": "a"}, {"fail": "reset"}, ...]``."""
+        for answer in answers:
+            if "fail" in answer:
+                self.fail(answer["fail"], delay_ms=answer.get("delay_ms", 0))
+            else:
+                self.respond_with(**answer)
         return self
 
     def fail(self, how: str = "reset", delay_ms: float = 0) -> HttpCallExpectation:
+        """Add a failing answer: ``reset`` (503), ``timeout`` (504) or ``failure`` (no headers)."""
         if how not in ("reset", "timeout", "failure"):
             raise ValueError("fail(how=...) takes 'reset', 'timeout' or 'failure'")
-        self.response = CalloutResponse(failure=how, delay_ms=delay_ms)
+        self.answers.append(CalloutResponse(failure=how, delay_ms=delay_ms))
         return self
+
+    def withdraw(self) -> None:
+        """Take this declaration back. The cluster stays (as on a running Envoy): later calls get the
+        503 of a cluster nobody answers and fail ``check`` as undeclared."""
+        if self.owner is not None:
+            self.owner.withdraw(self)
 
 
 @dataclass
@@ -135,6 +182,7 @@ class PendingCall:
     due_ns: int
     response: CalloutResponse
     record: HttpCallRecord
+    index: int = 0  # position in ``Callouts.records``
 
 
 class Callouts:
@@ -145,6 +193,8 @@ class Callouts:
         self.clusters: set[str] = set()
         self.expectations: list[HttpCallExpectation] = []
         self.records: list[HttpCallRecord] = []
+        self.pending: list[PendingCall] = []  # dispatched, not answered yet (the emulator's)
+        self.reported: set[object] = set()  # problems ``check`` raised already
 
     def add_cluster(self, *names: str) -> None:
         self.clusters.update(names)
@@ -157,31 +207,59 @@ class Callouts:
     def expect(
         self, cluster: str, *, method: str | None = None, path: str | None = None, once: bool = False
     ) -> HttpCallExpectation:
-        expectation = HttpCallExpectation(cluster, method=method, path=path, once=once)
+        expectation = HttpCallExpectation(cluster, method=method, path=path, once=once, owner=self)
         self.expectations.append(expectation)
         return expectation
 
+    def withdraw(self, expectation: HttpCallExpectation) -> None:
+        if expectation in self.expectations:
+            self.expectations.remove(expectation)
+            if not any(ch in expectation.cluster for ch in "*?["):
+                self.clusters.add(expectation.cluster)
+
+    def withdraw_cluster(self, cluster: str) -> int:
+        """Withdraw every expectation declared for ``cluster`` (its exact name); how many there were."""
+        mine = [e for e in self.expectations if e.cluster == cluster]
+        for expectation in mine:
+            self.withdraw(expectation)
+        return len(mine)
+
     def answer_for(self, cluster: str, headers: HeaderMap) -> tuple[CalloutResponse, bool]:
-        for expectation in self.expectations:
-            if expectation.once and expectation.calls:
+        for expectation in list(self.expectations):
+            if expectation.used_up:
                 continue
             if expectation.matches(cluster, headers):
-                expectation.calls += 1
-                return expectation.response, True
+                return expectation.take(), True
         return CalloutResponse(failure="reset"), False  # nothing declared: the connection is dropped
 
+    def pending_due(self, first_record: int) -> int | None:
+        """When the next answer to a call made since record ``first_record`` is due (None: none left)."""
+        due = [p.due_ns for p in self.pending if p.index >= first_record]
+        return min(due) if due else None
+
     def check(self) -> None:
-        """Raise ``ExpectationError`` for calls nobody declared and once-expectations never used."""
-        problems = [
-            f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})"
-            for r in self.records
+        """Raise ``ExpectationError`` for calls nobody declared and once-expectations not used up.
+        Each problem is raised once, so a test can assert on it and the teardown check stays quiet."""
+        found: list[tuple[object, str]] = [
+            (
+                ("call", i),
+                f"unexpected HTTP call to cluster {r.cluster!r} ({r.header(':method')} {r.header(':path')})",
+            )
+            for i, r in enumerate(self.records)
             if not r.matched
         ]
-        problems += [
-            f"expected HTTP call to {e.cluster!r} was never made"
+        found += [
+            (
+                ("expectation", id(e), e.calls),
+                f"expected HTTP call to {e.cluster!r} was never made"
+                if not e.calls
+                else f"expected {len(e.answers)} HTTP calls to {e.cluster!r}, got {e.calls}",
+            )
             for e in self.expectations
-            if e.once and not e.calls
+            if e.once and e.calls < max(1, len(e.answers))
         ]
+        problems = [text for key, text in found if key not in self.reported]
+        self.reported.update(key for key, _ in found)
         if problems:
             raise ExpectationError("; ".join(problems))
 
@@ -206,11 +284,14 @@ class Callouts:
         self.records.append(record)
         delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)
         due = self.host.clock.monotonic_ns + int(delay * 1_000_000)
-        call = PendingCall(root, token, due, response, record)
+        call = PendingCall(root, token, due, response, record, len(self.records) - 1)
+        self.pending.append(call)
         self.host.scheduler.schedule(due, lambda: self._deliver(call), f"http call {token} to {cluster}")
         return token
 
     def _deliver(self, call: PendingCall) -> None:
+        if call in self.pending:
+            self.pending.remove(call)
         root, vm = call.root, call.root.vm
         headers, body, trailers = response_maps(call.response, call.record.timeout_ms)
         status = headers.get(b":status") if headers is not None else None

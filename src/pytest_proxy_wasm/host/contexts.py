@@ -46,43 +46,13 @@ class LocalResponse:
     details: str
     grpc_status: int | None
 
-    def envoy_headers(self, request: HeaderMap | None) -> HeaderMap:
+    def envoy_headers(
+        self, request: HeaderMap | None, *, grpc: bool | None = None, head: bool | None = None
+    ) -> HeaderMap:
         """The headers Envoy's sendLocalReply produces; a gRPC request gets a trailers-only answer."""
-        return _local_reply_headers(self, request)
+        from .local_reply import local_reply_headers
 
-
-# Envoy Grpc::Utility::httpToGrpcStatus
-_HTTP_TO_GRPC = {400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14}
-
-
-def _local_reply_headers(reply: LocalResponse, request: HeaderMap | None) -> HeaderMap:
-    """The headers Envoy's sendLocalReply produces; a gRPC request gets a trailers-only gRPC answer."""
-    content_type = (request.get(b"content-type") or b"") if request is not None else b""
-    if content_type.startswith(b"application/grpc"):
-        grpc_status = (
-            reply.grpc_status if reply.grpc_status is not None else _HTTP_TO_GRPC.get(reply.status, 2)
-        )
-        headers = HeaderMap(
-            [
-                (b":status", b"200"),
-                (b"content-type", b"application/grpc"),
-                (b"grpc-status", str(grpc_status).encode()),
-            ]
-        )
-        if reply.body:
-            headers.add(b"grpc-message", reply.body)
-        for k, v in reply.headers:
-            headers.add(k, v)
-        return headers
-    headers = HeaderMap([(b":status", str(reply.status).encode())])
-    for k, v in reply.headers:
-        headers.add(k, v)
-    if reply.body:
-        headers.replace(b"content-length", str(len(reply.body)).encode())
-        headers.replace(b"content-type", b"text/plain")
-    else:
-        headers.replace(b"content-length", b"0")
-    return headers
+        return local_reply_headers(self, request, grpc=grpc, head=head)
 
 
 class Context:

@@ -27,6 +27,11 @@ class CalloutDeclarations:
         """Declare what ``cluster`` answers; chain ``.respond_with(...)`` or ``.fail("reset"|"timeout")``."""
         return self.callouts.expect(cluster, method=method, path=path, once=once)
 
+    def withdraw(self, cluster: str) -> int:
+        """Withdraw every HTTP answer declared for ``cluster`` (exact name); returns how many. The
+        cluster stays known: later calls get the 503 of a cluster nobody answers (and fail ``check``)."""
+        return self.callouts.withdraw_cluster(cluster)
+
     @property
     def http_calls(self) -> list[HttpCallRecord]:
         """Every HTTP callout the plugins made, in order."""

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from ..outcome import Outcome, UpstreamRequest
 from .abi.enums import StreamType
 from .contexts import LocalResponse
-from .filter_walk import Direction, FilterWalk, _Hold
+from .filter_walk import Direction, FilterWalk, _Hold, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs
+from .local_reply import is_grpc_request, is_head_request, local_reply_body
 
 if TYPE_CHECKING:
     from .host import Host
@@ -34,6 +35,46 @@ class UpstreamResponse:
     headers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
     body: bytes | str = b""
     trailers: list[tuple[str | bytes, str | bytes]] | None = None
+
+
+DIRECT_RESPONSE_BODY_LIMIT = 4096  # Envoy's route config max_direct_response_body_size_bytes default
+
+
+class DirectResponse(LocalResponse):
+    """The router's local reply for a ``direct_response`` route (verified against Envoy 1.40): 201 and
+    3xx get ``location`` (the request's URL) after ``:status``; an empty body gets no content-length."""
+
+    def envoy_headers(
+        self, request: HeaderMap | None, *, grpc: bool | None = None, head: bool | None = None
+    ) -> HeaderMap:
+        headers = super().envoy_headers(request, grpc=grpc, head=head)
+        if headers.get(b"grpc-status") is not None:
+            return headers
+        if not self.body:
+            headers.remove(b"content-length")
+        if request is not None and (self.status == 201 or 300 <= self.status < 400):
+            url = b"%s://%s%s" % (
+                request.get(b":scheme") or b"http",
+                request.get(b":authority") or b"",
+                request.get(b":path") or b"/",
+            )
+            pairs = headers.pairs()
+            headers = HeaderMap([pairs[0], (b"location", url), *pairs[1:]])
+        return headers
+
+
+def direct_reply(status: int, body: bytes | str) -> DirectResponse:
+    """What the router of a ``direct_response`` route sends: a local reply, details ``direct_response``."""
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+        raise ValueError(
+            f"direct_response status must be an HTTP status 200-599 (Envoy's range), not {status!r}"
+        )
+    data = body.encode() if isinstance(body, str) else bytes(body)
+    if len(data) > DIRECT_RESPONSE_BODY_LIMIT:
+        raise ValueError(
+            f"direct_response body is {len(data)} bytes; Envoy's limit is {DIRECT_RESPONSE_BODY_LIMIT}"
+        )
+    return DirectResponse(status, data, [], "direct_response", None)
 
 
 def _wire(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -65,9 +106,14 @@ class Exchange(FilterWalk):
         self.downstream_trailers: HeaderMap | None = None
         self.downstream_complete = False
         self.local_reply: LocalResponse | None = None
+        self.direct_reply = False  # a local reply went straight to the client; the filters are done
+        self.grpc_request = False  # Envoy's requestHeadersInitialized(): decided on the client's headers
+        self.head_request = False
         self.reset = False
         self.upstream: UpstreamResponse | None = None
+        self.direct_response: LocalResponse | None = None  # a direct_response route instead of the upstream
         self.first_call = len(host.callouts.records)
+        self.first_grpc = len(host.grpc.records)
 
     def _downstream_headers(
         self,
@@ -81,7 +127,8 @@ class Exchange(FilterWalk):
     ) -> HeaderMap:
         """The request header map as Envoy's HTTP/1.1 codec and connection manager hand it to filters
         (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
-        single-chunk body (chunked framing is stripped), then x-forwarded-proto and x-request-id."""
+        single-chunk body after the test's own headers (where curl writes it; chunked framing is
+        stripped), then x-forwarded-proto and x-request-id."""
         names = {k.lower() for k, _ in headers}
         pairs = [
             (b":authority", authority.encode()),
@@ -89,9 +136,9 @@ class Exchange(FilterWalk):
             (b":method", method.encode()),
             (b":scheme", scheme.encode()),
         ]
+        pairs += _wire(headers)
         if len(chunks) == 1 and trailers is None and b"content-length" not in names:
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
-        pairs += _wire(headers)
         if b"x-forwarded-proto" not in names:
             pairs.append((b"x-forwarded-proto", scheme.encode()))
         if b"x-request-id" not in names:
@@ -124,6 +171,7 @@ class Exchange(FilterWalk):
             method, path, authority, scheme, to_pairs(headers), chunks, trailer_map
         )
         self.info.request_headers = request
+        self.grpc_request, self.head_request = is_grpc_request(request), is_head_request(request)
         self.info.request_size = sum(len(c) for c in chunks)
         key = id(self)
         self.host.exchanges[key] = self
@@ -145,6 +193,7 @@ class Exchange(FilterWalk):
             self.host.exchanges.pop(key, None)
             for stream in self.streams:
                 stream.complete()
+        self._drain_own_callouts()
         return self._outcome()
 
     def _drain_pending(self) -> None:
@@ -160,6 +209,27 @@ class Exchange(FilterWalk):
         now = self.host.clock.monotonic_ns
         while rounds < MAX_PENDING_ROUNDS and self.host.run_pending(now):
             rounds += 1
+
+    def _sink_headers(self, d: Direction, headers: HeaderMap, eos: bool) -> None:
+        """A ``direct_response`` route: the router replies locally as soon as the request headers reach
+        it, so no request body reaches the filters (verified against Envoy 1.40)."""
+        if d.request and self.direct_response is not None and self.local_reply is None:
+            self._send_local_reply(self.direct_response)
+            return
+        super()._sink_headers(d, headers, eos)
+
+    def _drain_own_callouts(self) -> None:
+        """After the stream: deliver the answers to HTTP callouts and unary gRPC calls this exchange
+        made. They belong to the root context and outlive the stream (on Envoy too); what the plugin
+        logs then is part of this exchange's Outcome (the Envoy backend waits for them the same way)."""
+        for _ in range(MAX_PENDING_ROUNDS):
+            dues = [
+                self.host.callouts.pending_due(self.first_call),
+                self.host.grpc.pending_due(self.first_grpc),
+            ]
+            due = min((d for d in dues if d is not None), default=None)
+            if due is None or not self.host.run_pending(due):
+                return
 
     # -- the simulated upstream ---------------------------------------------------------------------------
 
@@ -214,7 +284,7 @@ class Exchange(FilterWalk):
         """Apply what filter ``i`` asked for during its callback. True when the stream took another path."""
         took_over = False
         for kind, value in self.streams[i].take_intents():
-            if kind == "local_reply" and self.local_reply is None and not self.reset:
+            if kind == "local_reply" and not self.direct_reply and not self.reset:
                 assert isinstance(value, LocalResponse)
                 self._send_local_reply(value)
                 took_over = True
@@ -222,26 +292,39 @@ class Exchange(FilterWalk):
                 self.reset = True
                 self.info.response_details = "wasm_close_stream"
                 took_over = True
-            elif kind == "continue" and not took_over and self.local_reply is None:
-                if value == StreamType.HTTP_REQUEST:
+            elif kind == "continue" and not took_over and not self.direct_reply:
+                # After a local reply only its response side can still move: Envoy resumes a reply a
+                # filter paused in on_response_headers (verified against Envoy 1.40).
+                if value == StreamType.HTTP_REQUEST and self.local_reply is None:
                     self._resume(self.request_side, i)
                 elif value == StreamType.HTTP_RESPONSE:
                     self._resume(self.response_side, i)
         return took_over
 
     def _send_local_reply(self, reply: LocalResponse) -> None:
+        """Envoy FilterManager::sendLocalReply: through the filters when no response has started,
+        straight to the client when one is inside the chain (an upstream answer or an earlier local
+        reply, e.g. a trap's 503 while a reply passes a filter), a reset once the client has headers,
+        nothing once it has the whole answer (a second reply from the same callback; Envoy 1.40)."""
+        if self.downstream_complete:
+            return
         self.local_reply = reply
         self.info.response_details = reply.details
-        headers = reply.envoy_headers(self.info.request_headers)
-        body = b"" if headers.get(b"grpc-status") is not None else reply.body
+        headers = reply.envoy_headers(
+            self.info.request_headers, grpc=self.grpc_request, head=self.head_request
+        )
+        body = local_reply_body(reply, grpc=self.grpc_request, head=self.head_request)
         if self.response_started:
             self.reset = True  # the client already has headers: Envoy resets the stream
             return
         if self.upstream_headers is None or not self.upstream_complete:
             self.upstream_complete = True  # no upstream request will be made now
         if self.info.response_headers is not None:
-            # Response under way inside the chain: Envoy sends the reply directly to the client.
-            self.downstream_headers, self.downstream_body = headers, bytearray(body)
+            # sendDirectLocalReply: the filters see nothing more of this stream.
+            self.info.response_headers = headers
+            self.direct_reply = True
+            self.downstream_headers, self.downstream_body = codec_headers(headers, body), bytearray(body)
+            self.downstream_trailers = None
             self.downstream_complete = True
             self.response_started = True
             return

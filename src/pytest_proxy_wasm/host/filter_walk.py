@@ -20,6 +20,19 @@ if TYPE_CHECKING:
     from .properties import StreamInfo
 
 
+def codec_headers(headers: HeaderMap, body: bytes) -> HeaderMap:
+    """A local reply without a body as the client reads it: Envoy's HTTP/1.1 codec writes
+    ``content-length: 0`` for a headers-only answer (not for 1xx, 204 or 304)."""
+    status = headers.get(b":status") or b""
+    if body or not status or status in (b"204", b"304") or status[:1] == b"1":
+        return headers
+    if headers.get(b"content-length") is not None or headers.get(b"transfer-encoding") is not None:
+        return headers
+    wire = HeaderMap(headers.pairs())
+    wire.add(b"content-length", b"0")
+    return wire
+
+
 @dataclass
 class _Hold:
     """Per filter and direction: where iteration stopped and what arrived meanwhile."""
@@ -54,6 +67,7 @@ class FilterWalk:
     request_side: Direction
     response_side: Direction
     local_reply: LocalResponse | None
+    direct_reply: bool
     reset: bool
     response_started: bool
     upstream_headers: HeaderMap | None
@@ -79,8 +93,9 @@ class FilterWalk:
         return i == len(self.streams) if d.request else i < 0
 
     def _stopped(self, d: Direction) -> bool:
-        # A local reply ends the request side; its response still walks the chain.
-        return self.reset or (d.request and self.local_reply is not None)
+        # A local reply ends the request side; its response still walks the chain. One sent straight
+        # to the client (sendDirectLocalReply) ends both.
+        return self.reset or self.direct_reply or (d.request and self.local_reply is not None)
 
     def _skips(self, d: Direction, i: int) -> bool:
         """Envoy runs no response callbacks in a Wasm filter the request never reached (a local reply
@@ -88,6 +103,8 @@ class FilterWalk:
         return not d.request and self.streams[i].context is None
 
     def _headers(self, d: Direction, i: int, headers: HeaderMap, eos: bool) -> None:
+        if self.direct_reply or self.reset:
+            return
         if self._past_end(d, i):
             self._sink_headers(d, headers, eos)
             return
@@ -203,7 +220,7 @@ class FilterWalk:
                 self._upstream_done()
         else:
             self.response_started = True
-            self.downstream_headers = headers
+            self.downstream_headers = codec_headers(headers, b"") if eos else headers
             self.downstream_complete = eos
 
     def _sink_data(self, d: Direction, chunk: bytes, eos: bool) -> None:

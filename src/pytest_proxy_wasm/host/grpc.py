@@ -154,6 +154,19 @@ class GrpcCalls(GrpcDeclarations):
             self._remote_close(active)
         return token
 
+    def pending_due(self, first_record: int) -> int | None:
+        """When the next answer to a unary call made since record ``first_record`` is due (None: none)."""
+        mine = {id(r) for r in self.records[first_record:] if r.kind == "call"}
+        waiting = set(map(id, self.host.scheduler.events))
+        due = [
+            e.due_ns
+            for active in self.active.values()
+            if id(active.record) in mine
+            for e in active.events
+            if id(e) in waiting and not e.cancelled
+        ]
+        return min(due) if due else None
+
     def lookup(self, vm: VM, token: int) -> _Active | None:
         return self.active.get((id(vm), token))
 

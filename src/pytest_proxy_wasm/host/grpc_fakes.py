@@ -72,7 +72,9 @@ class GrpcResponse:
 
 
 class GrpcExpectation:
-    """One declared answer for gRPC calls (``kind="call"``) or streams (``kind="stream"``)."""
+    """Declared answers for gRPC calls (``kind="call"``) or streams (``kind="stream"``). Each
+    ``respond_with``/``fail`` adds one: calls take them in order and the last one repeats (``once``:
+    each answers one call)."""
 
     def __init__(self, kind: str, cluster: str, service: str | None, method: str | None, once: bool) -> None:
         self.kind = kind
@@ -80,8 +82,26 @@ class GrpcExpectation:
         self.service = service
         self.method = method
         self.once = once
-        self.response = GrpcResponse()
+        self.answers: list[GrpcResponse] = []
+        self.current: GrpcResponse | None = None  # the answer the last call took
         self.calls = 0
+
+    @property
+    def response(self) -> GrpcResponse:
+        """The answer of the call just matched (before any call: the first declared one)."""
+        if self.current is not None:
+            return self.current
+        return self.answers[0] if self.answers else GrpcResponse()
+
+    @property
+    def used_up(self) -> bool:
+        return self.once and self.calls >= max(1, len(self.answers))
+
+    def take(self) -> GrpcResponse:
+        answer = self.answers[min(self.calls, len(self.answers) - 1)] if self.answers else GrpcResponse()
+        self.current = answer
+        self.calls += 1
+        return answer
 
     def matches(self, kind: str, cluster: str, service: str, method: str) -> bool:
         if kind != self.kind:
@@ -114,16 +134,18 @@ class GrpcExpectation:
         """
         if self.kind == "call" and (len(messages) > 1 or replies is not None or close_after is not None):
             raise ValueError("a unary gRPC call answers with at most one message (no replies/close_after)")
-        self.response = GrpcResponse(
-            [encode_message(m) for m in messages],
-            pairs_of(initial_metadata),
-            pairs_of(trailing_metadata),
-            status,
-            status_message,
-            delay_ms,
-            replies=replies,
-            close_after=close_after,
-            request_type=request_type,
+        self.answers.append(
+            GrpcResponse(
+                [encode_message(m) for m in messages],
+                pairs_of(initial_metadata),
+                pairs_of(trailing_metadata),
+                status,
+                status_message,
+                delay_ms,
+                replies=replies,
+                close_after=close_after,
+                request_type=request_type,
+            )
         )
         return self
 
@@ -131,7 +153,9 @@ class GrpcExpectation:
         self, status: int = UNAVAILABLE, message: str = UPSTREAM_DOWN, delay_ms: float = 0
     ) -> GrpcExpectation:
         """Reset: the plugin only sees ``proxy_on_grpc_close(status)`` (default 14 UNAVAILABLE)."""
-        self.response = GrpcResponse(status=status, status_message=message, delay_ms=delay_ms, failure=True)
+        self.answers.append(
+            GrpcResponse(status=status, status_message=message, delay_ms=delay_ms, failure=True)
+        )
         return self
 
 
@@ -177,6 +201,7 @@ class GrpcDeclarations:
     def __init__(self) -> None:
         self.expectations: list[GrpcExpectation] = []
         self.records: list[GrpcCallRecord] = []
+        self.reported: set[object] = set()  # problems ``check`` raised already
 
     def expect(
         self, kind: str, cluster: str, service: str | None, method: str | None, once: bool
@@ -191,25 +216,33 @@ class GrpcDeclarations:
     def find(self, kind: str | None, cluster: str, service: str, method: str) -> GrpcExpectation | None:
         """The first usable expectation for a call (``kind`` None: a call or a stream), counted as used."""
         for expectation in self.expectations:
-            if expectation.once and expectation.calls:
+            if expectation.used_up:
                 continue
             if expectation.matches(kind or expectation.kind, cluster, service, method):
-                expectation.calls += 1
+                expectation.take()
                 return expectation
         return None
 
     def check(self) -> None:
-        """Raise ``ExpectationError`` for gRPC calls nobody declared and once-expectations never used."""
-        problems = [
-            f"unexpected gRPC {r.kind} to cluster {r.cluster!r} ({r.service}/{r.method})"
-            for r in self.records
+        """Raise ``ExpectationError`` for gRPC calls nobody declared and once-expectations not used up;
+        each problem once."""
+        found: list[tuple[object, str]] = [
+            (("call", i), f"unexpected gRPC {r.kind} to cluster {r.cluster!r} ({r.service}/{r.method})")
+            for i, r in enumerate(self.records)
             if not r.matched
         ]
-        problems += [
-            f"expected gRPC {e.kind} to {e.cluster!r} was never made"
+        found += [
+            (("expectation", id(e), e.calls), f"expected gRPC {e.kind} to {e.cluster!r} was never made")
+            if not e.calls
+            else (
+                ("expectation", id(e), e.calls),
+                f"expected {len(e.answers)} gRPC {e.kind}s to {e.cluster!r}, got {e.calls}",
+            )
             for e in self.expectations
-            if e.once and not e.calls
+            if e.once and e.calls < max(1, len(e.answers))
         ]
+        problems = [text for key, text in found if key not in self.reported]
+        self.reported.update(key for key, _ in found)
         if problems:
             raise ExpectationError("; ".join(problems))
 

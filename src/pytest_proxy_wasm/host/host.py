@@ -25,6 +25,7 @@ from .scheduler import Scheduler
 from .shared import SharedData, SharedQueues
 from .tcp import TcpContext, TcpStream
 from .vm import VM
+from .workers import STREAM_THREAD, Settings, start_filter, start_service
 
 if TYPE_CHECKING:
     from ..outcome import TcpOutcome
@@ -60,9 +61,11 @@ class Host(CalloutDeclarations):
         self.records: list[LogRecord] = []
         self.properties: dict[tuple[str, ...], PropertyValue] = dict(self.options.properties)
         self.plugins: list[Plugin] = []
-        self.vms: dict[tuple[str, bytes, str], VM] = {}
+        self.vms: dict[tuple[int, str, bytes, str], VM] = {}  # (thread, vm_id, vm config, code)
         self.all_vms: list[VM] = []
-        self.roots: list[RootContext] = []
+        self.roots: list[RootContext] = []  # each filter plugin's root on the stream thread
+        self.all_roots: list[RootContext] = []  # every thread's and service's root (workers.py)
+        self.services: list[Plugin] = []
         self.exchanges: dict[int, Exchange] = {}
         self._connection_ids = 0
         self.diagnostics: list[str] = []
@@ -88,9 +91,12 @@ class Host(CalloutDeclarations):
         vm_config: bytes = b"",
         env: Mapping[str, str] | None = None,
         share: bool = True,
+        thread: int = STREAM_THREAD,
     ) -> VM:
-        """A VM for ``compiled``; shared like Envoy's (vm_id, vm configuration, code) key."""
-        key = (vm_id, vm_config, compiled.sha256)
+        """A VM for ``compiled`` on ``thread``; shared per thread like Envoy's (vm_id, vm configuration,
+        code) key. The configuration canary (``thread`` < 0) gets a VM of its own."""
+        key = (thread, vm_id, vm_config, compiled.sha256)
+        share = share and thread >= 0
         if share and key in self.vms and self.vms[key].failure is None:
             return self.vms[key]
         vm = VM(
@@ -105,7 +111,8 @@ class Host(CalloutDeclarations):
             checked_calls=self.options.checked_calls,
             fuel_limit=self.options.fuel_limit,
         )
-        self.vms[key] = vm
+        if thread >= 0:
+            self.vms[key] = vm
         self.all_vms.append(vm)
         return vm
 
@@ -123,22 +130,48 @@ class Host(CalloutDeclarations):
     ) -> Plugin:
         """Load, start and configure a plugin the way Envoy does; raise the named failure if it refuses."""
         compiled = self.runtime.load(module) if not isinstance(module, CompiledModule) else module
-        vm = self.new_vm(compiled, vm_id=vm_id, vm_config=config_bytes(vm_config), env=env)
         policy = (
             failure_policy if isinstance(failure_policy, FailurePolicy) else FailurePolicy(failure_policy)
         )
-        plugin = Plugin(
-            self,
-            compiled,
-            vm,
-            name=_plugin_name(module, name),
-            root_id=root_id,
-            plugin_config=config_bytes(plugin_config),
-            failure_policy=policy,
+        settings = Settings(
+            _plugin_name(module, name),
+            root_id,
+            config_bytes(plugin_config),
+            vm_id,
+            config_bytes(vm_config),
+            dict(env or {}),
+            policy,
         )
+        plugin = start_filter(self, compiled, settings)
         self.plugins.append(plugin)
         self.roots.append(plugin.root)
         return plugin
+
+    def load_service(
+        self,
+        module: str | os.PathLike[str] | bytes | CompiledModule,
+        *,
+        vm_id: str = "",
+        root_id: str = "",
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        env: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> Plugin:
+        """Start a singleton service (Envoy's ``envoy.bootstrap.wasm``, ``singleton: true``): a root
+        context on the main thread, in that thread's VM for its key; never part of a filter chain."""
+        compiled = self.runtime.load(module) if not isinstance(module, CompiledModule) else module
+        settings = Settings(
+            _plugin_name(module, name),
+            root_id,
+            config_bytes(plugin_config),
+            vm_id,
+            config_bytes(vm_config),
+            dict(env or {}),
+        )
+        service = start_service(self, compiled, settings)
+        self.services.append(service)
+        return service
 
     # -- logs --------------------------------------------------------------------------------------
 
@@ -147,7 +180,9 @@ class Host(CalloutDeclarations):
         if context is None:
             self.records.append(LogRecord(level, message, "", None, source))
         else:
-            self.records.append(LogRecord(level, message, context.root.plugin_ref.name, context.id, source))
+            kind = "root" if context.root is context else "stream"
+            plugin = context.root.plugin_ref.name
+            self.records.append(LogRecord(level, message, plugin, context.id, source, kind))
 
     def host_log(self, level: int, message: str, vm: VM | None = None) -> None:
         self.records.append(LogRecord(level, message, vm.name if vm else "", None, "host"))
@@ -260,14 +295,21 @@ class Host(CalloutDeclarations):
         upstream_headers: HeaderInput = None,
         upstream_body: bytes | str = b"",
         upstream_trailers: HeaderInput = None,
+        direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
-        """Run one whole exchange: the request through the chain, a simulated upstream, the response back."""
-        from .exchange import Exchange, UpstreamResponse
+        """Run one whole exchange: the request through the chain, a simulated upstream, the response back.
+
+        ``direct_response=(status, body)``: the route is Envoy's ``direct_response`` instead of the upstream
+        (the router's local reply once the request headers reach it; see docs/backends.md).
+        """
+        from .exchange import Exchange, UpstreamResponse, direct_reply
 
         chain = list(
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
         )
+        direct = direct_reply(*direct_response) if direct_response is not None else None  # checked first
         exchange = Exchange(self, chain)
+        exchange.direct_response = direct
         response = UpstreamResponse(
             upstream_status,
             _pair_list(upstream_headers),

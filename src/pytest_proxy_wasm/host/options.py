@@ -51,6 +51,10 @@ class HostOptions:
     buffer_limit: int = 1 << 20  # Envoy's per_connection_buffer_limit_bytes default
     fuel_limit: int = 0  # per callback, when the Runtime consumes fuel (0: count only, no limit)
     properties: Mapping[tuple[str, ...], PropertyValue] = field(default_factory=dict)
+    # Envoy's --concurrency: each filter plugin gets a root context (and VM) on the main thread and on
+    # every worker, after a configuration canary; streams run on the first worker (host/workers.py).
+    workers: int = 1
+    thread_vms: bool = True  # False: one VM and one root context per plugin (not what Envoy does)
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)

@@ -39,6 +39,8 @@ class Plugin:
         self.root_id = root_id
         self.plugin_config = plugin_config
         self.failure_policy = failure_policy
+        self.thread = 1  # Envoy's thread (0 main, 1.. workers); see workers.py
+        self.replicas: list[Plugin] = []  # this plugin's root contexts on the other threads
         self.root: RootContext = self._start()
         self.reloads = 0
 
@@ -125,7 +127,12 @@ class Plugin:
         """FAIL_RELOAD: replace the failed VM with a fresh one and start the plugin again."""
         old = self.vm
         self.vm = self.host.new_vm(
-            self.compiled, vm_id=old.vm_id, vm_config=old.vm_config, env=old.env, share=False
+            self.compiled,
+            vm_id=old.vm_id,
+            vm_config=old.vm_config,
+            env=old.env,
+            share=False,
+            thread=self.thread,
         )
         self.reloads += 1
         self._start()

@@ -55,7 +55,7 @@ class Scheduler:
         candidates: list[tuple[int, int, object]] = []
         if event is not None and event.due_ns <= horizon_ns:
             candidates.append((event.due_ns, 0, event))
-        for root in self.host.roots:
+        for root in self.host.all_roots:  # every thread's and service's root, in creation order
             if root.tick_period_ms and root.next_tick_ns <= horizon_ns and root.vm.failure is None:
                 candidates.append((root.next_tick_ns, 1, root))
         if not candidates:

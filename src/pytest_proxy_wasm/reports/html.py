@@ -44,8 +44,30 @@ def _environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=str)
+    env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=str, ensure_ascii=False)
+    env.filters["as_bytes"] = as_bytes
+    env.filters["own_message"] = own_message
     return env
+
+
+def own_message(message: str) -> str:
+    """The case's message without the rule and evidence lines the terminal form appends (the page shows
+    those on their own)."""
+    return message.split("\n  rule: ", 1)[0]
+
+
+def as_bytes(value: Any) -> Any:
+    """Strings holding characters U+0080..U+00FF are byte data decoded as latin-1 (the cases record
+    header values and bodies that way): show them as bytes literals (``b"caf\\xe9"``)."""
+    from ..conformance.evidence import show
+
+    if isinstance(value, str):
+        return show(value) if any(0x80 <= ord(c) <= 0xFF for c in value) else value
+    if isinstance(value, list):
+        return [as_bytes(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_bytes(v) for k, v in value.items()}
+    return value
 
 
 def render_html(model: dict[str, Any]) -> str:

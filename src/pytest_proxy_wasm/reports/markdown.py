@@ -30,8 +30,26 @@ def render_markdown(model: dict[str, Any]) -> str:
         )
     failing = [c for c in model["cases"] if c["outcome"] in ("failed", "xpassed", "error")]
     if failing:
-        lines += ["", "### Failing cases", "", "| case | module | why |", "|---|---|---|"]
+        lines += ["", "### Failing cases", "", "| case | module | why | on Envoy |", "|---|---|---|---|"]
         for case in failing:
             first = (case["message"].splitlines() or [""])[0]
-            lines.append(f"| `{case['id']}` | {case['module']} | {_cell(first)} |")
+            replay = (case.get("evidence") or {}).get("replay") or {}
+            lines.append(
+                f"| `{case['id']}` | {case['module']} | {_cell(first)} | {_cell(replay.get('label', ''))} |"
+            )
+        for case in failing:
+            lines += _evidence(case)
     return "\n".join(lines)
+
+
+def _evidence(case: dict[str, Any]) -> list[str]:
+    """The evidence of one finding as a fenced block (panic lines hold backticks)."""
+    from ..conformance.evidence import text_lines
+
+    evidence = case.get("evidence")
+    if not evidence:
+        return []
+    body = text_lines(evidence)
+    if not body:
+        return []
+    return ["", f"#### `{case['id']}` [{case['module']}]", "", "```text", *body, "```"]

@@ -10,8 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
-SCHEMA_ID = "https://pytest-proxy-wasm.invalid/schemas/run-v1.schema.json"
+SCHEMA_VERSION = 2  # 2: evidence on each finding, the check's inputs
+SCHEMA_ID = "https://pytest-proxy-wasm.invalid/schemas/run-v2.schema.json"
 OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
 
 
@@ -48,9 +48,10 @@ def _message(report: Any) -> str:
 class RunCollector:
     """Gathers case results as pytest reports them (also from xdist workers)."""
 
-    def __init__(self, backend: str, module_paths: list[Path]) -> None:
+    def __init__(self, backend: str, module_paths: list[Path], inputs: dict[str, Any] | None = None) -> None:
         self.backend = backend
         self.module_paths = module_paths
+        self.inputs = inputs or {}
         self.started = time.time()
         self.cases: dict[str, dict[str, Any]] = {}
 
@@ -71,6 +72,7 @@ class RunCollector:
                 "logs": [],
                 "hostcalls": {},
                 "callbacks": {},
+                "evidence": None,
             },
         )
         entry["duration_s"] = round(entry["duration_s"] + float(report.duration), 4)
@@ -78,7 +80,7 @@ class RunCollector:
         if outcome != "passed" or report.when == "call":
             entry["outcome"] = outcome
             entry["message"] = _message(report)
-        for key in ("details", "logs", "hostcalls", "callbacks"):
+        for key in ("details", "logs", "hostcalls", "callbacks", "evidence"):
             if key in record:
                 entry[key] = record[key]
 
@@ -103,6 +105,7 @@ class RunCollector:
             },
             "envoy_version": envoy_version,
             "backend": self.backend,
+            "inputs": self.inputs,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration_s": round(time.time() - self.started, 3),
             "verdict": "fail" if failed or not cases else "pass",

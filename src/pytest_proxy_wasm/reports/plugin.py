@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ..conformance.evidence import text_lines
 from .model import RunCollector, module_info
 
 MODEL_KEY = pytest.StashKey[dict[str, Any]]()
@@ -23,8 +24,23 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("--proxy-wasm-conformance", default=False):
         return
     modules = [Path(m).resolve() for m in config.getoption("--proxy-wasm-module") or []]
-    collector = RunCollector(str(config.getoption("--proxy-wasm-backend")), modules)
+    collector = RunCollector(str(config.getoption("--proxy-wasm-backend")), modules, _inputs(config))
     config.pluginmanager.register(ReportPlugin(config, collector), "proxy-wasm-report")
+
+
+def _inputs(config: pytest.Config) -> dict[str, Any]:
+    """What the check was told about the plugin (root id, VM id, callouts, requests, WasmPlugin)."""
+    from ..conformance.evidence import encode_request
+    from ..conformance.inputs import input_options
+
+    given = input_options(config)
+    return {
+        "root_id": given["root_id"],
+        "vm_id": given["vm_id"],
+        "callouts": [f"{c}={s}:{b}" for c, s, b in given["callouts"]],
+        "requests": [encode_request(r) for r in given["requests"]],
+        "origin": str(config.getoption("--proxy-wasm-origin", default="") or ""),
+    }
 
 
 class ReportPlugin:
@@ -85,6 +101,8 @@ class ReportPlugin:
             if case["outcome"] in ("failed", "xpassed", "error"):
                 first = (case["message"].splitlines() or [""])[0]
                 write(f"  FAILED {case['id']} [{case['module']}]: {first[:150]}")
+                for line in text_lines(case.get("evidence") or {}):
+                    write("      " + line.replace("\n", "\n      "))
         report_dir = self.config.getoption("--proxy-wasm-report-dir")
         if report_dir:
             write(f"reports: {report_dir}/run.json, run.html, summary.md")

@@ -7,7 +7,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-SCHEMA_FILE = "run-v1.schema.json"
+SCHEMA_FILE = "run-v2.schema.json"
+READABLE_VERSIONS = (1, 2)  # version 1 runs have no evidence; they render without it
 
 
 def schema() -> dict[str, Any]:
@@ -25,8 +26,11 @@ def write_json(model: dict[str, Any], path: Path) -> Path:
 def load_json(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     version = data.get("schema_version")
-    if version != 1:
-        raise ValueError(f"{path}: unsupported report schema_version {version!r} (this tool reads 1)")
+    if version not in READABLE_VERSIONS:
+        raise ValueError(f"{path}: unsupported report schema_version {version!r} (this tool reads 1 and 2)")
+    for case in data.get("cases", []):
+        case.setdefault("evidence", None)
+    data.setdefault("inputs", {})
     return data
 
 

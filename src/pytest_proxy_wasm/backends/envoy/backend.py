@@ -15,6 +15,7 @@ from typing import Any
 from ...host.abi.enums import FailurePolicy
 from ...host.callouts import Callouts
 from ...host.declarations import CalloutDeclarations
+from ...host.exchange import direct_reply
 from ...host.options import ConfigInput
 from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
@@ -35,7 +36,12 @@ class EnvoyBackend(CalloutDeclarations):
     name = "envoy"
 
     def __init__(
-        self, workdir: Path | None = None, *, binary: Path | None = None, startup_timeout: float = 20.0
+        self,
+        workdir: Path | None = None,
+        *,
+        binary: Path | None = None,
+        startup_timeout: float = 20.0,
+        workers: int = 1,
     ) -> None:
         self._own_workdir = workdir is None
         self.workdir = (
@@ -45,6 +51,8 @@ class EnvoyBackend(CalloutDeclarations):
         self.binary = binary
         self.startup_timeout = startup_timeout
         self.specs: list[PluginSpec] = []
+        self.services: list[PluginSpec] = []  # singleton envoy.bootstrap.wasm services
+        self.workers = workers  # Envoy's --concurrency (HostOptions.workers)
         self.callouts = Callouts()
         self.upstream = Upstream()
         self.tcp_upstream = TcpUpstream()
@@ -87,19 +95,64 @@ class EnvoyBackend(CalloutDeclarations):
             host_env_keys=host_env_keys,
             failure_policy=failure_policy,
         )
-        if spec.name in {s.name for s in self.specs}:
-            spec = dataclasses.replace(spec, name=f"{spec.name}-{len(self.specs)}")
+        spec = self._unique(spec)
         self._ensure([*self.specs, spec])  # Envoy refuses a config whose plugin fails to start
         self.specs.append(spec)
+        return spec
+
+    def load_service(
+        self,
+        module: str | os.PathLike[str] | bytes,
+        *,
+        vm_id: str = "",
+        root_id: str = "",
+        plugin_config: ConfigInput = None,
+        vm_config: ConfigInput = None,
+        env: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> PluginSpec:
+        """A singleton ``envoy.bootstrap.wasm`` service in the bootstrap (Envoy restarts with it)."""
+        spec = PluginSpec.build(
+            module,
+            name=name or (None if not isinstance(module, bytes | bytearray) else "service"),
+            root_id=root_id,
+            plugin_config=plugin_config,
+            vm_config=vm_config,
+            vm_id=vm_id,
+            env=env,
+        )
+        spec = self._unique(spec)
+        self._ensure(self.specs, services=[*self.services, spec])
+        self.services.append(spec)
+        return spec
+
+    def _unique(self, spec: PluginSpec) -> PluginSpec:
+        taken = {s.name for s in (*self.specs, *self.services)}
+        if spec.name in taken:
+            spec = dataclasses.replace(spec, name=f"{spec.name}-{len(taken)}")
         return spec
 
     def _cluster_names(self) -> list[str]:
         names = set(self.callouts.clusters) | {e.cluster for e in self.callouts.expectations}
         return sorted(n for n in names if not any(ch in n for ch in "*?[") and n not in self.grpc.clusters())
 
-    def _ensure(self, chain: Sequence[PluginSpec], network: bool = False) -> EnvoyProcess:
+    def _ensure(
+        self,
+        chain: Sequence[PluginSpec],
+        network: bool = False,
+        direct_response: tuple[int, bytes] | None = None,
+        services: Sequence[PluginSpec] | None = None,
+    ) -> EnvoyProcess:
+        services = list(self.services if services is None else services)
         grpc_clusters = tuple((n, self.grpc.unreachable(n)) for n in self.grpc.clusters())
-        key = (tuple(chain), tuple(self._cluster_names()), grpc_clusters, network)
+        key = (
+            tuple(chain),
+            tuple(self._cluster_names()),
+            grpc_clusters,
+            network,
+            direct_response,
+            tuple(services),
+        )
         if self.process is not None and self.process.running() and key == self._running_key:
             return self.process
         self._stop_process()
@@ -114,6 +167,11 @@ class EnvoyBackend(CalloutDeclarations):
             path = self.workdir / f"{index}-{spec.name}.wasm"
             path.write_bytes(spec.module_bytes())
             paths.append(path)
+        service_paths = []
+        for index, spec in enumerate(services):
+            path = self.workdir / f"service-{index}-{spec.name}.wasm"
+            path.write_bytes(spec.module_bytes())
+            service_paths.append((spec, path))
         config = bootstrap.render(
             chain,
             paths,
@@ -127,6 +185,8 @@ class EnvoyBackend(CalloutDeclarations):
             ],
             self.workdir / "access.log",
             network=network,
+            direct_response=direct_response,
+            services=service_paths,
         )
         config_path = bootstrap.write(config, self.workdir / "envoy.json")
         process = self.make_runner(config_path)
@@ -134,26 +194,31 @@ class EnvoyBackend(CalloutDeclarations):
         try:
             process.start()
         except EnvoyStartError as exc:
-            raise self._start_failure(chain, exc) from exc
+            raise self._start_failure([*chain, *services], exc) from exc
         self.last_start_seconds = time.monotonic() - started
         self.starts += 1
         self.process = process
         self._running_key = key
-        # Start-up logs (on_vm_start, on_configure): the base VM and each thread configure every plugin.
-        configured = 3 * len(chain)
-        new = any(spec not in self._started_specs for spec in chain)
+        # Start-up logs (on_vm_start, on_configure): a canary VM, then each thread (main and workers)
+        # configures every filter plugin; a singleton service is configured by a canary and the main thread.
+        configured = (2 + self.workers) * len(chain) + 2 * len(services)
+        new = any(spec not in self._started_specs for spec in [*chain, *services])
         logs = self._consume_log(
             settle=0.05, until=lambda lines: _count(lines, "proxy_on_configure return") >= configured
         )
         if not new:  # a restart for new clusters or another listener kind: not a new plugin load
             del self.records[len(self.records) - len(logs) :]
-        self._started_specs += [spec for spec in chain if spec not in self._started_specs]
+        self._started_specs += [spec for spec in [*chain, *services] if spec not in self._started_specs]
         return process
 
     def make_runner(self, config_path: Path) -> EnvoyProcess:
         """The Envoy runner; the container backend overrides this."""
         return EnvoyProcess(
-            config_path, self.workdir, binary=self.binary, startup_timeout=self.startup_timeout
+            config_path,
+            self.workdir,
+            binary=self.binary,
+            startup_timeout=self.startup_timeout,
+            concurrency=self.workers,
         )
 
     def _start_failure(self, chain: Sequence[PluginSpec], exc: EnvoyStartError) -> Exception:
@@ -182,7 +247,7 @@ class EnvoyBackend(CalloutDeclarations):
                 elif time.monotonic() - quiet_since > settle:
                     break
                 time.sleep(0.005)
-        parsed = parse(lines, [s.name for s in self.specs])
+        parsed = parse(lines, [s.name for s in (*self.specs, *self.services)])
         self.records.extend(parsed.plugin_logs)
         self._last_failures = parsed.failures
         if parsed.failures:
@@ -212,9 +277,14 @@ class EnvoyBackend(CalloutDeclarations):
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
+        direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
         chain = self._chain(plugins)
-        process = self._ensure(chain)
+        direct = None
+        if direct_response is not None:  # a direct_response route (a restart when it changes)
+            reply = direct_reply(*direct_response)
+            direct = (reply.status, reply.body)
+        process = self._ensure(chain, direct_response=direct)
         self._consume_log()
         chunks = body_chunks(body)
         self.upstream.reply = UpstreamReply(
@@ -224,6 +294,7 @@ class EnvoyBackend(CalloutDeclarations):
         )
         seen_upstream = len(self.upstream.requests)
         seen_calls = len(self.callouts.records)
+        seen_grpc = len(self.grpc.records)
         access_log = self.workdir / "access.log"
         access_before = access_log.read_text().count("\n") if access_log.exists() else 0
         wire_request = encode_request(
@@ -237,7 +308,17 @@ class EnvoyBackend(CalloutDeclarations):
         lines = access_log.read_text().splitlines()[access_before:] if access_log.exists() else []
         entry = json.loads(lines[-1]) if lines else {}
         deletes = sum(not spec.network for spec in chain)
-        logs = self._consume_log(settle=0.5, until=lambda lines: _count(lines, "proxy_on_delete(") >= deletes)
+
+        def settled(lines: list[str]) -> bool:
+            # the stream is gone and every callout this exchange made has had its answer delivered
+            calls = len(self.callouts.records) - seen_calls
+            answered = _count(lines, "proxy_on_http_call_response(")
+            unary = sum(r.kind == "call" for r in self.grpc.records[seen_grpc:])
+            grpc_done = _count(lines, "proxy_on_grpc_receive(") + _count(lines, "proxy_on_grpc_close(")
+            stream_gone = _count(lines, "proxy_on_delete(") >= deletes
+            return stream_gone and answered >= calls and grpc_done >= unary
+
+        logs = self._consume_log(settle=0.5, until=settled)
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
     def _outcome(

@@ -5,6 +5,7 @@ The shape follows the bootstrap verified against Envoy 1.40 in shared/reference/
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_mana
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 STRING_VALUE = "type.googleapis.com/google.protobuf.StringValue"
 FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+WASM_SERVICE = "type.googleapis.com/envoy.extensions.wasm.v3.WasmService"
 TCP_PROXY = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"
 UPSTREAM_CLUSTER = "pytest_proxy_wasm_upstream"
 ACCESS_LOG_FORMAT = {
@@ -133,6 +135,16 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
     return data
 
 
+def _route(direct_response: tuple[int, bytes] | None) -> dict[str, Any]:
+    if direct_response is None:
+        return {"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "30s"}}
+    status, body = direct_response
+    reply: dict[str, Any] = {"status": status}
+    if body:
+        reply["body"] = {"inline_bytes": base64.b64encode(body).decode()}
+    return {"match": {"prefix": "/"}, "direct_response": reply}
+
+
 def render(
     chain: Sequence[PluginSpec],
     module_paths: Sequence[Path],
@@ -141,9 +153,12 @@ def render(
     access_log: Path,
     *,
     network: bool = False,
+    direct_response: tuple[int, bytes] | None = None,
+    services: Sequence[tuple[PluginSpec, Path]] = (),
 ) -> dict[str, Any]:
     """A bootstrap with one listener on 127.0.0.1: the chain's Wasm HTTP filters, then the router to the
-    upstream; or (``network=True``) the chain as Wasm network filters, then tcp_proxy to the upstream."""
+    upstream (or, with ``direct_response=(status, body)``, a ``direct_response`` route); or
+    (``network=True``) the chain as Wasm network filters, then tcp_proxy to the upstream."""
     if network:
         chain = [s if s.network else replace(s, network=True) for s in chain]
     http_filters: list[dict[str, Any]] = [
@@ -171,9 +186,7 @@ def render(
                 {
                     "name": "all",
                     "domains": ["*"],
-                    "routes": [
-                        {"match": {"prefix": "/"}, "route": {"cluster": UPSTREAM_CLUSTER, "timeout": "30s"}}
-                    ],
+                    "routes": [_route(direct_response)],
                 }
             ]
         },
@@ -193,7 +206,15 @@ def render(
         else {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
     )
     all_clusters = [Cluster(UPSTREAM_CLUSTER, upstream_port), *clusters]
+    extensions = [  # singleton services: one root context on the main thread (host/workers.py)
+        {
+            "name": "envoy.bootstrap.wasm",
+            "typed_config": {"@type": WASM_SERVICE, "singleton": True, "config": plugin_config(spec, path)},
+        }
+        for spec, path in services
+    ]
     return {
+        **({"bootstrap_extensions": extensions} if extensions else {}),
         "node": {"id": "pytest-proxy-wasm", "cluster": "pytest-proxy-wasm"},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
         "static_resources": {

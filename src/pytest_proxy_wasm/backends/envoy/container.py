@@ -50,9 +50,21 @@ class EnvoyContainer(EnvoyProcess):
     """The same runner contract as ``EnvoyProcess``; Envoy runs inside the image instead."""
 
     def __init__(
-        self, config_path: Path, workdir: Path, *, image: str | None = None, startup_timeout: float = 60.0
+        self,
+        config_path: Path,
+        workdir: Path,
+        *,
+        image: str | None = None,
+        startup_timeout: float = 60.0,
+        concurrency: int = 1,
     ) -> None:
-        super().__init__(config_path, workdir, binary=Path("envoy"), startup_timeout=startup_timeout)
+        super().__init__(
+            config_path,
+            workdir,
+            binary=Path("envoy"),
+            startup_timeout=startup_timeout,
+            concurrency=concurrency,
+        )
         self.image = image or default_image()
         self.container: Any = None
 
@@ -109,9 +121,9 @@ class EnvoyContainerBackend(EnvoyBackend):
 
     name = "container"
 
-    def __init__(self, workdir: Path | None = None, *, image: str | None = None) -> None:
-        super().__init__(workdir, startup_timeout=60.0)
+    def __init__(self, workdir: Path | None = None, *, image: str | None = None, workers: int = 1) -> None:
+        super().__init__(workdir, startup_timeout=60.0, workers=workers)
         self.image = image or default_image()
 
     def make_runner(self, config_path: Path) -> EnvoyProcess:
-        return EnvoyContainer(config_path, self.workdir, image=self.image)
+        return EnvoyContainer(config_path, self.workdir, image=self.image, concurrency=self.workers)

@@ -19,6 +19,62 @@ LEVELS = {"trace": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical
 _PLUGIN_LOG = re.compile(r"wasm log(?P<prefix>[^:]*): (?P<message>.*)", re.S)
 _FAILED = re.compile(r"Function: (?P<callback>\w+) failed: (?P<reason>.*)")
 _HOSTCALL_TRACE = re.compile(r"\[(vm->host|vm<-host|host->vm|host<-vm)\] ")
+_CALLBACK = re.compile(r"\[host->vm\] (?P<name>proxy_on_\w+)\((?P<id>\d+)(?:, (?P<second>\d+))?")
+_EFFECTIVE = re.compile(r"\[vm->host\] env\.proxy_set_effective_context\((?P<id>\d+)\)")
+# Callbacks whose first argument is the root context (cpp-host's ABI); the stream ones name theirs.
+_ROOT_CALLBACKS = frozenset(
+    {
+        "proxy_on_vm_start",
+        "proxy_on_configure",
+        "proxy_on_tick",
+        "proxy_on_queue_ready",
+        "proxy_on_http_call_response",
+        "proxy_on_grpc_receive_initial_metadata",
+        "proxy_on_grpc_receive",
+        "proxy_on_grpc_receive_trailing_metadata",
+        "proxy_on_grpc_close",
+        "proxy_on_foreign_function",
+    }
+)
+_EITHER = frozenset({"proxy_on_context_create", "proxy_on_done", "proxy_on_delete"})
+
+
+class _Contexts:
+    """Which context a plugin log line was written in, read off Envoy's ``wasm:trace`` hostcall lines
+    (Envoy's ``wasm log`` line itself does not say): the running callback's context, or the one
+    ``proxy_set_effective_context`` chose."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[int, str] = {}
+        self.running: list[int] = []
+        self.effective: int | None = None
+
+    def trace(self, message: str) -> None:
+        call = _CALLBACK.match(message)
+        if call is not None:
+            name, context = call["name"], int(call["id"])
+            if name == "proxy_on_context_create":
+                self.kinds[context] = "root" if call["second"] in (None, "0") else "stream"
+            elif name in _ROOT_CALLBACKS:
+                self.kinds[context] = "root"
+            elif name not in _EITHER:
+                self.kinds.setdefault(context, "stream")
+            self.running.append(context)
+            self.effective = None
+        elif message.startswith("[host<-vm] "):
+            if self.running:
+                self.running.pop()
+            self.effective = None
+        else:
+            effective = _EFFECTIVE.match(message)
+            if effective is not None:
+                self.effective = int(effective["id"])
+
+    def current(self) -> tuple[int | None, str]:
+        context = (
+            self.effective if self.effective is not None else (self.running[-1] if self.running else None)
+        )
+        return context, self.kinds.get(context, "") if context is not None else ""
 
 
 @dataclass
@@ -47,15 +103,19 @@ def _records(lines: Iterable[str]) -> list[tuple[str, str, str]]:
 def parse(lines: Iterable[str], plugin_names: Iterable[str]) -> ParsedLog:
     names = set(plugin_names)
     parsed = ParsedLog([], [], [], [])
+    contexts = _Contexts()
     for level, logger, message in _records(lines):
         if logger == "wasm" and _HOSTCALL_TRACE.match(message):
             parsed.hostcalls.append(message)
+            contexts.trace(message)
             continue
         match = _PLUGIN_LOG.match(message) if logger == "wasm" else None
         if match is not None:
             prefix = match["prefix"].split()
             plugin = prefix[0] if prefix and prefix[0] in names else ""
-            parsed.plugin_logs.append(LogRecord(LEVELS[level], match["message"], plugin, None, "plugin"))
+            context, kind = contexts.current()
+            record = LogRecord(LEVELS[level], match["message"], plugin, context, "plugin", kind)
+            parsed.plugin_logs.append(record)
             continue
         failed = _FAILED.search(message)
         if failed is not None:

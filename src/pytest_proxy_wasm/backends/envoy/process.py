@@ -63,6 +63,7 @@ class EnvoyProcess:
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 20.0,
         extra_args: Sequence[str] = (),
+        concurrency: int = 1,
     ) -> None:
         self.config_path = config_path
         self.workdir = workdir
@@ -77,7 +78,7 @@ class EnvoyProcess:
             "-c",
             str(config_path),
             "--concurrency",
-            "1",
+            str(concurrency),  # worker threads: each runs its own VM per plugin (host/workers.py)
             "--disable-hot-restart",
             "--base-id",
             str(self.base_id),

@@ -77,9 +77,9 @@ def encode_request(
     chunked = trailers is not None or (len(body_chunks) > 1 and "content-length" not in names)
     if chunked:
         lines.append("transfer-encoding: chunked")
-    elif body_chunks and "content-length" not in names:
-        lines.append(f"content-length: {sum(len(c) for c in body_chunks)}")
     lines += [f"{k}: {v}" for k, v in headers]
+    if not chunked and body_chunks and "content-length" not in names:
+        lines.append(f"content-length: {sum(len(c) for c in body_chunks)}")  # last, as curl writes it
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     if not chunked:
         return [head + b"".join(body_chunks)]

@@ -34,7 +34,7 @@ def _write_stdio(vm: VM, fd: int, iovs: int, iovs_len: int, ret_written: int) ->
         return E.BADF
     data = _gather(vm, iovs, iovs_len)
     text = data[:-1] if data.endswith(b"\n") else data
-    if text:
+    if data:  # cpp-host writevImpl: any write logs one line, a lone newline an empty one
         level = LogLevel.INFO if fd == 1 else LogLevel.ERROR
         vm.host.plugin_log(
             vm, level, text.decode("utf-8", "replace"), source="stdout" if fd == 1 else "stderr"

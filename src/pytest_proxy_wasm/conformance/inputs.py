@@ -1,0 +1,126 @@
+"""What the user tells ``check`` about the plugin: root id, VM id, callout answers, its own requests.
+
+A scenario file (``--requests FILE``) lists requests every area sends besides the generated ones::
+
+    requests:
+      - method: GET
+        path: /v2/
+        headers: {authorization: "Bearer x"}     # a mapping, or a list of [name, value]
+      - {method: POST, path: /api, body: '{"a": 1}', upstream_status: 201}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REQUEST_KEYS: dict[str, type | tuple[type, ...]] = {
+    "method": str,
+    "path": str,
+    "authority": str,
+    "scheme": str,
+    "headers": (dict, list),
+    "body": (str, list),
+    "trailers": (dict, list),
+    "upstream_status": int,
+    "upstream_headers": (dict, list),
+    "upstream_body": str,
+}
+
+
+class InputError(ValueError):
+    """A bad --request, --requests or --callout value (the message names the field)."""
+
+
+def add_input_options(add: Callable[..., None]) -> None:
+    add("--proxy-wasm-root-id", default="", metavar="ID", help="root id of the plugin under test")
+    add("--proxy-wasm-vm-id", default="", metavar="ID", help="VM id of the plugin under test")
+    add("--proxy-wasm-callout", action="append", default=[], metavar="CLUSTER=STATUS[:BODY]",
+        help="answer HTTP callouts to CLUSTER (declared before the plugin starts)")  # fmt: skip
+    add("--proxy-wasm-request", action="append", default=[], metavar="'METHOD PATH'",
+        help="a request of your own every area sends besides the generated ones")  # fmt: skip
+    add("--proxy-wasm-requests", default=None, metavar="FILE", help="a YAML scenario file of requests")
+    add("--proxy-wasm-origin", default="", metavar="TEXT", help="where the module came from (for the report)")
+
+
+def input_options(config: pytest.Config) -> dict[str, Any]:
+    """Target keywords from the options; a bad value is a usage error naming it."""
+    try:
+        requests = [parse_request_line(v) for v in config.getoption("--proxy-wasm-request") or []]
+        scenario = config.getoption("--proxy-wasm-requests")
+        if scenario:
+            requests += load_scenario(Path(scenario))
+        callouts = [parse_callout(v) for v in config.getoption("--proxy-wasm-callout") or []]
+    except (InputError, OSError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return {
+        "root_id": str(config.getoption("--proxy-wasm-root-id") or ""),
+        "vm_id": str(config.getoption("--proxy-wasm-vm-id") or ""),
+        "callouts": tuple(callouts),
+        "requests": tuple(requests),
+    }
+
+
+def parse_callout(value: str) -> tuple[str, int, str]:
+    cluster, sep, rest = value.rpartition("=")
+    status, _, body = rest.partition(":")
+    if not sep or not cluster or not status.isdigit():
+        raise InputError(f"--callout: expected CLUSTER=STATUS[:BODY], got {value!r}")
+    return cluster, int(status), body
+
+
+def parse_request_line(value: str) -> dict[str, Any]:
+    """``'GET /v2/'`` -> ``{"method": "GET", "path": "/v2/"}``."""
+    parts = value.split()
+    if len(parts) != 2 or not parts[1].startswith("/"):
+        raise InputError(f"--request: expected 'METHOD /PATH', got {value!r}")
+    return {"method": parts[0].upper(), "path": parts[1]}
+
+
+def _pairs(value: Any, where: str) -> list[tuple[str, str]]:
+    items = value.items() if isinstance(value, dict) else value
+    out = []
+    for item in items:
+        pair = list(item)
+        if len(pair) != 2:
+            raise InputError(f"{where}: each header is [name, value], got {item!r}")
+        out.append((str(pair[0]), str(pair[1])))
+    return out
+
+
+def check_request(data: Any, where: str) -> dict[str, Any]:
+    """One scenario request, validated: known keys, the right types, a path that starts with '/'."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a mapping with method, path, ..., got {data!r}")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        kinds = REQUEST_KEYS.get(key)
+        if kinds is None:
+            raise InputError(f"{where}: unknown field {key!r}; fields: {', '.join(REQUEST_KEYS)}")
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise InputError(f"{where}.{key}: wrong type {type(value).__name__}")
+        if key in ("headers", "trailers", "upstream_headers"):
+            out[key] = _pairs(value, f"{where}.{key}")
+        elif key == "body" and isinstance(value, list):
+            out[key] = [str(chunk).encode() for chunk in value]
+        else:
+            out[key] = value
+    if not str(out.get("path", "/")).startswith("/"):
+        raise InputError(f"{where}.path: must start with '/', got {out['path']!r}")
+    return out
+
+
+def load_scenario(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"--requests {path}: not YAML: {exc}") from None
+    items = data.get("requests") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise InputError(f"--requests {path}: expected a 'requests' list of requests (see README, check)")
+    return [check_request(item, f"{path.name}: requests[{i}]") for i, item in enumerate(items)]

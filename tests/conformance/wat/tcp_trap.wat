@@ -1,0 +1,23 @@
+;; A network filter that panics on the first downstream data it is given.
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $next (mut i32) (i32.const 4096))
+  (data (i32.const 256) "panicked at src/lib.rs:7:9: frame too short")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $next))
+    (global.set $next (i32.and (i32.add (i32.add (global.get $next) (local.get $n)) (i32.const 15))
+                               (i32.const -16)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_new_connection") (param i32) (result i32) (i32.const 0))
+  (func (export "proxy_on_downstream_data") (param i32 i32 i32) (result i32)
+    (if (i32.gt_u (local.get 1) (i32.const 0))
+      (then
+        (drop (call $log (i32.const 5) (i32.const 256) (i32.const 43)))
+        unreachable))
+    (i32.const 0)))

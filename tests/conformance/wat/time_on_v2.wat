@@ -1,0 +1,38 @@
+;; Answers requests to /v2... with a 401 local reply whose body is the host's wall-clock time (8 raw
+;; bytes): the emulator's virtual clock and Envoy's real clock differ, so only /v2 differs by backend.
+(module
+  (import "env" "proxy_get_header_map_value" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_current_time_nanoseconds" (func $now (param i32) (result i32)))
+  (import "env" "proxy_send_local_response"
+    (func $reply (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $next (mut i32) (i32.const 4096))
+  (data (i32.const 256) ":path")
+  (data (i32.const 272) "/v2")
+  (data (i32.const 288) "v2_denied")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $next))
+    (global.set $next (i32.and (i32.add (i32.add (global.get $next) (local.get $n)) (i32.const 15))
+                               (i32.const -16)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (local $ptr i32)
+    (if (i32.ne (call $get (i32.const 0) (i32.const 256) (i32.const 5) (i32.const 16) (i32.const 20))
+                (i32.const 0))
+      (then (return (i32.const 0))))
+    (if (i32.lt_u (i32.load (i32.const 20)) (i32.const 3)) (then (return (i32.const 0))))
+    (local.set $ptr (i32.load (i32.const 16)))
+    (if (i32.and
+          (i32.eq (i32.load16_u (local.get $ptr)) (i32.load16_u (i32.const 272)))
+          (i32.eq (i32.load8_u (i32.add (local.get $ptr) (i32.const 2))) (i32.load8_u (i32.const 274))))
+      (then
+        (drop (call $now (i32.const 64)))
+        (drop (call $reply (i32.const 401) (i32.const 288) (i32.const 9) (i32.const 64) (i32.const 8)
+                           (i32.const 0) (i32.const 0) (i32.const -1)))
+        (return (i32.const 1))))
+    (i32.const 0)))
