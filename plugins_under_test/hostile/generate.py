@@ -247,6 +247,13 @@ def modules() -> list[Module]:
                               '(import "env" "proxy_also_missing" (func $proxy_also_missing))'],
                overrides={"proxy_on_request_headers":
                           "(drop (call $proxy_does_not_exist (i32.const 0)))\n    (call $proxy_also_missing)\n    (i32.const 0)"}),
+        Module("misuse_proxy_log",
+               "on_request_headers calls proxy_log(info, 0xFFFFFFF0, 64): a range outside linear memory "
+               "on every request (the host answers INVALID_MEMORY_ACCESS), then continues",
+               imports=["proxy_log"],
+               overrides={"proxy_on_request_headers":
+                          "(drop (call $proxy_log (i32.const 2) (i32.const 0xFFFFFFF0) (i32.const 64)))\n"
+                          "    (i32.const 0)"}),
         Module("huge_header_map",
                "on_request_headers adds 64 request headers x-huge-00..63 of 64 KiB each (4 MiB of values)",
                imports=["proxy_add_header_map_value"], data=[(huge_key_ptr, huge_key)],

@@ -78,6 +78,8 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="NAME=VALUE",
         help="performance budget: request_us, callback_us, context_bytes",
     )
+    check.add_argument("--strict", action="store_true", help="misuse findings fail (module.hostcall_misuse)")
+    check.add_argument("--trace", action="store_true", help="trace hostcalls; failing cases show the trace")
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
@@ -115,6 +117,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         out += ["--proxy-wasm-budget", item]
     for path in args.expect:
         out += ["--proxy-wasm-expect", str(path.resolve())]
+    out += ["--proxy-wasm-strict"] * bool(args.strict) + ["--proxy-wasm-trace"] * bool(args.trace)
     if args.seed is not None:
         out += ["--proxy-wasm-seed", str(args.seed)]
     if args.report_dir is not None:

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from . import check_cli
 from .backends import BackendMismatch, make_backend
+from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
+from .host.options import HostOptions
+from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 
@@ -77,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
     run.add_argument(
+        "--trace",
+        action="store_true",
+        help="trace every hostcall and callback of the exchange (docs/traces.md)",
+    )
+    run.add_argument(
         "--backend",
         choices=("emulator", "envoy", "diff"),
         default="emulator",
@@ -85,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     istio_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
+    add_image_parser(sub)
     return parser
 
 
@@ -100,11 +109,15 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
     lines += [f"[{r.level_name}] {r.message}" for r in logs]
     if outcome.plugin_failed:
         lines.append(f"plugin failed: {outcome.plugin_failed}")
+    lines += [f"diagnostic: {d}" for d in outcome.diagnostics]
+    if outcome.trace:
+        lines.append(f"trace ({outcome.backend}, {len(outcome.trace)} records):")
+        lines += ["  " + line for line in render(outcome.trace)]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend)
+    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
@@ -147,11 +160,16 @@ EXIT_MISMATCH = 3  # run --backend diff: the emulator and Envoy disagreed (READM
 def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
     """Print each differing field (no traceback) and return the mismatch exit status."""
     if as_json:
-        print(json.dumps({"backend_mismatch": exc.differences}, indent=2))
+        data: dict[str, object] = {"backend_mismatch": exc.differences}
+        if exc.divergence:
+            data["divergence"] = exc.divergence
+        print(json.dumps(data, indent=2))
     else:
         print("the emulator and Envoy disagree on this exchange:", file=sys.stderr)
         for difference in exc.differences:
             print(f"  {difference}", file=sys.stderr)
+        if exc.divergence:
+            print(exc.divergence, file=sys.stderr)
     return EXIT_MISMATCH
 
 

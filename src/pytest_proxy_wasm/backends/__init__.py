@@ -28,7 +28,7 @@ def make_backend(
     if name == "envoy":
         from .envoy.backend import EnvoyBackend
 
-        return EnvoyBackend(workdir, workers=workers)
+        return EnvoyBackend(workdir, workers=workers, trace=bool(options and options.trace))
     if name == "container":
         from .envoy.container import EnvoyContainerBackend
 
@@ -36,7 +36,11 @@ def make_backend(
     if name == "diff":
         from .envoy.backend import EnvoyBackend
 
-        return DiffBackend(EmulatorBackend(runtime, options), EnvoyBackend(workdir, workers=workers))
+        # Diff mode always traces both sides: a difference is reported with the first divergent hostcall.
+        traced = (options or HostOptions()).replace(trace=True)
+        return DiffBackend(
+            EmulatorBackend(runtime, traced), EnvoyBackend(workdir, workers=workers, trace=True)
+        )
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
 
 

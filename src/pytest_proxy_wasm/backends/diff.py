@@ -13,6 +13,7 @@ from ..host.abi.enums import FailurePolicy
 from ..host.callouts import HttpCallExpectation, HttpCallRecord
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
+from ..host.trace_diff import divergence_report
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .base import Backend, Headers
 
@@ -42,9 +43,10 @@ def _pairs(headers: Headers) -> list[tuple[str | bytes, str | bytes]]:
 class BackendMismatch(ExpectationError):  # noqa: N818 - reads as what it is
     """The emulator and Envoy disagreed on an exchange; ``differences`` has one entry per field."""
 
-    def __init__(self, message: str, differences: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, differences: Sequence[str] = (), divergence: str = "") -> None:
         super().__init__(message)
         self.differences = list(differences)
+        self.divergence = divergence  # where the two traces part, when both exchanges were traced
 
 
 def _headers(pairs: Iterable[tuple[str, str]] | Iterable[list[str]]) -> list[tuple[str, str]]:
@@ -151,9 +153,12 @@ def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> 
     _raise(differences(emulator, envoy))
 
 
-def _raise(found: list[str]) -> None:
+def _raise(found: list[str], emulated: Any = None, real: Any = None) -> None:
     if found:
-        raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found), found)
+        divergence = divergence_report(getattr(emulated, "trace", []), getattr(real, "trace", []))
+        extra = "\n" + divergence if divergence else ""
+        message = "the emulator and Envoy disagree\n  " + "\n  ".join(found) + extra
+        raise BackendMismatch(message, found, divergence or "")
 
 
 def _call_fields(record: HttpCallRecord) -> tuple[Any, ...]:
@@ -275,7 +280,7 @@ class DiffBackend:
         real = self.envoy.connect(twins, **kwargs)
         left = comparable_tcp(emulated, emulated.logs[before:])
         left["metrics"] = self._without_histograms(left["metrics"])
-        _raise(_diff(left, comparable_tcp(real)))
+        _raise(_diff(left, comparable_tcp(real)), emulated, real)
         return emulated
 
     def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
@@ -289,7 +294,7 @@ class DiffBackend:
         real = self.envoy.request(twins, headers=headers, **kwargs)
         left, right = comparable(emulated), comparable(real)
         left["metrics"] = self._without_histograms(left["metrics"])
-        _raise(_diff(left, right))
+        _raise(_diff(left, right), emulated, real)
         return emulated
 
     def _without_histograms(self, metrics: dict[str, int]) -> dict[str, int]:

@@ -57,6 +57,8 @@ class Target:
     vm_id: str = ""
     callouts: tuple[tuple[str, int, str], ...] = ()  # (cluster, status, body), declared before start
     requests: tuple[dict[str, Any], ...] = ()  # the user's own requests (--request, --requests FILE)
+    strict: bool = False  # misuse findings fail (module.hostcall_misuse) instead of warning
+    trace: bool = False  # trace the hosts; a failing case's report shows the trace
 
 
 @dataclass
@@ -96,7 +98,9 @@ class CaseRun:
 
     def host(self, **options: Any) -> Host:
         """A fresh emulator host; the user's callout answers first, then any cluster answers 200."""
-        opts = HostOptions(deadline_seconds=self.target.deadline_seconds, random_seed=0).replace(**options)
+        opts = HostOptions(
+            deadline_seconds=self.target.deadline_seconds, random_seed=0, trace=self.target.trace
+        ).replace(**options)
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
         self._hosts_made += 1
         for cluster, status, body in self.target.callouts:

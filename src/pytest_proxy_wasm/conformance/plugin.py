@@ -6,6 +6,7 @@ one per case and module. Works from any directory: the package folder is added t
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
 from .inputs import add_input_options, input_options
 from .registry import load_cases
+from .trace_details import failing_trace
 
 HERE = Path(__file__).resolve().parent
 RUNTIME_KEY = pytest.StashKey[Runtime]()
@@ -78,6 +80,8 @@ def targets(config: pytest.Config) -> list[Target]:
         "seed": config.getoption("--proxy-wasm-seed"),
         "max_examples": int(config.getoption("--proxy-wasm-examples")),
         **input_options(config),
+        "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
+        "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 
@@ -168,6 +172,10 @@ class CaseItem(pytest.Item):
             self.evidence = self._finding(run)
             raise AssertionError(str(exc)) from None
         finally:
+            if sys.exc_info()[0] is not None:  # a failing case keeps its hosts' traces for the report
+                trace = failing_trace(run.hosts)
+                if trace:
+                    run.details["trace"] = trace
             run.close()
             self.record.update(
                 details=run.details,

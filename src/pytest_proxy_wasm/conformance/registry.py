@@ -6,7 +6,9 @@ import importlib
 
 from .cases import AREAS
 
+EXTRA = ("misuse",)  # case modules named after what they check, not an area (their cases name one)
+
 
 def load_cases() -> None:
-    for area in AREAS:
-        importlib.import_module(f"{__package__}.{area}")
+    for name in (*AREAS, *EXTRA):
+        importlib.import_module(f"{__package__}.{name}")

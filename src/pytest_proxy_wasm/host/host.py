@@ -13,6 +13,7 @@ from .abi.enums import FailurePolicy, LogLevel, StreamType
 from .callouts import Callouts
 from .contexts import Context, HttpContext, LocalResponse, RootContext
 from .declarations import CalloutDeclarations
+from .diagnostics import Misuse
 from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
 from .headers import HeaderInput
@@ -24,6 +25,7 @@ from .runtime import CompiledModule, Runtime
 from .scheduler import Scheduler
 from .shared import SharedData, SharedQueues
 from .tcp import TcpContext, TcpStream
+from .trace import Tracer, with_trace
 from .vm import VM
 from .workers import STREAM_THREAD, Settings, start_filter, start_service
 
@@ -69,6 +71,9 @@ class Host(CalloutDeclarations):
         self.exchanges: dict[int, Exchange] = {}
         self._connection_ids = 0
         self.diagnostics: list[str] = []
+        self.misuse: list[Misuse] = []  # every misuse diagnostic, in order (diagnostics.py)
+        self.misuse_seen: set[tuple[object, ...]] = set()
+        self.tracer = Tracer() if self.options.trace else None
         self._reported: set[str] = set()
         self.callouts = Callouts(self)
         self.scheduler = Scheduler(self)
@@ -316,7 +321,8 @@ class Host(CalloutDeclarations):
             upstream_body,
             _pair_list(upstream_trailers) if upstream_trailers is not None else None,
         )
-        return exchange.run(
+        first = len(self.tracer.records) if self.tracer is not None else 0
+        outcome = exchange.run(
             method=method,
             path=path,
             authority=authority,
@@ -326,6 +332,7 @@ class Host(CalloutDeclarations):
             trailers=trailers,
             upstream=response,
         )
+        return with_trace(self, outcome, first)
 
     def close(self) -> None:
         for vm in self.all_vms:
@@ -367,4 +374,5 @@ class Host(CalloutDeclarations):
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
         )
         chunks = [downstream] if isinstance(downstream, bytes | str) else list(downstream)
-        return TcpConnection(self, chain).run(chunks, upstream_reply, close_from)
+        first = len(self.tracer.records) if self.tracer is not None else 0
+        return with_trace(self, TcpConnection(self, chain).run(chunks, upstream_reply, close_from), first)

@@ -55,6 +55,9 @@ class HostOptions:
     # every worker, after a configuration canary; streams run on the first worker (host/workers.py).
     workers: int = 1
     thread_vms: bool = True  # False: one VM and one root context per plugin (not what Envoy does)
+    trace: bool = False  # record every hostcall and callback (Outcome.trace); free when off
+    strict: bool = False  # any misuse diagnostic fails the test (pytest) or the case (check)
+    diverge_hostcall: str = ""  # test-only: this hostcall answers NOT_FOUND, to exercise the trace diff
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)

@@ -2,7 +2,9 @@
 
 A trampoline reads raw arguments (unsigned), calls the Python implementation, writes the status back,
 and maps ``GuestMemoryError`` to INVALID_MEMORY_ACCESS (FAULT for WASI). Any other exception becomes
-a trap that names the hostcall; the VM records it as a harness fault.
+a trap that names the hostcall; the VM records it as a harness fault. A BAD_ARGUMENT or
+INVALID_MEMORY_ACCESS status (or a memory fault) is reported to ``vm.misuse``: one identity test on
+the successful path. With tracing on, ``make_traced_trampoline`` wraps the same trampoline.
 """
 
 from __future__ import annotations
@@ -10,22 +12,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .abi.enums import WasmResult
 from .abi.signatures import Hostcall
 from .memory import GuestMemoryError
 
 if TYPE_CHECKING:
+    from .trace import Tracer
     from .vm import VM
 
-_FACTORIES: dict[tuple[tuple[str, ...], bool], Callable[..., Any]] = {}
+M32 = 0xFFFFFFFF
+M64 = 0xFFFFFFFFFFFFFFFF
+
+_FACTORIES: dict[tuple[tuple[str, ...], bool, bool], Callable[..., Any]] = {}
 
 _TEMPLATE = """
-def factory(vm, impl, ima, name, counts, GuestMemoryError, memory):
+def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK):
     def trampoline(env, caller, raw, n):
         counts[name] = counts.get(name, 0) + 1
         try:
             {call}
             return 0
         except GuestMemoryError:
+            misuse(name, ({args},), ima)
             {on_memory_error}
             return 0
         except BaseException as exc:
@@ -33,34 +41,70 @@ def factory(vm, impl, ima, name, counts, GuestMemoryError, memory):
     return trampoline
 """
 
+# BAD_ARGUMENT (2) and INVALID_MEMORY_ACCESS (6): WasmResult values; WASI errnos differ, so WASI
+# hostcalls report only memory faults. ``is not OK`` first: an identity test is the whole cost on the
+# usual path (the implementations return the WasmResult.OK member); comparing an IntEnum is not free.
+_CHECKED_CALL = """status = impl(vm{sep}{args})
+            if status is not OK and (status == 2 or status == 6):
+                misuse(name, ({args},), status)
+            raw[0].i32 = status"""
 
-def _factory(params: tuple[str, ...], has_result: bool) -> Callable[..., Any]:
-    key = (params, has_result)
+
+def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool) -> Callable[..., Any]:
+    key = (params, has_result, is_wasi)
     factory = _FACTORIES.get(key)
     if factory is None:
         args = ", ".join(
             f"raw[{i}].i64 & 0xFFFFFFFFFFFFFFFF" if kind == "i64" else f"raw[{i}].i32 & 0xFFFFFFFF"
             for i, kind in enumerate(params)
         )
-        call = f"raw[0].i32 = impl(vm{', ' if args else ''}{args})" if has_result else f"impl(vm, {args})"
+        sep = ", " if args else ""
+        if not has_result:
+            call = f"impl(vm{sep}{args})"
+        elif is_wasi:
+            call = f"raw[0].i32 = impl(vm{sep}{args})"
+        else:
+            call = _CHECKED_CALL.format(sep=sep, args=args)
         on_memory_error = "raw[0].i32 = ima" if has_result else "pass"
         namespace: dict[str, Any] = {}
-        exec(_TEMPLATE.format(call=call, on_memory_error=on_memory_error), namespace)
+        source = _TEMPLATE.format(call=call, on_memory_error=on_memory_error, args=args)
+        exec(source.replace("(,)", "()"), namespace)
         factory = namespace["factory"]
         _FACTORIES[key] = factory
     return factory
 
 
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
-    factory = _factory(spec.params, bool(spec.results))
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi)
     trampoline: Callable[..., int] = factory(
-        vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory
+        vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory, vm.misuse, WasmResult.OK
     )
     return trampoline
 
 
+def make_traced_trampoline(
+    vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int, tracer: Tracer
+) -> Callable[..., int]:
+    """The plain trampoline wrapped in a record: arguments (and passed regions) before, status and
+    returned values after. Installed only on a VM whose host traces."""
+    inner = make_trampoline(vm, spec, impl, ima)
+    kinds = tuple((i, kind == "i64") for i, kind in enumerate(spec.params))
+    has_result = bool(spec.results)
+
+    def trampoline(env: Any, caller: Any, raw: Any, n: int) -> int:
+        args = tuple(raw[i].i64 & M64 if wide else raw[i].i32 & M32 for i, wide in kinds)
+        record = tracer.enter_hostcall(vm, spec, args)
+        trap = inner(env, caller, raw, n)
+        tracer.exit_hostcall(
+            vm, spec, record, raw[0].i32 & M32 if has_result and not trap else None, bool(trap)
+        )
+        return trap
+
+    return trampoline
+
+
 def make_checked_hostcall(
-    vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int
+    vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int, tracer: Tracer | None = None
 ) -> Callable[..., Any]:
     """The same hostcall for wasmtime-py's checked ``Linker.define_func`` path (comparison only)."""
     masks = [0xFFFFFFFFFFFFFFFF if kind == "i64" else 0xFFFFFFFF for kind in spec.params]
@@ -69,10 +113,28 @@ def make_checked_hostcall(
 
     def hostcall(*args: int) -> int | None:
         counts[name] = counts.get(name, 0) + 1
+        raw = tuple(a & m for a, m in zip(args, masks, strict=True))
         try:
-            result = impl(vm, *[a & m for a, m in zip(args, masks, strict=True)])
+            result = impl(vm, *raw)
         except GuestMemoryError:
+            vm.misuse(name, raw, ima)
             return ima if has_result else None
+        if has_result and not spec.is_wasi and result in (2, 6):
+            vm.misuse(name, raw, int(result))
         return int(result) if has_result and result is not None else None
 
-    return hostcall
+    if tracer is None:
+        return hostcall
+
+    def traced(*args: int) -> int | None:
+        raw = tuple(a & m for a, m in zip(args, masks, strict=True))
+        record = tracer.enter_hostcall(vm, spec, raw)
+        try:
+            result = hostcall(*args)
+        except BaseException:
+            tracer.exit_hostcall(vm, spec, record, None, True)
+            raise
+        tracer.exit_hostcall(vm, spec, record, result & M32 if result is not None else None, False)
+        return result
+
+    return traced

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
 from ..errors import HarnessFault, MissingImportsError, ModuleLoadError
-from . import native
-from .abi.enums import AbiVersion, WasiErrno, WasmResult
+from . import diagnostics, native
+from .abi.enums import AbiVersion, LogLevel, WasiErrno, WasmResult
 from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
 from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .hostcalls import IMPLEMENTATIONS, unimplemented
 from .memory import GuestMemory, GuestMemoryError
 from .runtime import CompiledModule, Runtime
-from .trampolines import make_checked_hostcall, make_trampoline
+from .trampolines import make_checked_hostcall, make_traced_trampoline, make_trampoline
+from .vm_trace import diverging, traced_allocate, traced_call, unknown_export
 
 if TYPE_CHECKING:
     from .contexts import Buffer, Context
     from .headers import HeaderMap
     from .host import Host
+    from .trace import Tracer
 
 M32 = 0xFFFFFFFF
 FUEL_UNLIMITED = 1 << 62
@@ -73,6 +76,10 @@ class VM:
         self.calls: dict[str, int] = {}
         self.hostcall_counts: dict[str, int] = {}
         self.unimplemented_used: list[str] = []
+        self.callback = ""  # the callback running now, named in misuse diagnostics
+        self.tracer: Tracer | None = getattr(host, "tracer", None)
+        if self.tracer is not None:  # the traced call path shadows the plain one on this VM only
+            self.call = MethodType(traced_call, self)  # type: ignore[method-assign]
         self.http_tokens = 0  # callout tokens: HTTP 4, 8, 12... (cpp-host: low 2 bits are the kind)
         self.callout_maps: dict[int, HeaderMap] = {}
         self.callout_buffers: dict[int, Buffer] = {}
@@ -83,7 +90,9 @@ class VM:
         self._caller = native.Caller(self.context)
         self._alloc_caller = native.Caller(self.context, 2)
         self._keep: list[Any] = []
-        self.memory = GuestMemory(self.context, 0, self._allocate)
+        self.memory = GuestMemory(
+            self.context, 0, self._allocate if self.tracer is None else MethodType(traced_allocate, self)
+        )
         linker = wasmtime.Linker(runtime.engine)
         self._define_imports(linker)
         native.set_epoch_deadline(self.context, self.deadline_ticks)
@@ -126,17 +135,25 @@ class VM:
 
     def _define_imports(self, linker: wasmtime.Linker) -> None:
         linked = hostcalls_for(self.abi)
+        diverge = getattr(self.host.options, "diverge_hostcall", "")
         for module, name in dict.fromkeys((m, n) for m, n, _ in self.compiled.imports):
             spec: Hostcall = linked[(module, name)]
             impl = IMPLEMENTATIONS.get(name) or unimplemented(name)
+            if diverge and name == diverge:
+                impl = diverging(impl)
             ima = WasiErrno.FAULT if spec.is_wasi else WasmResult.INVALID_MEMORY_ACCESS
             functype = wasmtime.FuncType(
                 [_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results]
             )
             if self.checked_calls:  # wasmtime-py's ordinary path, kept only to measure the difference
-                linker.define_func(module, name, functype, make_checked_hostcall(self, spec, impl, int(ima)))
+                hostcall = make_checked_hostcall(self, spec, impl, int(ima), self.tracer)
+                linker.define_func(module, name, functype, hostcall)
                 continue
-            callback = native.CALLBACK_TYPE(make_trampoline(self, spec, impl, int(ima)))
+            if self.tracer is not None:
+                trampoline = make_traced_trampoline(self, spec, impl, int(ima), self.tracer)
+            else:
+                trampoline = make_trampoline(self, spec, impl, int(ima))
+            callback = native.CALLBACK_TYPE(trampoline)
             self._keep.append(callback)
             native.define_unchecked(linker, module, name, functype, callback)
 
@@ -152,6 +169,8 @@ class VM:
                     memory_handle = native.memory_handle(item)
                 continue
             if not isinstance(item, wasmtime.Func) or name not in known:
+                if isinstance(item, wasmtime.Func) and name.startswith("proxy_on_"):
+                    unknown_export(self, name, item)
                 continue
             cb = known[name]
             ftype = item.type(self.store)
@@ -214,7 +233,8 @@ class VM:
             return None
         if self.checked_calls:
             return self._call_checked(context, name, args)
-        saved_current, saved_effective = self.current, self.effective
+        saved_current, saved_effective, saved_callback = self.current, self.effective, self.callback
+        self.callback = name
         self.current = context
         self.effective = None
         self.depth += 1
@@ -236,7 +256,7 @@ class VM:
             used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
             self.fuel_used[name] = self.fuel_used.get(name, 0) + used
         self.depth -= 1
-        self.current, self.effective = saved_current, saved_effective
+        self.current, self.effective, self.callback = saved_current, saved_effective, saved_callback
         if problem is not None:
             self._fail_from_call(name, problem)
             return None
@@ -249,8 +269,8 @@ class VM:
 
     def _call_checked(self, context: Context | None, name: str, args: tuple[int, ...]) -> int | None:
         """The same call through wasmtime-py's checked ``Func.__call__`` (about 10x slower)."""
-        saved_current, saved_effective = self.current, self.effective
-        self.current, self.effective = context, None
+        saved_current, saved_effective, saved_callback = self.current, self.effective, self.callback
+        self.current, self.effective, self.callback = context, None, name
         self.depth += 1
         self.calls[name] = self.calls.get(name, 0) + 1
         if self.depth == 1:
@@ -268,12 +288,19 @@ class VM:
             return None
         finally:
             self.depth -= 1
-            self.current, self.effective = saved_current, saved_effective
+            self.current, self.effective, self.callback = saved_current, saved_effective, saved_callback
         if self.failure is not None:
             return None
         if self.depth == 0 and self.deferred:
             self.run_deferred()
         return value & M32 if isinstance(value, int) else None
+
+    def misuse(self, name: str, raw: tuple[int, ...], status: int) -> None:
+        """A hostcall answered the plugin BAD_ARGUMENT / INVALID_MEMORY_ACCESS (or WASI FAULT)."""
+        try:
+            diagnostics.record(self, name, raw, status)
+        except Exception as exc:  # a diagnostics slip must never change what the plugin sees
+            self.host.host_log(LogLevel.ERROR, f"pytest-proxy-wasm: misuse diagnostic failed: {exc!r}", self)
 
     def run_deferred(self) -> None:
         while self.deferred:

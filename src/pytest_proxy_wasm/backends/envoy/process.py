@@ -61,7 +61,7 @@ class EnvoyProcess:
         *,
         binary: Path | None = None,
         env: Mapping[str, str] | None = None,
-        startup_timeout: float = 20.0,
+        startup_timeout: float = 60.0,  # an exit is seen at once; V8 compiles Go modules slowly
         extra_args: Sequence[str] = (),
         concurrency: int = 1,
     ) -> None:

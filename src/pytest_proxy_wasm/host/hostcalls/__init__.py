@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import diagnostics
 from ..abi.enums import WasmResult
 from ..abi.signatures import HOSTCALLS_BY_NAME
 
@@ -39,6 +40,7 @@ def unimplemented(name: str) -> Impl:
         if name not in vm.unimplemented_used:
             vm.unimplemented_used.append(name)
         vm.host.host_log(4, f"pytest-proxy-wasm: hostcall {name} is not implemented yet", vm)
+        diagnostics.record(vm, name, args, int(WasmResult.UNIMPLEMENTED), kind="unimplemented")
         return int(WasmResult.UNIMPLEMENTED) if has_result else None
 
     return stub

@@ -1,0 +1,45 @@
+"""Misuse diagnostics and traces in a test's pytest report; strict mode turns misuse into a failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .host.diagnostics import STRICT_KINDS, misuse_lines
+from .host.trace import render
+
+HOSTS_KEY = pytest.StashKey[list[Any]]()
+TRACE_LINES = 400  # the last lines of a trace shown under a failing test
+
+
+def watch_host(node: pytest.Item | Any, host: Any) -> None:
+    """Remember a host a test uses, for its report."""
+    if isinstance(node, pytest.Item):
+        node.stash.setdefault(HOSTS_KEY, []).append(host)
+
+
+def add_host_sections(item: pytest.Item, report: pytest.TestReport) -> None:
+    hosts = item.stash.get(HOSTS_KEY, [])
+    problems = [p for host in hosts for p in misuse_lines(host)]
+    if problems:
+        report.sections.append(("proxy-wasm misuse", "\n".join(problems)))
+    strict = [
+        p
+        for host in hosts
+        if getattr(getattr(host, "options", None), "strict", False)
+        for p in misuse_lines(host, STRICT_KINDS)
+    ]
+    if strict and report.passed:
+        report.outcome = "failed"
+        report.longrepr = "strict mode (--proxy-wasm-strict): the plugin misused the ABI\n  " + "\n  ".join(
+            strict
+        )
+    if report.failed:
+        for host in hosts:
+            tracer = getattr(host, "tracer", None)
+            if tracer is not None and tracer.records:
+                lines = render(tracer.records)
+                cut = len(lines) - TRACE_LINES
+                head = [f"... {cut} earlier records not shown"] if cut > 0 else []
+                report.sections.append(("proxy-wasm trace", "\n".join(head + lines[-TRACE_LINES:])))
