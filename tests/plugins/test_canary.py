@@ -71,7 +71,7 @@ def test_default_percent_is_ten(proxy_wasm_backend: Backend, request: pytest.Fix
 
 
 @pytest.mark.parametrize("config", ["{not json", {"canary_percent": "20"}, {"canary_percent": 101}])
-def test_bad_config_is_refused(proxy_wasm_backend: Backend, config: object) -> None:
+def test_bad_config_is_refused(proxy_wasm_backend: Backend, config: str | dict[str, object]) -> None:
     with pytest.raises(PluginStartError):
         proxy_wasm_backend.load_plugin(MODULE, plugin_config=config)
     assert any(
