@@ -12,8 +12,8 @@ import wasmtime
 from pytest_proxy_wasm import Runtime
 from pytest_proxy_wasm.errors import ModuleLoadError
 
-ONE = "(module (memory (export \"memory\") 1) (func (export \"proxy_abi_version_0_2_1\")))"
-TWO = ONE.replace("(memory", "(func (export \"extra\")) (memory")
+ONE = '(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1")))'
+TWO = ONE.replace("(memory", '(func (export "extra")) (memory')
 
 
 @pytest.fixture
