@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_proxy_wasm import cli
+from pytest_proxy_wasm.backends import Backend, DiffBackend, EmulatorBackend
 from pytest_proxy_wasm.cli import main
+from pytest_proxy_wasm.outcome import Outcome
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 AUTH = {"username": "admin", "password": "s3cret"}
@@ -115,3 +120,50 @@ def test_bad_header_option_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as info:
         main(["run", "x.wasm", "-H", "no-colon"])
     assert info.value.code == 2
+
+
+class _ServerHeaderEmulator(EmulatorBackend):
+    """Stands in for Envoy in these tests: an emulator whose upstream adds one header."""
+
+    def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
+        kwargs["upstream_headers"] = [*kwargs.get("upstream_headers", []), ("x-only-here", "1")]
+        return super().request(plugins, **kwargs)
+
+
+@pytest.fixture
+def diff_against_a_changed_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    def make(name: str, **kwargs: Any) -> Backend:
+        assert name == "diff"
+        return DiffBackend(EmulatorBackend(), _ServerHeaderEmulator())
+
+    monkeypatch.setattr(cli, "make_backend", make)
+
+
+@pytest.mark.usefixtures("diff_against_a_changed_twin")
+def test_diff_mismatch_prints_each_field_and_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(FIXTURES / "rust" / "headers.wasm"), "--backend", "diff"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[:3] == [
+        "the emulator and Envoy disagree on this exchange:",
+        "  response_headers:",
+        "    only on the emulator: []",
+    ]
+    assert "only on Envoy:        [('x-only-here', '1')]" in err
+    assert "upstream_request" not in err  # only the fields that differ
+
+
+@pytest.mark.usefixtures("diff_against_a_changed_twin")
+def test_diff_mismatch_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(FIXTURES / "rust" / "headers.wasm"), "--backend", "diff", "--json"]) == 3
+    data = json.loads(capsys.readouterr().out)
+    fields = [d.split(":")[0].split(" (")[0] for d in data["backend_mismatch"]]
+    assert fields == ["response_headers", "plugin_logs"]  # the plugin logs the extra header too
+
+
+def test_header_values_go_out_as_the_command_lines_bytes(capsys: pytest.CaptureFixture[str]) -> None:
+    raw = os.fsdecode(b"caf\xe9")  # a Latin-1 byte on a UTF-8 command line: kept as that byte
+    data = run_json(capsys, str(FIXTURES / "rust" / "headers.wasm"), "-H", "x-a: café", "-H", f"x-b: {raw}")
+    headers = data["upstream_request"]["headers"]  # type: ignore[index]
+    assert ["x-a", "café".encode().decode("latin-1")] in headers  # UTF-8 bytes, shown one per character
+    assert ["x-b", "caf\xe9"] in headers

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import check_cli
-from .backends import make_backend
+from .backends import BackendMismatch, make_backend
 from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
 from .host.options import HostOptions
@@ -27,11 +28,13 @@ def _text_or_file(value: str) -> str:
     return value
 
 
-def _header(value: str) -> tuple[str, str]:
+def _header(value: str) -> tuple[str, str | bytes]:
+    """``name: value``; a non-ASCII value is sent as the command line's own bytes (as curl does)."""
     name, sep, rest = value.partition(":")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"expected 'name: value', got {value!r}")
-    return name.strip(), rest.strip()
+    text = rest.strip()
+    return name.strip(), text if text.isascii() else os.fsencode(text)
 
 
 def _env(value: str) -> tuple[str, str]:
@@ -151,10 +154,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_MISMATCH = 3  # run --backend diff: the emulator and Envoy disagreed (README, "From the shell")
+
+
+def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
+    """Print each differing field (no traceback) and return the mismatch exit status."""
+    if as_json:
+        data: dict[str, object] = {"backend_mismatch": exc.differences}
+        if exc.divergence:
+            data["divergence"] = exc.divergence
+        print(json.dumps(data, indent=2))
+    else:
+        print("the emulator and Envoy disagree on this exchange:", file=sys.stderr)
+        for difference in exc.differences:
+            print(f"  {difference}", file=sys.stderr)
+        if exc.divergence:
+            print(exc.divergence, file=sys.stderr)
+    return EXIT_MISMATCH
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args)) if hasattr(args, "handler") else run(args)
+    except BackendMismatch as exc:
+        return _mismatch(exc, bool(getattr(args, "json", False)))
     except ProxyWasmError as exc:
         print(f"pytest-proxy-wasm: {exc}", file=sys.stderr)
         return 2

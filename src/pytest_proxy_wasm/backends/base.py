@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..host.abi.enums import FailurePolicy
-from ..host.callouts import HttpCallExpectation
+from ..host.callouts import HttpCallExpectation, HttpCallRecord
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
+from ..host.headers import HeaderInput
 from ..host.options import ConfigInput
 from ..host.tcp_connection import UpstreamReply
 from ..outcome import LogRecord, Outcome, TcpOutcome
 
-Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
+Headers = HeaderInput  # str values go out as Latin-1, bytes as they are, on every backend
 
 
 @runtime_checkable
@@ -75,6 +76,11 @@ class Backend(Protocol):
         ...
 
     @property
+    def http_calls(self) -> list[HttpCallRecord]:
+        """The HTTP callouts made, one record shape on every backend (on Envoy: token 0)."""
+        ...
+
+    @property
     def grpc_calls(self) -> list[GrpcCallRecord]:
         """The gRPC calls and streams made (on Envoy: as the fake server saw them; token 0)."""
         ...
@@ -89,7 +95,7 @@ class Backend(Protocol):
         scheme: str = "http",
         headers: Headers = None,
         body: bytes | str | Sequence[bytes] = b"",
-        trailers: Iterable[tuple[str, str]] | None = None,
+        trailers: Headers = None,
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",

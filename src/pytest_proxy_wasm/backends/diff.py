@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ExpectationError
 from ..host.abi.enums import FailurePolicy
-from ..host.callouts import HttpCallExpectation
+from ..host.callouts import HttpCallExpectation, HttpCallRecord
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
 from ..host.trace_diff import divergence_report
@@ -34,21 +34,27 @@ BACKEND_SPECIFIC_HEADERS = frozenset(
 )
 
 
-def _pairs(headers: Headers) -> list[tuple[str, str]]:
+def _pairs(headers: Headers) -> list[tuple[str | bytes, str | bytes]]:
     if headers is None:
         return []
     return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
 
 
 class BackendMismatch(ExpectationError):  # noqa: N818 - reads as what it is
-    """The emulator and Envoy disagreed on an exchange."""
+    """The emulator and Envoy disagreed on an exchange; ``differences`` has one entry per field."""
+
+    def __init__(self, message: str, differences: Sequence[str] = (), divergence: str = "") -> None:
+        super().__init__(message)
+        self.differences = list(differences)
+        self.divergence = divergence  # where the two traces part, when both exchanges were traced
 
 
 def _headers(pairs: Iterable[tuple[str, str]] | Iterable[list[str]]) -> list[tuple[str, str]]:
     return [(str(k).lower(), str(v)) for k, v in pairs if str(k).lower() not in BACKEND_SPECIFIC_HEADERS]
 
 
-_VOLATILE_IN_LOGS = re.compile(r"(x-envoy-upstream-service-time: )\d+")
+# The router's timing, as `name: N` or in a printed pair `("name", "N")`.
+_VOLATILE_IN_LOGS = re.compile(r"(x-envoy-upstream-service-time\W+)\d+")
 
 
 def comparable(outcome: Outcome) -> dict[str, Any]:
@@ -69,7 +75,10 @@ def comparable(outcome: Outcome) -> dict[str, Any]:
         "local_reply": outcome.local_reply,
         "details": outcome.details,
         "plugin_failed": outcome.plugin_failed is not None,
-        "callouts": [(c["cluster"], sorted(_headers(c["headers"])), c["body"]) for c in outcome.callouts],
+        "callouts": [
+            (c["cluster"], sorted(_headers(c["headers"])), c["body"], c["timeout_ms"])
+            for c in outcome.callouts
+        ],
         "plugin_logs": [(r.level, _VOLATILE_IN_LOGS.sub(r"\g<1>N", r.message)) for r in outcome.logs],
         "metrics": dict(outcome.metrics),
     }
@@ -96,12 +105,48 @@ def differences(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> 
     return _diff(left, right)
 
 
-def _diff(left: dict[str, Any], right: dict[str, Any]) -> list[str]:
+def _diff(left: dict[str, Any], right: dict[str, Any], prefix: str = "") -> list[str]:
+    """One entry per differing field: nested dicts by key, lists by the items only one side has."""
     lines = []
     for key, value in left.items():
-        if value != right[key]:
-            lines.append(f"{key}:\n    emulator: {value!r}\n    envoy:    {right[key]!r}")
+        other = right.get(key)
+        if value == other:
+            continue
+        if isinstance(value, dict) and isinstance(other, dict):
+            keys = [*value, *(k for k in other if k not in value)]
+            inner = {k: value.get(k) for k in keys}, {k: other.get(k) for k in keys}
+            lines += _diff(*inner, f"{prefix}{key}.")
+        elif isinstance(value, list) and isinstance(other, list) and key in ORDERED:
+            lines.append(_first_difference(f"{prefix}{key}", value, other))
+        elif isinstance(value, list) and isinstance(other, list):
+            only_left = [item for item in value if item not in other]
+            only_right = [item for item in other if item not in value]
+            if only_left or only_right:
+                lines.append(
+                    f"{prefix}{key}:\n    only on the emulator: {only_left!r}"
+                    f"\n    only on Envoy:        {only_right!r}"
+                )
+            else:
+                lines.append(
+                    f"{prefix}{key} (same items, different order or count):\n    emulator: {value!r}"
+                    f"\n    envoy:    {other!r}"
+                )
+        else:
+            lines.append(f"{prefix}{key}:\n    emulator: {value!r}\n    envoy:    {other!r}")
     return lines
+
+
+ORDERED = ("plugin_logs", "callouts")  # order matters: show where they part
+
+
+def _first_difference(name: str, left: list[Any], right: list[Any]) -> str:
+    at = next(
+        (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b), min(len(left), len(right))
+    )
+    shown = [f"{name} ({len(left)} on the emulator, {len(right)} on Envoy; first difference at #{at}):"]
+    shown.append(f"    emulator: {left[at]!r}" if at < len(left) else "    emulator: (no more)")
+    shown.append(f"    envoy:    {right[at]!r}" if at < len(right) else "    envoy:    (no more)")
+    return "\n".join(shown)
 
 
 def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> None:
@@ -112,7 +157,12 @@ def _raise(found: list[str], emulated: Any = None, real: Any = None) -> None:
     if found:
         divergence = divergence_report(getattr(emulated, "trace", []), getattr(real, "trace", []))
         extra = "\n" + divergence if divergence else ""
-        raise BackendMismatch("the emulator and Envoy disagree\n  " + "\n  ".join(found) + extra)
+        message = "the emulator and Envoy disagree\n  " + "\n  ".join(found) + extra
+        raise BackendMismatch(message, found, divergence or "")
+
+
+def _call_fields(record: HttpCallRecord) -> tuple[Any, ...]:
+    return (record.cluster, record.headers, record.body, record.trailers, record.timeout_ms, record.matched)
 
 
 class DiffBackend:
@@ -204,6 +254,15 @@ class DiffBackend:
     def grpc_calls(self) -> list[GrpcCallRecord]:
         return self.emulator.grpc_calls
 
+    @property
+    def http_calls(self) -> list[HttpCallRecord]:
+        """The emulator's records, after checking Envoy's have the same fields (all but ``token``)."""
+        emulated, real = self.emulator.http_calls, self.envoy.http_calls
+        shown = [_call_fields(r) for r in emulated], [_call_fields(r) for r in real]
+        if shown[0] != shown[1]:
+            _raise([f"http_calls:\n    emulator: {shown[0]!r}\n    envoy:    {shown[1]!r}"])
+        return emulated
+
     def withdraw(self, cluster: str) -> int:
         self.envoy.withdraw(cluster)
         return self.emulator.withdraw(cluster)
@@ -228,7 +287,7 @@ class DiffBackend:
         chain = None if plugins is None else list(plugins) if isinstance(plugins, list | tuple) else [plugins]
         twins = None if chain is None else [self.twins[id(p)] for p in chain]
         headers = list(_pairs(kwargs.pop("headers", None)))
-        if not any(k.lower() == "x-request-id" for k, _ in headers):
+        if not any(k.lower() in ("x-request-id", b"x-request-id") for k, _ in headers):
             self.requests += 1  # the same request id on both sides, as a client would send it
             headers.append(("x-request-id", f"pytest-proxy-wasm-{self.requests}"))
         emulated = self.emulator.request(chain, headers=headers, **kwargs)

@@ -8,13 +8,14 @@ answered like an Envoy cluster with nothing listening (503) and fail the test at
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpectationError
 from .abi.enums import MapType
 from .contexts import Buffer, RootContext
-from .headers import HeaderMap, to_pairs
+from .headers import HeaderInput, HeaderMap, to_pairs
 
 if TYPE_CHECKING:
     from .host import Host
@@ -24,14 +25,37 @@ RESET_BODY = (
     b"upstream connect error or disconnect/reset before headers. reset reason: connection termination"
 )
 TIMEOUT_BODY = b"upstream request timeout"
+# The order every backend's record lists the pseudo-headers in (others keep the plugin's order).
+PSEUDO_ORDER = (b":method", b":scheme", b":authority", b":path")
+
+
+def as_forwarded(headers: HeaderMap) -> HeaderMap:
+    """The callout's headers as Envoy's router forwards them (router.cc ``setUpstreamScheme``): a
+    ``:scheme`` other than http/https (any case) is replaced by a valid ``x-forwarded-proto``, else by
+    ``http`` (the async client has no TLS downstream). Pseudo-headers in ``PSEUDO_ORDER``. Verified on
+    Envoy 1.40 through the Envoy backend's scheme probe (docs/backends.md, "Callout records")."""
+    headers = HeaderMap(headers.pairs())
+    scheme = headers.get(b":scheme")
+    if scheme is None or scheme.lower() not in (b"http", b"https"):
+        forwarded = headers.get(b"x-forwarded-proto")
+        valid = forwarded is not None and forwarded.lower() in (b"http", b"https")
+        headers.replace(b":scheme", forwarded if valid and forwarded is not None else b"http")
+    return canonical(headers.pairs())
+
+
+def canonical(pairs: list[tuple[bytes, bytes]]) -> HeaderMap:
+    """Pseudo-headers first, in ``PSEUDO_ORDER``; every other header in its original order."""
+    rank = {name: index for index, name in enumerate(PSEUDO_ORDER)}
+    pseudo = sorted((p for p in pairs if p[0][:1] == b":"), key=lambda p: rank.get(p[0], len(rank)))
+    return HeaderMap(pseudo + [p for p in pairs if p[0][:1] != b":"])
 
 
 @dataclass
 class CalloutResponse:
     status: int = 200
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
     body: bytes = b""
-    trailers: list[tuple[str, str]] = field(default_factory=list)
+    trailers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
     delay_ms: float = 0
     failure: str | None = None  # "reset" or "timeout"
 
@@ -87,15 +111,17 @@ class HttpCallExpectation:
     def respond_with(
         self,
         status: int = 200,
-        headers: list[tuple[str, str]] | dict[str, str] | None = None,
+        headers: HeaderInput = None,
         body: bytes | str = b"",
-        trailers: list[tuple[str, str]] | None = None,
+        trailers: HeaderInput = None,
         delay_ms: float = 0,
     ) -> HttpCallExpectation:
-        """Add the next answer (the first call gets the first one; the last one repeats)."""
+        """Add the next answer (the first call gets the first one; the last one repeats). Header values:
+        str goes out as Latin-1, bytes as they are."""
         data = body.encode() if isinstance(body, str) else bytes(body)
-        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
-        self.answers.append(CalloutResponse(status, pairs, data, list(trailers or []), delay_ms))
+        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+        tail = list(trailers.items()) if isinstance(trailers, Mapping) else list(trailers or [])
+        self.answers.append(CalloutResponse(status, pairs, data, tail, delay_ms))
         return self
 
     def respond_in_order(self, answers: list[dict[str, Any]]) -> HttpCallExpectation:
@@ -123,7 +149,9 @@ class HttpCallExpectation:
 
 @dataclass
 class HttpCallRecord:
-    """A call the plugin made, as the test can inspect it."""
+    """A call the plugin made, as the cluster received it, in the same shape on every backend:
+    ``:method``, ``:scheme``, ``:authority``, ``:path``, then the plugin's other headers (and
+    ``content-length`` for a body). ``token`` is 0 on Envoy, where it cannot be observed."""
 
     cluster: str
     headers: list[tuple[str, str]]
@@ -251,7 +279,7 @@ class Callouts:
         if body and headers.get(b"content-length") is None:
             headers.add(b"content-length", str(len(body)).encode())
         record = HttpCallRecord(
-            cluster, headers.as_text(), body, trailers.as_text(), timeout_ms, token, matched
+            cluster, as_forwarded(headers).as_text(), body, trailers.as_text(), timeout_ms, token, matched
         )
         self.records.append(record)
         delay = response.delay_ms if not timeout_ms else min(response.delay_ms, timeout_ms)

@@ -9,7 +9,7 @@ while the response is under way goes straight to the client.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from ..outcome import Outcome, UpstreamRequest
 from .abi.enums import StreamType
 from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, _Hold, codec_headers
-from .headers import HeaderMap, to_pairs
+from .headers import HeaderInput, HeaderMap, to_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
 
 if TYPE_CHECKING:
@@ -32,9 +32,9 @@ STREAM_IDLE_TIMEOUT_NS = 300 * 1_000_000_000  # Envoy's default stream idle time
 @dataclass
 class UpstreamResponse:
     status: int = 200
-    headers: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
     body: bytes | str = b""
-    trailers: list[tuple[str, str]] | None = None
+    trailers: list[tuple[str | bytes, str | bytes]] | None = None
 
 
 DIRECT_RESPONSE_BODY_LIMIT = 4096  # Envoy's route config max_direct_response_body_size_bytes default
@@ -154,9 +154,9 @@ class Exchange(FilterWalk):
         path: str,
         authority: str,
         scheme: str,
-        headers: Iterable[tuple[str, str]] | Mapping[str, str] | None,
+        headers: HeaderInput,
         body: bytes | str | Sequence[bytes],
-        trailers: Iterable[tuple[str, str]] | None,
+        trailers: HeaderInput,
         upstream: UpstreamResponse,
     ) -> Outcome:
         self.upstream = upstream

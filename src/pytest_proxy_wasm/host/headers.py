@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 Pairs = list[tuple[bytes, bytes]]
+# What a test may pass as headers on every backend: str (sent as Latin-1) or bytes (sent as is).
+HeaderInput = Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str | bytes] | None
 
 
 def _lower(key: bytes) -> bytes:
@@ -76,10 +78,9 @@ class HeaderMap:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.entries]
 
 
-def to_pairs(
-    headers: Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]] | Mapping[str, str] | None,
-) -> Pairs:
-    """Accept str or bytes pairs (or a dict) from a test; encode text as latin-1 like an HTTP codec."""
+def to_pairs(headers: HeaderInput) -> Pairs:
+    """Accept str or bytes pairs (or a dict) from a test; encode text as Latin-1 like an HTTP codec,
+    send bytes as they are."""
     if headers is None:
         return []
     items: Iterable[tuple[str | bytes, str | bytes]] = (
@@ -87,7 +88,22 @@ def to_pairs(
     )
     out: Pairs = []
     for key, value in items:
-        k = key.encode("latin-1") if isinstance(key, str) else bytes(key)
-        v = value.encode("latin-1") if isinstance(value, str) else bytes(value)
-        out.append((k, v))
+        out.append((_octets(key, key), _octets(key, value)))
     return out
+
+
+def _octets(key: str | bytes, text: str | bytes) -> bytes:
+    if not isinstance(text, str):
+        return bytes(text)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"header {key!r}: {text!r} is not Latin-1 text, which is all an HTTP/1.1 header carries; "
+            f"pass bytes to send exact octets (e.g. {text.encode()!r} for its UTF-8)"
+        ) from None
+
+
+def as_latin1(headers: HeaderInput) -> list[tuple[str, str]]:
+    """``to_pairs`` as text whose Latin-1 encoding is the exact bytes (for the Envoy backend's wire)."""
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in to_pairs(headers)]

@@ -16,6 +16,7 @@ from .declarations import CalloutDeclarations
 from .diagnostics import Misuse
 from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
+from .headers import HeaderInput
 from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
 from .plugin import Plugin
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from .tcp_connection import UpstreamReply
 
 
-def _pair_list(pairs: Iterable[tuple[str, str]] | Mapping[str, str] | None) -> list[tuple[str, str]]:
+def _pair_list(pairs: HeaderInput) -> list[tuple[str | bytes, str | bytes]]:
     if pairs is None:
         return []
     return list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
@@ -292,13 +293,13 @@ class Host(CalloutDeclarations):
         path: str = "/",
         authority: str = "example.com",
         scheme: str = "http",
-        headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        headers: HeaderInput = None,
         body: bytes | str | Sequence[bytes] = b"",
-        trailers: Iterable[tuple[str, str]] | None = None,
+        trailers: HeaderInput = None,
         upstream_status: int = 200,
-        upstream_headers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        upstream_headers: HeaderInput = None,
         upstream_body: bytes | str = b"",
-        upstream_trailers: Iterable[tuple[str, str]] | Mapping[str, str] | None = None,
+        upstream_trailers: HeaderInput = None,
         direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
         """Run one whole exchange: the request through the chain, a simulated upstream, the response back.

@@ -82,6 +82,8 @@ class Runtime:
         )
         self.epoch = 0  # mirrors the engine's epoch, so VMs re-arm deadlines only when it moved
         self._compiled: dict[str, CompiledModule] = {}
+        # path -> (file identity, sha256): a path loaded again unchanged is neither read nor hashed
+        self._digests: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         # The ticker holds only a weak reference: a Runtime nobody closes still goes away with its thread.
@@ -98,18 +100,24 @@ class Runtime:
 
     def load(self, source: bytes | str | os.PathLike[str], name: str | None = None) -> CompiledModule:
         """Compile (or fetch from cache) a module given as bytes or a path."""
+        identity: tuple[int, int, int, int] | None = None
         if isinstance(source, bytes | bytearray):
             data = bytes(source)
             label = name or "<bytes>"
         else:
             path = Path(source)
             label = name or path.name
+            identity, known = self._known_path(path)  # the file's identity is taken before reading it
+            if known is not None:
+                return known if known.name == label else _renamed(known, label)
             try:
                 data = path.read_bytes()
             except OSError as exc:
                 raise ModuleLoadError(label, f"cannot read {path}: {exc.strerror}") from None
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
+            if identity is not None:
+                self._digests[str(source)] = (identity, digest)
             cached = self._compiled.get(digest)
         if cached is not None:
             return cached if cached.name == label else _renamed(cached, label)
@@ -127,6 +135,20 @@ class Runtime:
         with self._lock:
             self._compiled[digest] = compiled
         return compiled
+
+    def _known_path(self, path: Path) -> tuple[tuple[int, int, int, int] | None, CompiledModule | None]:
+        """The file's identity (device, inode, size, mtime in ns) and, if this path was loaded before
+        with the same identity, its compiled module (so it is neither read nor hashed again)."""
+        try:
+            st = path.stat()
+        except OSError:
+            return None, None  # read_bytes reports the error
+        identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            seen = self._digests.get(str(path))
+            if seen is None or seen[0] != identity:
+                return identity, None
+            return identity, self._compiled.get(seen[1])
 
     def _compile(self, label: str, data: bytes, digest: str) -> wasmtime.Module:
         if len(data) < 8 or data[:4] != b"\0asm":

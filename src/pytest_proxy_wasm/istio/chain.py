@@ -145,7 +145,11 @@ def select(plugin: WasmPlugin, w: Workload) -> tuple[bool, str]:
     missing = {k: v for k, v in plugin.match_labels.items() if w.labels.get(k) != v}
     wanted = ", ".join(f"{k}={v}" for k, v in plugin.match_labels.items()) or "(empty)"
     if missing:
-        return False, f"selector matchLabels {wanted} do not match workload labels"
+        hint = ",".join(f"labels={k}={v}" for k, v in plugin.match_labels.items())
+        return False, (
+            f"selector matchLabels {wanted} do not match workload labels "
+            f"(to run it there: --workload ns={plugin.namespace},{hint})"
+        )
     return True, f"selector matchLabels {wanted} match"
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from . import oci
 from .chain import build_chain
 from .fetch import Fetcher
+from .hints import push_credentials
+from .model import FetchError
 from .validate import load_documents
 from .workload import Workload, parse_workload
 
@@ -163,7 +165,14 @@ def add_pull_parser(sub: Any) -> None:
 
 
 def pull_command(args: argparse.Namespace) -> int:
-    pulled = oci.pull(args.reference, _credentials(args), insecure=args.insecure)
+    credentials = _credentials(args)
+    try:
+        pulled = oci.pull(args.reference, credentials, insecure=args.insecure)
+    except FetchError as exc:
+        if "refused" not in str(exc) or "HTTP 401" not in str(exc):
+            raise
+        hint = push_credentials(oci.parse_reference(args.reference).registry, credentials is None)
+        raise FetchError(str(exc) + hint.replace("push", "pull"), exc.result) from None
     args.output.write_bytes(pulled.module)
     print(pulled.digest)
     print(f"format: {pulled.format}, {len(pulled.module)} bytes -> {args.output}", file=sys.stderr)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from . import oci
+from . import hints, oci
 from .enums import PullPolicy
 from .model import FetchError, WasmPlugin
 
@@ -32,6 +32,7 @@ class Fetched:
     module: Path
     checksum: str  # http(s): sha256 of the unboxed body; oci: the manifest digest (hex); file: ""
     cached: bool = False
+    log: tuple[str, ...] = ()  # what istio-agent would log about this fetch (``run`` prints it)
 
 
 def check_wasm(data: bytes, where: str) -> None:
@@ -61,6 +62,21 @@ def unbox(data: bytes, max_size: int = oci.MAX_SIZE) -> bytes:
         else:
             return data
     return data
+
+
+def _oci_log(plugin: WasmPlugin, pulled: oci.Pulled, mapped: str) -> tuple[str, ...]:
+    """istio-agent's own lines (pkg/wasm imagefetcher), then what it found."""
+    ref = oci.parse_reference(plugin.url)
+    lines = [
+        f"fetching image {ref.repository} from registry {ref.registry}{mapped} with tag {ref.tag or 'latest'}"
+        + (f" and digest {ref.digest}" if ref.digest else "")
+    ]
+    if pulled.plain_http:
+        lines.append(f"fetching image with plain text from {ref}")
+    lines.append(f"image format: {pulled.format}; manifest digest: {pulled.digest}")
+    if plugin.image_pull_secret:
+        lines.append(f"credentials: imagePullSecret {plugin.namespace}/{plugin.image_pull_secret}")
+    return tuple(lines)
 
 
 def effective_policy(plugin: WasmPlugin) -> PullPolicy:
@@ -131,8 +147,9 @@ class Fetcher:
         if plugin.scheme == "file":
             path = Path(plugin.url[len("file://") :])
             if not path.is_file():
-                raise FetchError(f"{plugin.describe()}: no such file {path}")
-            return Fetched(path, "")  # Envoy loads it directly; istiod drops sha256 for file://
+                raise FetchError(f"{plugin.describe()}: no such file {path}" + hints.missing_file(path))
+            # Envoy loads it directly; istiod drops sha256 for file://
+            return Fetched(path, "", log=(f"local file {path}: not fetched (Envoy reads it)",))
         if plugin.scheme not in ("http", "https", "oci"):
             raise FetchError(f"{plugin.describe()}: unsupported scheme {plugin.scheme}")
         index = self._index()
@@ -146,14 +163,16 @@ class Fetcher:
             assert self.cache_dir is not None
             if fresh and (self.cache_dir / entry["file"]).is_file():
                 self.stats["cache_hit"] += 1
-                return Fetched(self.cache_dir / entry["file"], entry["checksum"], cached=True)
+                line = f"cache hit: {plugin.url} (checksum {entry['checksum']}, pull policy {policy.name})"
+                return Fetched(self.cache_dir / entry["file"], entry["checksum"], True, (line,))
         self.stats["cache_miss"] += 1
         try:
-            module, checksum = self._download(plugin)
+            module, checksum, log = self._download(plugin)
             if expected and checksum != expected:
+                hint = hints.oci_checksum(expected, checksum, module) if plugin.scheme == "oci" else ""
                 raise FetchError(
                     f"module downloaded from {plugin.url} has checksum {checksum}, "
-                    f"which does not match: {expected}",
+                    f"which does not match: {expected}" + hint,
                     "checksum_mismatched",
                 )
             check_wasm(module, plugin.url)
@@ -161,26 +180,46 @@ class Fetcher:
             self.stats[exc.result] += 1
             raise
         self.stats["success"] += 1
-        return Fetched(self._store(plugin.url, checksum, module, plugin.resource_version), checksum)
+        log += (f"cache miss: pulled (pull policy {policy.name}), {len(module)} bytes, stored in the cache",)
+        stored = self._store(plugin.url, checksum, module, plugin.resource_version)
+        return Fetched(stored, checksum, log=log)
 
-    def _download(self, plugin: WasmPlugin) -> tuple[bytes, str]:
+    def _download(self, plugin: WasmPlugin) -> tuple[bytes, str, tuple[str, ...]]:
+        try:
+            return self._download_once(plugin)
+        except FetchError as exc:
+            host = urlsplit(plugin.url if "://" in plugin.url else "oci://" + plugin.url).netloc
+            text = str(exc)
+            if plugin.scheme == "oci" and "anonymously: HTTP 401" in text:
+                raise FetchError(text + hints.anonymous_pull(plugin.namespace), exc.result) from None
+            unreachable = "unreachable" in text or "ConnectError" in text
+            if unreachable and host not in self.hosts:
+                raise FetchError(text + hints.unknown_host(host), exc.result) from None
+            raise
+
+    def _download_once(self, plugin: WasmPlugin) -> tuple[bytes, str, tuple[str, ...]]:
         url = self._rewrite(plugin.url)
+        mapped = f" (mapped to {urlsplit(url).netloc})" if url != urlunsplit(urlsplit(plugin.url)) else ""
         if plugin.scheme == "oci":
             credentials = None
             if plugin.image_pull_secret:
                 secret = self.secrets.get(f"{plugin.namespace}/{plugin.image_pull_secret}", b"")
                 if not secret:
-                    raise FetchError(f"{plugin.describe()}: missing image pulling secret", "manifest_failure")
+                    hint = hints.missing_secret(plugin.namespace, plugin.image_pull_secret)
+                    raise FetchError(
+                        f"{plugin.describe()}: missing image pulling secret" + hint, "manifest_failure"
+                    )
                 registry = oci.parse_reference(url).registry
                 original = oci.parse_reference(plugin.url).registry
                 credentials = oci.credentials_for(secret, original) or oci.credentials_for(secret, registry)
             pulled = oci.pull(
                 url, credentials, insecure=self.insecure, max_size=self.max_size, timeout=self.timeout
             )
-            return pulled.module, pulled.digest.removeprefix("sha256:")
+            return pulled.module, pulled.digest.removeprefix("sha256:"), _oci_log(plugin, pulled, mapped)
         body = self._http_get(url)
         module = unbox(body, self.max_size)
-        return module, hashlib.sha256(module).hexdigest()
+        digest = hashlib.sha256(module).hexdigest()
+        return module, digest, (f"fetching {plugin.url}{mapped}: sha256 of the module {digest}",)
 
     def _http_get(self, url: str) -> bytes:
         last = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,14 @@ class LoadedPlugin:
     spec: PluginSpec | None = None
     handle: Any = None  # what backend.load_plugin returned, or the deny-all element
     error: str = ""
+    log: tuple[str, ...] = ()  # the fetch, as istio-agent would log it
+
+    def details(self) -> list[str]:
+        """The fetch and the VM's environment as ``vmConfig.env`` resolved it (what ``run`` prints)."""
+        lines = list(self.log)
+        if self.spec is not None:
+            lines += vm_env_lines(self.plugin, self.spec)
+        return lines
 
 
 @dataclass
@@ -57,10 +66,27 @@ class IstioChain:
 
     def explain(self) -> str:
         lines = [self.chain.explain(), "loading:"]
-        lines += [
-            f"  {lp.plugin.key}: {lp.status}" + (f" — {lp.error}" if lp.error else "") for lp in self.loaded
-        ]
+        for lp in self.loaded:
+            lines.append(f"  {lp.plugin.key}: {lp.status}" + (f" — {lp.error}" if lp.error else ""))
+            lines += [f"    {line}" for line in lp.details()]
         return "\n".join(lines)
+
+
+def vm_env_lines(plugin: WasmPlugin, spec: PluginSpec) -> list[str]:
+    """Each variable the VM sees (or does not), and where it came from."""
+    declared = {e.name for e in plugin.env}
+    lines = []
+    for key, value in spec.env.items():
+        source = "vmConfig.env value" if key in declared else "added by istiod"
+        lines.append(f"{key}={value}  ({source})")
+    for key in spec.host_env_keys:
+        if key in os.environ:
+            lines.append(f"{key}={os.environ[key]}  (valueFrom HOST: this machine's environment)")
+        else:
+            lines.append(f"{key}: valueFrom HOST, not set here: the VM does not see it (Envoy drops it)")
+    if not lines:
+        return ["vm env: empty"]
+    return ["vm env:", *(f"  {line}" for line in lines)]
 
 
 def _load(backend: Backend, spec: PluginSpec, module: Path | bytes) -> Any:
@@ -110,10 +136,13 @@ def load_wasmplugins(
     for plugin in chain.plugins:
         try:
             module: Path | bytes
+            log: tuple[str, ...] = ()
             if plugin.scheme == "file" and files and plugin.url[len("file://") :] in files:
                 module = Path(files[plugin.url[len("file://") :]])
+                log = (f"local file {plugin.url[len('file://') :]}: read from {module} (--map-file)",)
             else:
-                module = fetcher.fetch(plugin).module
+                fetched = fetcher.fetch(plugin)
+                module, log = fetched.module, fetched.log
         except FetchError as exc:
             if plugin.scheme == "file":
                 raise  # Envoy itself rejects a filter whose local file is missing
@@ -121,7 +150,7 @@ def load_wasmplugins(
             continue
         secret = fetcher.secrets.get(f"{plugin.namespace}/{plugin.image_pull_secret}")
         spec = to_plugin_spec(plugin, module, pull_secret=secret, istio_version=istio_version)
-        result.loaded.append(LoadedPlugin(plugin, "loaded", spec, _load(backend, spec, module)))
+        result.loaded.append(LoadedPlugin(plugin, "loaded", spec, _load(backend, spec, module), log=log))
     return result
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from .hints import push_credentials
 from .images import (
     DOCKER_CONFIG,
     DOCKER_LAYER,
@@ -326,6 +327,7 @@ class Pulled:
     module: bytes
     digest: str  # the image manifest digest: what WasmPlugin.sha256 is compared with for oci://
     format: str
+    plain_http: bool = False  # the registry answered over plain HTTP after TLS failed
 
 
 def pull(
@@ -343,7 +345,8 @@ def pull(
             module, fmt = extract_wasm(reg, ref.repository, manifest, media, max_size)
         except httpx.HTTPError as exc:
             raise FetchError(f"{ref}: {exc}") from None
-    return Pulled(module, _digest(raw), fmt)
+        plain = reg.scheme == "http"
+    return Pulled(module, _digest(raw), fmt, plain)
 
 
 def push(
@@ -364,3 +367,8 @@ def push(
             return reg.put_manifest(ref.repository, ref.tag or "latest", manifest, media)
         except httpx.HTTPError as exc:
             raise FetchError(f"push to {ref}: {exc}") from None
+        except FetchError as exc:
+            if "refused" not in str(exc) or "HTTP 401" not in str(exc):
+                raise
+            hint = push_credentials(ref.registry, anonymous=credentials is None)
+            raise FetchError(str(exc) + hint, exc.result) from None

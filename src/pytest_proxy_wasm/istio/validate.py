@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .enums import EnvValueSource, FailStrategy, PluginPhase, PluginType, PullPolicy, WorkloadMode, parse_enum
+from .hints import numeric_sha256
 from .model import (
     API_VERSION,
     DEFAULT_NAMESPACE,
@@ -260,7 +261,11 @@ def parse_wasmplugin(doc: object, document: str = "") -> WasmPlugin:
     match_labels = _label_selector(c, spec)
     refs = _target_refs(c, spec, namespace)
     url = _url(c, spec)
-    sha = c.string(spec.get("sha256"), "sha256")
+    raw_sha = spec.get("sha256")
+    numeric = isinstance(raw_sha, int | float) and not isinstance(raw_sha, bool)
+    if numeric:
+        c.fail("sha256", numeric_sha256(raw_sha))
+    sha = "" if numeric else c.string(raw_sha, "sha256")
     if not SHA256.match(sha):
         c.fail("sha256", "must match ^$|^[a-f0-9]{64}$ (64 lower-case hex digits)")
     secret = spec.get("imagePullSecret")

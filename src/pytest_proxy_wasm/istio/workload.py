@@ -10,6 +10,8 @@ from .enums import WorkloadMode
 from .model import DEFAULT_NAMESPACE, ROOT_NAMESPACE
 
 Kind = Literal["sidecar", "gateway", "waypoint"]
+# Istio's gateway Deployments (istio-ingressgateway, istio-egressgateway) carry ``istio: <this>``.
+GATEWAY_LABELS = ("ingressgateway", "egressgateway")
 KEYS = ("ns", "namespace", "labels", "label", "mode", "port", "protocol", "kind", "name", "class",
         "services", "root-ns", "gateway-api")  # fmt: skip
 
@@ -36,6 +38,7 @@ class Workload:
     gateway_class: str = ""
     services: tuple[str, ...] = ()
     root_namespace: str = ROOT_NAMESPACE
+    assumed: str = ""  # what parse_workload inferred and did not get told (said in describe())
 
     @property
     def traffic_mode(self) -> WorkloadMode:
@@ -55,7 +58,7 @@ class Workload:
         return (
             f"{where} in namespace {self.namespace} (labels: {labels}), "
             f"{self.traffic_mode.name} {self.protocol} port {self.match_port}"
-        )
+        ) + (f"\n  note: {self.assumed}" if self.assumed else "")
 
 
 def parse_workload(text: str) -> Workload:
@@ -90,6 +93,14 @@ def parse_workload(text: str) -> Workload:
     if protocol not in ("HTTP", "TCP"):
         raise ValueError(f"--workload protocol must be HTTP or TCP, got {protocol}")
     kind = values.get("kind", "sidecar")
+    assumed = ""
+    if "kind" not in values and labels.get("istio") in GATEWAY_LABELS:
+        # Selection itself only compares labels, but a gateway's traffic is CLIENT and its chain differs.
+        kind = "gateway"
+        assumed = (
+            f"kind=gateway assumed from label istio={labels['istio']} (Istio's classic gateway "
+            "Deployments carry it; a gateway's traffic is CLIENT); pass kind=sidecar if this is a sidecar"
+        )
     if kind not in ("sidecar", "gateway", "waypoint"):
         raise ValueError(f"--workload kind must be sidecar, gateway or waypoint, got {kind}")
     port = values.get("port", "0")
@@ -107,4 +118,5 @@ def parse_workload(text: str) -> Workload:
         gateway_class=values.get("class", "istio-waypoint" if kind == "waypoint" else ""),
         services=tuple(s for s in values.get("services", "").split("+") if s),
         root_namespace=values.get("root-ns", ROOT_NAMESPACE),
+        assumed=assumed,
     )

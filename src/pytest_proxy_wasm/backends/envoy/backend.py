@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
 from ..spec import PluginSpec
 from . import bootstrap
-from .convert import Headers, as_http2, body_chunks, callout_records, custom_metrics, pairs
+from .convert import Headers, as_http2, body_chunks, custom_metrics, pairs
 from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
 from .grpc_server import GrpcCluster, GrpcFakes
 from .logs import parse, start_failure
@@ -181,7 +181,7 @@ class EnvoyBackend(CalloutDeclarations):
             chain,
             paths,
             self.tcp_upstream.port if network else self.upstream.port,
-            [bootstrap.Cluster(n, s.port) for n, s in self.clusters.items() if n in key[1]]
+            [bootstrap.Cluster(n, s.port, probe_scheme=True) for n, s in self.clusters.items() if n in key[1]]
             + [
                 bootstrap.Cluster(
                     n, self.grpc_clusters[n].closed_port if down else self.grpc_clusters[n].port, True
@@ -279,7 +279,7 @@ class EnvoyBackend(CalloutDeclarations):
         scheme: str = "http",
         headers: Headers = None,
         body: bytes | str | Sequence[bytes] = b"",
-        trailers: Iterable[tuple[str, str]] | None = None,
+        trailers: Headers = None,
         upstream_status: int = 200,
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
@@ -299,12 +299,12 @@ class EnvoyBackend(CalloutDeclarations):
             upstream_body.encode() if isinstance(upstream_body, str) else upstream_body,
         )
         seen_upstream = len(self.upstream.requests)
-        seen_calls = {name: len(server.requests) for name, server in self.clusters.items()}
+        seen_calls = len(self.callouts.records)
         seen_grpc = len(self.grpc.records)
         access_log = self.workdir / "access.log"
         access_before = access_log.read_text().count("\n") if access_log.exists() else 0
         wire_request = encode_request(
-            method, path, authority, pairs(headers), chunks, list(trailers) if trailers is not None else None
+            method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
         try:
             response = exchange(process.port, wire_request, method)
@@ -317,9 +317,7 @@ class EnvoyBackend(CalloutDeclarations):
 
         def settled(lines: list[str]) -> bool:
             # the stream is gone and every callout this exchange made has had its answer delivered
-            calls = sum(
-                len(server.requests) - seen_calls.get(name, 0) for name, server in self.clusters.items()
-            )
+            calls = len(self.callouts.records) - seen_calls
             answered = _count(lines, "proxy_on_http_call_response(")
             unary = sum(r.kind == "call" for r in self.grpc.records[seen_grpc:])
             grpc_done = _count(lines, "proxy_on_grpc_receive(") + _count(lines, "proxy_on_grpc_close(")
@@ -335,7 +333,7 @@ class EnvoyBackend(CalloutDeclarations):
         entry: dict[str, Any],
         logs: list[LogRecord],
         seen_upstream: int,
-        seen_calls: dict[str, int],
+        seen_calls: int,
     ) -> Outcome:
         upstream_request = None
         if len(self.upstream.requests) > seen_upstream:
@@ -348,7 +346,7 @@ class EnvoyBackend(CalloutDeclarations):
                 seen.body,
                 [(k.lower(), v) for k, v in seen.trailers],
             )
-        calls = callout_records(self.clusters, seen_calls)
+        calls = [record.to_json() for record in self.callouts.records[seen_calls:]]
         details = str(entry.get("details", "")) if entry else ""
         status = int(response.start_line.split()[1]) if response is not None else None
         return Outcome(

@@ -33,11 +33,34 @@ ACCESS_LOG_FORMAT = {
 }
 
 
+HEADER_MUTATION = "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation"
+UPSTREAM_CODEC = "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"
+# An upstream filter on each callout cluster copies the forwarded :scheme (which HTTP/1.1 does not
+# carry) into this header, so the fake records what Envoy's router really set (fakes.as_sent).
+SCHEME_PROBE = {
+    "name": "envoy.filters.http.header_mutation",
+    "typed_config": {
+        "@type": HEADER_MUTATION,
+        "mutations": {
+            "request_mutations": [
+                {
+                    "append": {
+                        "header": {"key": "x-pytest-proxy-wasm-scheme", "value": "%REQ(:SCHEME)%"},
+                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                    }
+                }
+            ]
+        },
+    },
+}
+
+
 @dataclass(frozen=True)
 class Cluster:
     name: str
     port: int
     http2: bool = False
+    probe_scheme: bool = False  # an HTTP callout cluster: record the forwarded :scheme
 
 
 def plugin_config(spec: PluginSpec, module_path: Path) -> dict[str, Any]:
@@ -99,11 +122,15 @@ def _cluster(cluster: Cluster) -> dict[str, Any]:
         if cluster.http2
         else {"http_protocol_options": {"enable_trailers": True}}
     )
+    options: dict[str, Any] = {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        "explicit_http_config": protocol,
+    }
+    if cluster.probe_scheme:
+        codec = {"name": "envoy.filters.http.upstream_codec", "typed_config": {"@type": UPSTREAM_CODEC}}
+        options["http_filters"] = [SCHEME_PROBE, codec]
     data["typed_extension_protocol_options"] = {
-        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-            "explicit_http_config": protocol,
-        }
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options
     }
     return data
 

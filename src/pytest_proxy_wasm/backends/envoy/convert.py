@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
 
-if TYPE_CHECKING:
-    from .fakes import CalloutCluster
+from ...host.headers import HeaderInput, as_latin1
 
-Headers = Iterable[tuple[str, str]] | Mapping[str, str] | None
+Headers = HeaderInput
 # Stat roots Envoy itself owns: anything else in /stats is a plugin's custom metric.
 ENVOY_STAT_ROOTS = frozenset(
     {
@@ -45,7 +43,7 @@ def as_http2(
     method: str, target: str, headers: Sequence[tuple[str, str]], scheme: str | None = "http"
 ) -> list[tuple[str, str]]:
     """An HTTP/1.1 request line and headers as the pseudo-header map Envoy and the emulator hold
-    (``scheme=None``: a callout, where the plugin chose the pseudo-headers and sent no ``:scheme``)."""
+    (``scheme=None``: leave ``:scheme`` out). Callouts use ``fakes.as_sent``."""
     authority = next((v for k, v in headers if k.lower() == "host"), "")
     rest = [(k.lower(), v) for k, v in headers if k.lower() != "host"]
     pseudo = [(":method", method), (":path", target)] + ([(":scheme", scheme)] if scheme else [])
@@ -53,9 +51,8 @@ def as_http2(
 
 
 def pairs(headers: Headers) -> list[tuple[str, str]]:
-    if headers is None:
-        return []
-    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    """Headers for the wire (which writes Latin-1): bytes values arrive as the same bytes."""
+    return as_latin1(headers)
 
 
 def custom_metrics(stats: Mapping[str, int]) -> dict[str, int]:
@@ -73,22 +70,3 @@ def body_chunks(body: bytes | str | Sequence[bytes]) -> list[bytes]:
     else:
         chunks = [bytes(c) for c in body]
     return [c for c in chunks if c]
-
-
-def callout_records(clusters: Mapping[str, CalloutCluster], seen: Mapping[str, int]) -> list[dict[str, Any]]:
-    """The HTTP callouts that reached each cluster's fake since ``seen`` (counts per cluster)."""
-    calls = []
-    for name, server in clusters.items():
-        for message in server.requests[seen.get(name, 0) :]:
-            timeout = message.header("x-envoy-expected-rq-timeout-ms")
-            method, target = message.start_line.split()[:2]
-            calls.append(
-                {
-                    "cluster": name,
-                    "headers": [list(h) for h in as_http2(method, target, message.headers, scheme=None)],
-                    "body": message.body.decode("utf-8", "replace"),
-                    "timeout_ms": int(timeout) if timeout else 0,
-                    "status": None,
-                }
-            )
-    return calls

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...host.callouts import CalloutResponse, Callouts, HttpCallRecord
-from ...host.headers import HeaderMap
+from ...host.callouts import CalloutResponse, Callouts, HttpCallRecord, canonical, response_maps
+from ...host.headers import HeaderMap, as_latin1
 from .wire import Message, Pairs, read_body
 
 
@@ -95,24 +95,22 @@ class CalloutCluster(FakeServer):
         super().__init__(cluster, self._answer)
 
     def _answer(self, message: Message) -> UpstreamReply | None:
-        method, path = message.start_line.split()[:2]
-        headers = HeaderMap(
-            [(b":method", method.encode()), (b":path", path.encode())]
-            + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in message.headers]
-        )
+        headers = as_sent(message)
         response: CalloutResponse
         response, matched = self.callouts.answer_for(self.cluster, headers)
-        timeout = message.header("x-envoy-expected-rq-timeout-ms")
+        timeout = int(message.header("x-envoy-expected-rq-timeout-ms") or 0)
+        seen, _, _ = response_maps(response, timeout)  # what Envoy hands the plugin (503/504 on failure)
+        status = seen.get(b":status") if seen is not None else None
         self.callouts.records.append(
             HttpCallRecord(
                 self.cluster,
                 headers.as_text(),
                 message.body,
                 list(message.trailers),
-                int(timeout or 0),
+                timeout,
                 0,
                 matched,
-                response.status if not response.failure else None,
+                int(status) if status else None,
             )
         )
         if response.failure == "timeout":
@@ -122,7 +120,25 @@ class CalloutCluster(FakeServer):
             self.stopping.wait(response.delay_ms / 1000)
         if response.failure == "reset":
             return None
-        return UpstreamReply(response.status, list(response.headers), response.body)
+        return UpstreamReply(response.status, as_latin1(response.headers), response.body)
+
+
+# Set by each callout cluster's upstream header_mutation filter (bootstrap.SCHEME_PROBE): the
+# ``:scheme`` Envoy's router forwarded, which HTTP/1.1 does not carry.
+SCHEME_PROBE = "x-pytest-proxy-wasm-scheme"
+# Added by Envoy to every callout; the record holds what the plugin sent (timeout_ms keeps the timeout).
+ENVOY_ADDED = frozenset({"host", SCHEME_PROBE, "x-envoy-internal", "x-envoy-expected-rq-timeout-ms"})
+
+
+def as_sent(message: Message) -> HeaderMap:
+    """A callout as it reached the fake, in the emulator's record shape: ``:method`` and ``:path`` from
+    the request line, ``:authority`` from Host, ``:scheme`` from the probe header; Envoy's own
+    additions dropped."""
+    method, path = message.start_line.split()[:2]
+    pseudo = [(":method", method), (":scheme", message.header(SCHEME_PROBE) or "http")]
+    pseudo += [(":authority", message.header("host") or ""), (":path", path)]
+    rest = [(k.lower(), v) for k, v in message.headers if k.lower() not in ENVOY_ADDED]
+    return canonical([(k.encode("latin-1"), v.encode("latin-1")) for k, v in pseudo + rest])
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
