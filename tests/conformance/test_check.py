@@ -36,6 +36,7 @@ def failing(run: dict[str, object]) -> set[str]:
         ("rust/tcp.wasm", ()),  # a network filter: classified, checked over TCP, no expectations needed
         ("rust/service.wasm", ()),  # root-only: service checks, no HTTP case
         ("rust/string_headers.wasm", ("--expect", str(FIXTURES / "expectations" / "rust.yaml"))),
+        ("rust/istio_template.wasm", ("--expect", str(FIXTURES / "expectations" / "rust.yaml"))),
         ("rust/basic_auth.wasm", ("--plugin-config", '{"username": "admin", "password": "s3cret"}')),
     ],
 )
