@@ -208,8 +208,11 @@ class EnvoyBackend(CalloutDeclarations):
         # configures every filter plugin; a singleton service is configured by a canary and the main thread.
         configured = (2 + self.workers) * len(chain) + 2 * len(services)
         new = any(spec not in self._started_specs for spec in [*chain, *services])
+        # The count ends the wait; the long quiet period only matters when V8 is slow (Go modules, load).
         logs = self._consume_log(
-            settle=0.05, until=lambda lines: _count(lines, "proxy_on_configure return") >= configured
+            settle=2.0,
+            until=lambda lines: _count(lines, "proxy_on_configure return") >= configured,
+            limit=10.0,
         )
         if not new:  # a restart for new clusters or another listener kind: not a new plugin load
             del self.records[len(self.records) - len(logs) :]
