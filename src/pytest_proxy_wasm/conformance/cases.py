@@ -45,6 +45,11 @@ class CaseFailure(AssertionError):  # noqa: N818 - a failed case, reported as a 
     """The module broke the rule a case checks (a test failure, never an error)."""
 
 
+class CaseWarning(CaseFailure):
+    """A finding that is only a warning whatever the case's severity (the platform input that
+    triggers it, or the check's own set-up, may explain it): recorded, never failing the verdict."""
+
+
 class NotApplicable(Exception):  # noqa: N818 - reads as what it is
     """The case does not apply to this module (reported as skipped, with the reason)."""
 

@@ -16,7 +16,18 @@ import pytest
 
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
 from ..host.runtime import Runtime
-from .cases import AREAS, REGISTRY, Case, CaseFailure, CaseRun, NotApplicable, Target, env_pairs, read_config
+from .cases import (
+    AREAS,
+    REGISTRY,
+    Case,
+    CaseFailure,
+    CaseRun,
+    CaseWarning,
+    NotApplicable,
+    Target,
+    env_pairs,
+    read_config,
+)
 from .classify import KIND_OPTIONS, classify, header_lines, skip_reason
 from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
@@ -170,7 +181,7 @@ class CaseItem(pytest.Item):
                 case.func(run)
             except CaseFailure as exc:
                 stand_in = synthetic_callout_failure(run)
-                if case.severity != "warn" and stand_in is None:
+                if case.severity != "warn" and stand_in is None and not isinstance(exc, CaseWarning):
                     raise
                 # A warning never fails the verdict: the case passes with the finding recorded.
                 warning = f"{exc} [{stand_in}]" if stand_in else str(exc)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ModuleLoadError, PluginStartError
 from ..host.runtime import Runtime
-from .cases import REGISTRY, CaseFailure, CaseRun, NotApplicable, Target
+from .cases import REGISTRY, CaseFailure, CaseRun, CaseWarning, NotApplicable, Target
 from .classify import classify, skip_reason
 from .registry import load_cases
 from .support import synthetic_callout_failure
@@ -74,7 +74,7 @@ def run_case(
             case.func(run)
         except CaseFailure as exc:
             stand_in = synthetic_callout_failure(run)
-            if case.severity != "warn" and stand_in is None:
+            if case.severity != "warn" and stand_in is None and not isinstance(exc, CaseWarning):
                 return {"outcome": "failed", "message": str(exc), "details": run.details}
             return {"outcome": "passed", "message": "", "warning": f"{exc} {stand_in or ''}".strip()}
     except NotApplicable as exc:
