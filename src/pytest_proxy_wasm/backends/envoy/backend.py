@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import tempfile
@@ -18,21 +17,22 @@ from ...host.declarations import CalloutDeclarations
 from ...host.exchange import direct_reply
 from ...host.options import ConfigInput
 from ...host.trace import TraceRecord
-from ...outcome import LogRecord, Outcome, TcpOutcome, UpstreamRequest
+from ...outcome import LogRecord, Outcome
 from ..spec import PluginSpec
 from . import bootstrap
-from .convert import Headers, as_http2, body_chunks, custom_metrics, pairs
-from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
+from .convert import Headers, body_chunks, custom_metrics, pairs
+from .fakes import CalloutCluster, Upstream, UpstreamReply
 from .grpc_server import GrpcCluster, GrpcFakes
 from .logs import parse, start_failure
+from .outcomes import AccessLog, response_fields, upstream_request_of
 from .process import EnvoyProcess, EnvoyStartError
-from .tcp import TcpUpstream, chunks_of, drive
-from .tcp import UpstreamReply as TcpReply
+from .tcp import TcpUpstream
+from .tcp_connections import TcpConnections, count_lines
 from .trace_lines import misuse_of, parse_trace
 from .wire import Message, encode_request, exchange
 
 
-class EnvoyBackend(CalloutDeclarations):
+class EnvoyBackend(TcpConnections, CalloutDeclarations):
     """Starts (and restarts, when the chain or clusters change) one Envoy; everything on 127.0.0.1."""
 
     name = "envoy"
@@ -167,33 +167,24 @@ class EnvoyBackend(CalloutDeclarations):
         for cluster in self.grpc.clusters():
             if cluster not in self.grpc_clusters:
                 self.grpc_clusters[cluster] = GrpcCluster(cluster, self.grpc)
-        paths = []
-        for index, spec in enumerate(chain):
-            path = self.workdir / f"{index}-{spec.name}.wasm"
-            path.write_bytes(spec.module_bytes())
-            paths.append(path)
-        service_paths = []
-        for index, spec in enumerate(services):
-            path = self.workdir / f"service-{index}-{spec.name}.wasm"
-            path.write_bytes(spec.module_bytes())
-            service_paths.append((spec, path))
-        config = bootstrap.render(
+        clusters = [
+            bootstrap.Cluster(n, s.port, probe_scheme=True) for n, s in self.clusters.items() if n in key[1]
+        ]
+        clusters += [
+            bootstrap.Cluster(
+                n, self.grpc_clusters[n].closed_port if down else self.grpc_clusters[n].port, True
+            )
+            for n, down in grpc_clusters
+        ]
+        config_path = bootstrap.write_files(
+            self.workdir,
             chain,
-            paths,
+            services,
             self.tcp_upstream.port if network else self.upstream.port,
-            [bootstrap.Cluster(n, s.port, probe_scheme=True) for n, s in self.clusters.items() if n in key[1]]
-            + [
-                bootstrap.Cluster(
-                    n, self.grpc_clusters[n].closed_port if down else self.grpc_clusters[n].port, True
-                )
-                for n, down in grpc_clusters
-            ],
-            self.workdir / "access.log",
+            clusters,
             network=network,
             direct_response=direct_response,
-            services=service_paths,
         )
-        config_path = bootstrap.write(config, self.workdir / "envoy.json")
         process = self.make_runner(config_path)
         started = time.monotonic()
         try:
@@ -211,7 +202,7 @@ class EnvoyBackend(CalloutDeclarations):
         # The count ends the wait; the long quiet period only matters when V8 is slow (Go modules, load).
         logs = self._consume_log(
             settle=2.0,
-            until=lambda lines: _count(lines, "proxy_on_configure return") >= configured,
+            until=lambda lines: count_lines(lines, "proxy_on_configure return") >= configured,
             limit=10.0,
         )
         if not new:  # a restart for new clusters or another listener kind: not a new plugin load
@@ -261,12 +252,12 @@ class EnvoyBackend(CalloutDeclarations):
         self._last_trace = parse_trace(parsed.hostcalls) if self.trace else []
         if parsed.failures:
             self._failed = parsed.failures[0]  # a failed VM stays failed until Envoy reloads it
-            self._reloads_at_failure = self._reload_count()
-        elif self._failed and self._reload_count() > self._reloads_at_failure:
+            self._reloads_at_failure = self._reloadcount_lines()
+        elif self._failed and self._reloadcount_lines() > self._reloads_at_failure:
             self._failed = None
         return parsed.plugin_logs
 
-    def _reload_count(self) -> int:
+    def _reloadcount_lines(self) -> int:
         stats = self.process.stats() if self.process is not None else {}
         return sum(v for k, v in stats.items() if k.startswith("wasm.") and k.endswith(".vm_reload_success"))
 
@@ -304,8 +295,7 @@ class EnvoyBackend(CalloutDeclarations):
         seen_upstream = len(self.upstream.requests)
         seen_calls = len(self.callouts.records)
         seen_grpc = len(self.grpc.records)
-        access_log = self.workdir / "access.log"
-        access_before = access_log.read_text().count("\n") if access_log.exists() else 0
+        access_log = AccessLog(self.workdir / "access.log")
         wire_request = encode_request(
             method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
@@ -313,18 +303,18 @@ class EnvoyBackend(CalloutDeclarations):
             response = exchange(process.port, wire_request, method)
         except TimeoutError:
             response = None
-        wait_for(lambda: access_log.exists() and access_log.read_text().count("\n") > access_before, 5.0)
-        lines = access_log.read_text().splitlines()[access_before:] if access_log.exists() else []
-        entry = json.loads(lines[-1]) if lines else {}
+        entry = access_log.next_entry()
         deletes = sum(not spec.network for spec in chain)
 
         def settled(lines: list[str]) -> bool:
             # the stream is gone and every callout this exchange made has had its answer delivered
             calls = len(self.callouts.records) - seen_calls
-            answered = _count(lines, "proxy_on_http_call_response(")
+            answered = count_lines(lines, "proxy_on_http_call_response(")
             unary = sum(r.kind == "call" for r in self.grpc.records[seen_grpc:])
-            grpc_done = _count(lines, "proxy_on_grpc_receive(") + _count(lines, "proxy_on_grpc_close(")
-            stream_gone = _count(lines, "proxy_on_delete(") >= deletes
+            grpc_done = count_lines(lines, "proxy_on_grpc_receive(") + count_lines(
+                lines, "proxy_on_grpc_close("
+            )
+            stream_gone = count_lines(lines, "proxy_on_delete(") >= deletes
             return stream_gone and answered >= calls and grpc_done >= unary
 
         logs = self._consume_log(settle=0.5, until=settled)
@@ -338,41 +328,29 @@ class EnvoyBackend(CalloutDeclarations):
         seen_upstream: int,
         seen_calls: int,
     ) -> Outcome:
-        upstream_request = None
-        if len(self.upstream.requests) > seen_upstream:
-            seen = self.upstream.requests[seen_upstream]
-            method, target = seen.start_line.split()[:2]
-            upstream_request = UpstreamRequest(
-                method,
-                target,
-                as_http2(method, target, seen.headers),
-                seen.body,
-                [(k.lower(), v) for k, v in seen.trailers],
-            )
-        calls = [record.to_json() for record in self.callouts.records[seen_calls:]]
-        details = str(entry.get("details", "")) if entry else ""
-        status = int(response.start_line.split()[1]) if response is not None else None
+        requests = self.upstream.requests
         return Outcome(
-            status=status,
-            response_headers=[(":status", str(status)), *((k.lower(), v) for k, v in response.headers)]
-            if response
-            else [],
-            response_body=response.body if response else b"",
-            upstream_request=upstream_request,
+            **response_fields(response, entry),
+            upstream_request=upstream_request_of(requests[seen_upstream])
+            if len(requests) > seen_upstream
+            else None,
             logs=logs,
-            plugin_failed=self._failed,
-            response_trailers=[(k.lower(), v) for k, v in response.trailers] if response else [],
-            local_reply=response is not None and details != "via_upstream",
-            details=details if details != "via_upstream" else "",
             hung=False,
-            reset=response is None,
-            callouts=calls,
-            metrics=self.metrics(),
-            diagnostics=list(self._last_failures) + [str(m) for m in misuse_of(self._last_trace)],
-            backend=self.name,
-            trace=list(self._last_trace),
-            misuse=misuse_of(self._last_trace),
+            callouts=[record.to_json() for record in self.callouts.records[seen_calls:]],
+            **self._observed(),
         )
+
+    def _observed(self) -> dict[str, Any]:
+        """What every Outcome carries from Envoy itself: failure, metrics, diagnostics, trace."""
+        misuse = misuse_of(self._last_trace)
+        return {
+            "plugin_failed": self._failed,
+            "metrics": self.metrics(),
+            "diagnostics": list(self._last_failures) + [str(m) for m in misuse],
+            "backend": self.name,
+            "trace": list(self._last_trace),
+            "misuse": misuse,
+        }
 
     def metrics(self) -> dict[str, int]:
         return custom_metrics(self.process.stats()) if self.process is not None else {}
@@ -419,40 +397,6 @@ class EnvoyBackend(CalloutDeclarations):
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    # -- TCP ------------------------------------------------------------------------------------------
-
-    def connect(
-        self,
-        plugins: Any = None,
-        *,
-        downstream: bytes | str | Sequence[bytes | str] = (),
-        upstream_reply: TcpReply = None,
-        close_from: str = "downstream",
-    ) -> TcpOutcome:
-        """One TCP connection through the chain as network filters before tcp_proxy (``Host.connect``)."""
-        chain = self._chain(plugins)
-        process = self._ensure(chain, network=True)
-        self._consume_log()
-        chunks = chunks_of([downstream] if isinstance(downstream, bytes | str) else list(downstream))
-        result = drive(process.port, self.tcp_upstream, chunks, upstream_reply, close_from)
-        logs = self._consume_log(
-            settle=0.5, until=lambda lines: _count(lines, "proxy_on_delete(") >= len(chain)
-        )
-        return TcpOutcome(
-            upstream_received=result.upstream_received,
-            client_received=result.client_received,
-            closed_by=result.closed_by,
-            logs=logs,
-            plugin_failed=self._failed,
-            upstream_connected=result.upstream_connected,
-            client_end_of_stream=result.client_end_of_stream,
-            metrics=self.metrics(),
-            diagnostics=list(self._last_failures) + [str(m) for m in misuse_of(self._last_trace)],
-            backend=self.name,
-            trace=list(self._last_trace),
-            misuse=misuse_of(self._last_trace),
-        )
-
     def _chain(self, plugins: Any) -> list[PluginSpec]:
         if plugins is None:
             return list(self.specs)
@@ -463,7 +407,3 @@ class EnvoyBackend(CalloutDeclarations):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _count(lines: list[str], needle: str) -> int:
-    return sum(needle in line for line in lines)

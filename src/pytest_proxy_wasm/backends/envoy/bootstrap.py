@@ -233,3 +233,33 @@ def render(
 def write(config: dict[str, Any], path: Path) -> Path:
     path.write_text(json.dumps(config, indent=2))
     return path
+
+
+def write_files(
+    workdir: Path,
+    chain: Sequence[PluginSpec],
+    services: Sequence[PluginSpec],
+    upstream_port: int,
+    clusters: Sequence[Cluster],
+    *,
+    network: bool = False,
+    direct_response: tuple[int, bytes] | None = None,
+) -> Path:
+    """Write each module where Envoy reads it and the rendered bootstrap; return the config's path."""
+
+    def module_file(name: str, spec: PluginSpec) -> Path:
+        path = workdir / f"{name}-{spec.name}.wasm"
+        path.write_bytes(spec.module_bytes())
+        return path
+
+    config = render(
+        chain,
+        [module_file(str(index), spec) for index, spec in enumerate(chain)],
+        upstream_port,
+        clusters,
+        workdir / "access.log",
+        network=network,
+        direct_response=direct_response,
+        services=[(spec, module_file(f"service-{index}", spec)) for index, spec in enumerate(services)],
+    )
+    return write(config, workdir / "envoy.json")
