@@ -15,7 +15,7 @@ from ..host.options import HostOptions
 from ..host.plugin import Plugin
 from ..host.runtime import CompiledModule, Runtime
 from .evidence import Evidence, Exchange, build_evidence, with_input
-from .recording import RecordingHost, is_user_request, log_line
+from .recording import RecordingHost, is_user_request, plugin_lines
 
 AREAS = (
     "module",
@@ -191,8 +191,7 @@ class CaseRun:
                     self.hostcalls.update(vm.hostcall_counts)
                     if vm.failure is not None:
                         self.failures = [*self.failures[-9:], vm.failure]
-            self.logs += [log_line(r) for r in host.records if r.source != "host"]
-            self.logs = self.logs[-LOG_TAIL:]
+            self.logs = [*self.logs, *plugin_lines(host.records, LOG_TAIL)][-LOG_TAIL:]
             host.close()
         self.hosts.clear()
 

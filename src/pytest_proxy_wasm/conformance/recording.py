@@ -4,7 +4,7 @@ chain and outcome, the failure it caused and the plugin's last log lines (the ev
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..host.failures import VmFailure
@@ -29,6 +29,17 @@ def log_line(record: LogRecord) -> str:
     return f"[{label}] {record.message.strip(chr(10)).rstrip()}"
 
 
+def plugin_lines(records: Sequence[LogRecord], count: int) -> list[str]:
+    """The last ``count`` plugin log lines (walks back from the end: cheap on long runs)."""
+    lines: list[str] = []
+    for record in reversed(records):
+        if len(lines) == count:
+            break
+        if record.source != "host":
+            lines.append(log_line(record))
+    return lines[::-1]
+
+
 class RecordingHost(Host):
     """An emulator host that records each exchange for the evidence of a finding."""
 
@@ -40,14 +51,7 @@ class RecordingHost(Host):
         self.module_bytes: dict[str, bytes] = {}
 
     def recent_plugin_lines(self) -> list[str]:
-        """The last plugin log lines (walks back from the end: cheap on long runs)."""
-        lines: list[str] = []
-        for record in reversed(self.records):
-            if record.source != "host":
-                lines.append(log_line(record))
-                if len(lines) == LOG_LINES:
-                    break
-        return lines[::-1]
+        return plugin_lines(self.records, LOG_LINES)
 
     def load_plugin(self, module: Any, **kwargs: Any) -> Plugin:
         if isinstance(module, bytes | bytearray):
