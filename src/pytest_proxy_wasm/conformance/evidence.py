@@ -164,7 +164,7 @@ class Exchange:
 
     request: dict[str, Any]
     chain: list[PluginSetup]
-    outcome: Outcome | TcpOutcome
+    outcome: Outcome | TcpOutcome  # without its misuse list (recording.py)
     host_index: int  # which host of the run (a fresh host starts a fresh Envoy in a replay)
     prefix: list[tuple[str, dict[str, Any]]]  # ("http"|"tcp", keywords) sent before on the same host
     failure: VmFailure | None = None  # a VM failure that happened during this exchange

@@ -3,6 +3,7 @@ chain and outcome, the failure it caused and the plugin's last log lines (the ev
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,10 @@ class RecordingHost(Host):
             for p, old in zip(chain, before, strict=True)
             if p.vm.failure is not None and old is None and p.compiled.sha256 == target
         ]
+        if outcome.misuse:
+            # Each Outcome carries the host's every misuse so far: hundreds of recorded exchanges would keep
+            # a quadratic pile of references (seconds of GC on a long case). Evidence never shows it.
+            outcome = dataclasses.replace(outcome, misuse=[])
         exchange = Exchange(
             request=dict(kwargs),
             chain=[setup(p, target, self.module_bytes) for p in chain],
