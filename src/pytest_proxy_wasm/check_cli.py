@@ -157,7 +157,7 @@ def run_check(args: argparse.Namespace) -> int:
                 return 4
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\nxfail_strict = true\n")
-        command = [sys.executable, "-m", "pytest", *pytest_args(args, ini)]
+        command = [sys.executable, "-m", "pytest_proxy_wasm.check_child", *pytest_args(args, ini)]
         return subprocess.call(command, cwd=tmp)
 
 
