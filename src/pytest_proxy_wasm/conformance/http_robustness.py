@@ -30,7 +30,7 @@ def from_regex(pattern: str) -> st.SearchStrategy[str]:
     """``st.from_regex`` with its default alphabet, ``characters(codec="utf-8")``, given as the same set
     without the codec: hypothesis builds a codec's table by encoding all 1.1M code points (1.5 s) unless
     it finds it cached in the working directory, and ``check`` runs in a fresh one. Same characters, so
-    the same draws for a seed (tests/conformance/test_inputs_speed.py)."""
+    the same draws for a seed (tests/conformance/test_speed_invariants.py)."""
     return st.from_regex(pattern, alphabet=_UTF8)
 
 
