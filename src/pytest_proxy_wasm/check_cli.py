@@ -142,6 +142,9 @@ def _absolute_at(value: str) -> str:
     return "@" + str(Path(value[1:]).resolve()) if value.startswith("@") else value
 
 
+CHILD = "import sys; from pytest_proxy_wasm.check_child import main; sys.exit(main(sys.argv[1:]))"
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Run the suite in a child pytest (isolated from the caller's pytest configuration)."""
     for module in args.module:
@@ -157,7 +160,7 @@ def run_check(args: argparse.Namespace) -> int:
                 return 4
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\nxfail_strict = true\n")
-        command = [sys.executable, "-m", "pytest_proxy_wasm.check_child", *pytest_args(args, ini)]
+        command = [sys.executable, "-c", CHILD, *pytest_args(args, ini)]
         return subprocess.call(command, cwd=tmp)
 
 
