@@ -39,6 +39,7 @@ from .trace_details import failing_trace
 HERE = Path(__file__).resolve().parent
 RUNTIME_KEY = pytest.StashKey[Runtime]()
 CLASSIFY_KEY = pytest.StashKey[dict[tuple[Any, ...], dict[str, Any]]]()
+SHA_KEY = pytest.StashKey[dict[Path, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -155,7 +156,7 @@ class CaseItem(pytest.Item):
         self.target = target
         self.evidence: Evidence | None = None
         self.record: dict[str, Any] = {"case": case.record(), "module": target.module.name}
-        sha = _sha256(target.module)
+        sha = _sha256(self.config, target.module)
         reason = self.config.stash[EXPECT_KEY].reason(target.module.name, sha, case.id)
         if reason:
             self.add_marker(pytest.mark.xfail(reason=reason, strict=True))
@@ -312,13 +313,17 @@ def responsible_case(exc: ModuleLoadError) -> str:
     return "module.valid_wasm"
 
 
-def _sha256(path: Path) -> str:
+def _sha256(config: pytest.Config, path: Path) -> str:
+    """The module's sha256, hashed once per session (every case item of a module asks)."""
     import hashlib
 
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
+    known = config.stash.setdefault(SHA_KEY, {})
+    if path not in known:
+        try:
+            known[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            known[path] = ""
+    return known[path]
 
 
 def runtime(config: pytest.Config) -> Runtime:
