@@ -8,7 +8,6 @@ while the response is under way goes straight to the client.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..outcome import Outcome, UpstreamRequest
 from .abi.enums import StreamType
 from .contexts import LocalResponse
-from .filter_walk import Direction, FilterWalk, _Hold, codec_headers
+from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
 
@@ -82,6 +81,17 @@ def _wire(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return [(k, v.strip(b" \t")) for k, v in headers]
 
 
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def request_id(random_bits: int) -> bytes:
+    """Envoy's x-request-id: a version-4 UUID from the stream's 128 random bits (``uuid.UUID(int=...,
+    version=4)`` text, formatted directly: this runs once per exchange)."""
+    h = b"%032x" % ((random_bits & _UUID4_CLEAR) | _UUID4_SET)
+    return b"%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
 class Exchange(FilterWalk):
     def __init__(self, host: Host, chain: list[Plugin]) -> None:
         self.host = host
@@ -93,8 +103,8 @@ class Exchange(FilterWalk):
             if plugin.joins_new_stream():
                 self.streams.append(plugin.http_stream_for(self.info))
         n = len(self.streams)
-        self.request_side = Direction(True, [_Hold() for _ in range(n)])
-        self.response_side = Direction(False, [_Hold() for _ in range(n)])
+        self.request_side = Direction(True, n)
+        self.response_side = Direction(False, n)
         self.upstream_headers: HeaderMap | None = None
         self.upstream_body = bytearray()
         self.upstream_trailers: HeaderMap | None = None
@@ -142,7 +152,7 @@ class Exchange(FilterWalk):
         if b"x-forwarded-proto" not in names:
             pairs.append((b"x-forwarded-proto", scheme.encode()))
         if b"x-request-id" not in names:
-            pairs.append((b"x-request-id", str(uuid.UUID(int=self.info.random_bits, version=4)).encode()))
+            pairs.append((b"x-request-id", request_id(self.info.random_bits)))
         return HeaderMap(pairs)
 
     # -- running -------------------------------------------------------------------------------------
@@ -328,7 +338,7 @@ class Exchange(FilterWalk):
             self.downstream_complete = True
             self.response_started = True
             return
-        self.response_side = Direction(False, [_Hold() for _ in self.streams])
+        self.response_side = Direction(False, len(self.streams))
         self._start_response(headers, body, None)
 
     # -- result -------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ filter that stops on headers holds later data until it continues, then sees it i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .abi.enums import Action
@@ -33,29 +32,38 @@ def codec_headers(headers: HeaderMap, body: bytes) -> HeaderMap:
     return wire
 
 
-@dataclass
 class _Hold:
     """Per filter and direction: where iteration stopped and what arrived meanwhile."""
 
-    stopped_headers: bool = False
-    headers_eos: bool = False
-    buffering: bool = False
-    body_eos: bool = False
-    held: bytearray = field(default_factory=bytearray)
-    held_eos: bool = False
-    held_trailers: HeaderMap | None = None
+    __slots__ = (
+        "body_eos",
+        "buffering",
+        "headers_eos",
+        "held",
+        "held_eos",
+        "held_trailers",
+        "stopped_headers",
+    )
+
+    def __init__(self) -> None:
+        self.stopped_headers = False
+        self.headers_eos = False
+        self.buffering = False
+        self.body_eos = False
+        self.held = bytearray()
+        self.held_eos = False
+        self.held_trailers: HeaderMap | None = None
 
 
-@dataclass
 class Direction:
     """The request side walks the chain forward (to the upstream), the response side backward."""
 
-    request: bool
-    holds: list[_Hold]
+    __slots__ = ("holds", "request", "step")
 
-    @property
-    def step(self) -> int:
-        return 1 if self.request else -1
+    def __init__(self, request: bool, filters: int) -> None:
+        self.request = request
+        self.holds = [_Hold() for _ in range(filters)]
+        self.step = 1 if request else -1
 
 
 class FilterWalk:

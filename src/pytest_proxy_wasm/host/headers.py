@@ -19,12 +19,19 @@ class HeaderMap:
     __slots__ = ("entries",)
 
     def __init__(self, pairs: Iterable[tuple[bytes, bytes]] = ()) -> None:
-        pseudo: Pairs = []
-        regular: Pairs = []
-        for raw_key, value in pairs:
-            key = raw_key.lower()
-            (pseudo if key[:1] == b":" else regular).append((key, value))
-        self.entries: Pairs = pseudo + regular if pseudo else regular
+        entries = [(k.lower(), v) for k, v in pairs]
+        # Pseudo-headers go first, in order; one pass finds whether any comes after a regular header.
+        regular = False
+        for key, _ in entries:
+            if key[:1] == b":":
+                if regular:
+                    entries = [e for e in entries if e[0][:1] == b":"] + [
+                        e for e in entries if e[0][:1] != b":"
+                    ]
+                    break
+            else:
+                regular = True
+        self.entries: Pairs = entries
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -83,13 +90,11 @@ def to_pairs(headers: HeaderInput) -> Pairs:
     send bytes as they are."""
     if headers is None:
         return []
-    items: Iterable[tuple[str | bytes, str | bytes]] = (
-        headers.items() if isinstance(headers, Mapping) else headers
-    )
-    out: Pairs = []
-    for key, value in items:
-        out.append((_octets(key, key), _octets(key, value)))
-    return out
+    items = list(headers.items() if isinstance(headers, Mapping) else headers)
+    try:  # the usual case, all text: one pass
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in items]  # type: ignore[union-attr]
+    except (AttributeError, UnicodeEncodeError):
+        return [(_octets(key, key), _octets(key, value)) for key, value in items]
 
 
 def _octets(key: str | bytes, text: str | bytes) -> bytes:

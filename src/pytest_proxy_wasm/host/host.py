@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from .tcp_connection import UpstreamReply
 
 
+_new_record = tuple.__new__
+
+
 def _pair_list(pairs: HeaderInput) -> list[tuple[str | bytes, str | bytes]]:
     if pairs is None:
         return []
@@ -181,13 +184,15 @@ class Host(CalloutDeclarations):
     # -- logs --------------------------------------------------------------------------------------
 
     def plugin_log(self, vm: VM, level: int, message: str, source: str = "plugin") -> None:
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function; this runs per proxy_log.
         context = vm.effective_context()
         if context is None:
-            self.records.append(LogRecord(level, message, "", None, source))
+            self.records.append(_new_record(LogRecord, (level, message, "", None, source, "")))
         else:
-            kind = "root" if context.root is context else "stream"
-            plugin = context.root.plugin_ref.name
-            self.records.append(LogRecord(level, message, plugin, context.id, source, kind))
+            root = context.root
+            kind = "root" if root is context else "stream"
+            record = (level, message, root.plugin_ref.name, context.id, source, kind)
+            self.records.append(_new_record(LogRecord, record))
 
     def host_log(self, level: int, message: str, vm: VM | None = None) -> None:
         self.records.append(LogRecord(level, message, vm.name if vm else "", None, "host"))

@@ -38,14 +38,15 @@ class HttpStream:
 
     def _ensure_context(self) -> HttpContext:
         context = self.context
-        if context is None or context.vm is not self.plugin.vm:
-            vm = self.plugin.vm
-            context = HttpContext(vm, vm.new_context_id(), self.plugin.root)
-            context.info = self.info
-            vm.contexts[context.id] = context
-            self.context = context
-            vm.call(context, "proxy_on_context_create", context.id, self.plugin.root.id)
-            context.created = True
+        if context is not None and context.vm is self.plugin.vm:
+            return context
+        vm = self.plugin.vm
+        context = HttpContext(vm, vm.new_context_id(), self.plugin.root)
+        context.info = self.info
+        vm.contexts[context.id] = context
+        self.context = context
+        vm.call(context, "proxy_on_context_create", context.id, self.plugin.root.id)
+        context.created = True
         return context
 
     def _failure_check(self, context: HttpContext) -> Action | None:
@@ -63,11 +64,11 @@ class HttpStream:
         return Action.PAUSE
 
     def _call(self, context: HttpContext, name: str, *args: int) -> tuple[int | None, Action | None]:
-        failed = self._failure_check(context)
-        if failed is not None:
-            return None, failed
-        result = self.plugin.vm.call(context, name, *args)
-        return result, self._failure_check(context)
+        vm = self.plugin.vm
+        if vm.failure is not None:
+            return None, self._failure_check(context)
+        result = vm.call(context, name, *args)
+        return result, self._failure_check(context) if vm.failure is not None else None
 
     # -- request and response sides ------------------------------------------------------------------
 
@@ -84,7 +85,7 @@ class HttpStream:
         result, failed = self._call(context, name, *args)
         if failed is not None:
             return failed
-        if result in (None, 0) and not _replied_since(context, replies):
+        if result in (None, 0) and (len(context.intents) == replies or not _replied_since(context, replies)):
             side.headers_live = False
             return Action.CONTINUE
         return Action.PAUSE  # 1 -> StopAllIterationAndWatermark (allow_on_headers_stop_iteration false)
@@ -102,11 +103,11 @@ class HttpStream:
             forward = bytes(side.body.data) if failed is Action.CONTINUE else b""
             side.in_body = False  # a failed filter keeps nothing: each frame passes as it came
             return BodyResult(failed, forward, False)
-        if result in (None, 0) and not _replied_since(context, replies):
+        if result in (None, 0) and (len(context.intents) == replies or not _replied_since(context, replies)):
             forward = bytes(side.body.data)
             side.in_body = False
             return BodyResult(Action.CONTINUE, forward, False)
-        buffering = result in (1, 2) and not _replied_since(context, replies)
+        buffering = result in (1, 2) and (len(context.intents) == replies or not _replied_since(context, replies))
         if not buffering:
             side.in_body = False  # StopIterationNoBuffer: Envoy keeps nothing for this filter
         return BodyResult(Action.PAUSE, b"", buffering)
@@ -119,7 +120,7 @@ class HttpStream:
         result, failed = self._call(context, name, context.id, len(trailers))
         if failed is not None:
             return failed
-        if result in (None, 0) and not _replied_since(context, replies):
+        if result in (None, 0) and (len(context.intents) == replies or not _replied_since(context, replies)):
             side.trailers_live = False
             return Action.CONTINUE
         return Action.PAUSE
