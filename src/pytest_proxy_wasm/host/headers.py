@@ -66,8 +66,11 @@ class HeaderMap:
             self.entries.append((key, value))
 
     def remove(self, key: bytes) -> None:
-        key = _lower(key)
-        self.entries = [(k, v) for k, v in self.entries if k != key]
+        key = key.lower()
+        for k, _ in self.entries:
+            if k == key:
+                self.entries = [(k, v) for k, v in self.entries if k != key]
+                return
 
     def replace(self, key: bytes, value: bytes) -> None:
         """Envoy ``setCopy``: every entry of ``key`` goes, one new entry is added."""

@@ -14,6 +14,7 @@ from .callouts import Callouts
 from .contexts import Context, HttpContext, LocalResponse, RootContext
 from .declarations import CalloutDeclarations
 from .diagnostics import Misuse
+from .exchange import Exchange, UpstreamResponse, direct_reply
 from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
 from .headers import HeaderInput
@@ -312,8 +313,6 @@ class Host(CalloutDeclarations):
         ``direct_response=(status, body)``: the route is Envoy's ``direct_response`` instead of the upstream
         (the router's local reply once the request headers reach it; see docs/backends.md).
         """
-        from .exchange import Exchange, UpstreamResponse, direct_reply
-
         chain = list(
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
         )
