@@ -232,7 +232,10 @@ class Exchange(FilterWalk):
         """After the stream: deliver the answers to HTTP callouts and unary gRPC calls this exchange
         made. They belong to the root context and outlive the stream (on Envoy too); what the plugin
         logs then is part of this exchange's Outcome (the Envoy backend waits for them the same way)."""
+        host = self.host
         for _ in range(MAX_PENDING_ROUNDS):
+            if not host.callouts.pending and not host.grpc.active:
+                return
             dues = [
                 self.host.callouts.pending_due(self.first_call),
                 self.host.grpc.pending_due(self.first_grpc),
