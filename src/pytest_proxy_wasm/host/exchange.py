@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..outcome import Outcome, UpstreamRequest
+from ..outcome import Outcome, UpstreamRequest, assemble_outcome
 from .abi.enums import StreamType
 from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
@@ -363,25 +363,27 @@ class Exchange(FilterWalk):
             raw = self.downstream_headers.get(b":status")
             status = int(raw) if raw and raw.isdigit() else None
             response_headers = self.downstream_headers.as_text()
-        calls = [r.to_json() for r in self.host.callouts.records[self.first_call :]]
-        failures = [plugin.failed for plugin in self.chain if plugin.failed]
+        host = self.host
+        failure = next((plugin.failed for plugin in self.chain if plugin.failed), None)
         hung = not self.downstream_complete and not self.reset
-        diagnostics = list(self.host.diagnostics)
+        diagnostics = list(host.diagnostics)
         if hung:
             diagnostics.append("the stream never completed: a plugin paused it and nothing resumed it")
-        return Outcome(
-            status=status,
-            response_headers=response_headers,
-            response_body=bytes(self.downstream_body) if not self.reset else b"",
-            upstream_request=upstream_request,
-            logs=[r for r in self.host.records[self.first_log :] if r.source != "host"],
-            plugin_failed=failures[0] if failures else None,
-            response_trailers=self.downstream_trailers.as_text() if self.downstream_trailers else [],
-            local_reply=self.local_reply is not None,
-            details=self.info.response_details,
-            hung=hung,
-            reset=self.reset,
-            diagnostics=diagnostics,
-            callouts=calls,
-            metrics=self.host.metrics.snapshot(),
+        return assemble_outcome(
+            {
+                "status": status,
+                "response_headers": response_headers,
+                "response_body": bytes(self.downstream_body) if not self.reset else b"",
+                "upstream_request": upstream_request,
+                "logs": [r for r in host.records[self.first_log :] if r.source != "host"],
+                "plugin_failed": failure,
+                "response_trailers": self.downstream_trailers.as_text() if self.downstream_trailers else [],
+                "local_reply": self.local_reply is not None,
+                "details": self.info.response_details,
+                "hung": hung,
+                "reset": self.reset,
+                "callouts": [r.to_json() for r in host.callouts.records[self.first_call :]],
+                "metrics": host.metrics.snapshot(),
+                "diagnostics": diagnostics,
+            }
         )
