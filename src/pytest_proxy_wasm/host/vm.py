@@ -237,25 +237,30 @@ class VM:
         self.callback = name
         self.current = context
         self.effective = None
-        self.depth += 1
-        u32 = self._caller.u32
+        depth = self.depth = self.depth + 1
+        caller = self._caller
+        u32 = caller.u32
         index = 0
         for value in args:
             u32[index] = value
             index += 4
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
-        if self.runtime.consume_fuel and self.depth == 1:
-            self.store.set_fuel(self.fuel_limit or FUEL_UNLIMITED)
-        if self.depth == 1 and self._armed_epoch != self.runtime.epoch:
-            # The deadline counts from the current epoch; re-arm only when the epoch has moved (10 ms).
-            self._armed_epoch = self.runtime.epoch
-            native.set_epoch_deadline(self.context, self.deadline_ticks)
-        problem = self._caller.call(func, (index >> 2) or 1)  # the slot count covers the result too
-        if self.runtime.consume_fuel and self.depth == 1:
-            used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
-            self.fuel_used[name] = self.fuel_used.get(name, 0) + used
-        self.depth -= 1
+        if depth == 1:
+            fuel = self.runtime.consume_fuel
+            if fuel:
+                self.store.set_fuel(self.fuel_limit or FUEL_UNLIMITED)
+            if self._armed_epoch != self.runtime.epoch:
+                # The deadline counts from the current epoch; re-arm only when it has moved (10 ms).
+                self._armed_epoch = self.runtime.epoch
+                native.set_epoch_deadline(self.context, self.deadline_ticks)
+            problem = caller.call(func, (index >> 2) or 1)  # the slot count covers the result too
+            if fuel:
+                used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
+                self.fuel_used[name] = self.fuel_used.get(name, 0) + used
+        else:
+            problem = caller.call(func, (index >> 2) or 1)
+        self.depth = depth - 1
         self.current, self.effective, self.callback = saved_current, saved_effective, saved_callback
         if problem is not None:
             self._fail_from_call(name, problem)
@@ -263,7 +268,7 @@ class VM:
         if self.failure is not None:  # e.g. the allocator trapped inside a hostcall
             return None
         result: int | None = u32[0] if name in _RETURNS else None
-        if self.depth == 0 and self.deferred:
+        if depth == 1 and self.deferred:
             self.run_deferred()
         return result
 
