@@ -16,7 +16,7 @@ from ..outcome import Outcome, UpstreamRequest, assemble_outcome
 from .abi.enums import StreamType
 from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
-from .headers import HeaderInput, HeaderMap, to_pairs
+from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
 
 if TYPE_CHECKING:
@@ -76,11 +76,6 @@ def direct_reply(status: int, body: bytes | str) -> DirectResponse:
     return DirectResponse(status, data, [], "direct_response", None)
 
 
-def _wire(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """Headers as they come through an HTTP/1.1 codec: optional whitespace around values is gone."""
-    return [(k, v.strip(b" \t")) for k, v in headers]
-
-
 _UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _UUID4_SET = (0x8000 << 48) | (4 << 76)
 
@@ -131,7 +126,7 @@ class Exchange(FilterWalk):
         path: str,
         authority: str,
         scheme: str,
-        headers: list[tuple[bytes, bytes]],
+        headers: list[tuple[bytes, bytes]],  # wire_pairs: lower-case names
         chunks: list[bytes],
         trailers: HeaderMap | None,
     ) -> HeaderMap:
@@ -139,21 +134,21 @@ class Exchange(FilterWalk):
         (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
         single-chunk body after the test's own headers (where curl writes it; chunked framing is
         stripped), then x-forwarded-proto and x-request-id."""
-        names = {k.lower() for k, _ in headers}
         pairs = [
             (b":authority", authority.encode()),
             (b":path", path.encode()),
             (b":method", method.encode()),
             (b":scheme", scheme.encode()),
+            *headers,
         ]
-        pairs += _wire(headers)
+        names = {k for k, _ in headers}
         if len(chunks) == 1 and trailers is None and b"content-length" not in names:
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
         if b"x-forwarded-proto" not in names:
             pairs.append((b"x-forwarded-proto", scheme.encode()))
         if b"x-request-id" not in names:
             pairs.append((b"x-request-id", request_id(self.info.random_bits)))
-        return HeaderMap(pairs)
+        return HeaderMap.of_lowered(pairs)
 
     # -- running -------------------------------------------------------------------------------------
 
@@ -178,7 +173,7 @@ class Exchange(FilterWalk):
         chunks = [c for c in chunks if c]
         trailer_map = HeaderMap(to_pairs(trailers)) if trailers else None
         request = self._downstream_headers(
-            method, path, authority, scheme, to_pairs(headers), chunks, trailer_map
+            method, path, authority, scheme, wire_pairs(headers), chunks, trailer_map
         )
         self.info.request_headers = request
         self.grpc_request, self.head_request = is_grpc_request(request), is_head_request(request)
@@ -254,15 +249,15 @@ class Exchange(FilterWalk):
         self.info.upstream = ("127.0.0.1", 8080)
         upstream = self.upstream
         body = upstream.body.encode() if isinstance(upstream.body, str) else bytes(upstream.body)
-        pairs = [(b":status", str(upstream.status).encode()), *_wire(to_pairs(upstream.headers))]
+        pairs = [(b":status", str(upstream.status).encode()), *wire_pairs(upstream.headers)]
         if upstream.status == 204 or 100 <= upstream.status < 200:
             # Envoy's HTTP/1.1 codec drops content-length from bodiless 1xx/204 answers (found by the
             # differential conformance case)
-            pairs = [(k, v) for k, v in pairs if k.lower() != b"content-length"]
-        elif upstream.trailers is None and not any(k.lower() == b"content-length" for k, _ in pairs):
+            pairs = [(k, v) for k, v in pairs if k != b"content-length"]
+        elif upstream.trailers is None and all(k != b"content-length" for k, _ in pairs):
             pairs.append((b"content-length", str(len(body)).encode()))
         pairs.append((b"x-envoy-upstream-service-time", b"0"))  # Envoy's router adds it before the filters
-        headers = HeaderMap(pairs)
+        headers = HeaderMap.of_lowered(pairs)
         self._start_response(
             headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None, codec=True
         )

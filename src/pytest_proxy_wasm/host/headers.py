@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 Pairs = list[tuple[bytes, bytes]]
 # What a test may pass as headers on every backend: str (sent as Latin-1) or bytes (sent as is).
 HeaderInput = Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str | bytes] | None
-
-
-def _lower(key: bytes) -> bytes:
-    return key.lower()
 
 
 class HeaderMap:
@@ -19,19 +16,14 @@ class HeaderMap:
     __slots__ = ("entries",)
 
     def __init__(self, pairs: Iterable[tuple[bytes, bytes]] = ()) -> None:
-        entries = [(k.lower(), v) for k, v in pairs]
-        # Pseudo-headers go first, in order; one pass finds whether any comes after a regular header.
-        regular = False
-        for key, _ in entries:
-            if key[:1] == b":":
-                if regular:
-                    entries = [e for e in entries if e[0][:1] == b":"] + [
-                        e for e in entries if e[0][:1] != b":"
-                    ]
-                    break
-            else:
-                regular = True
-        self.entries: Pairs = entries
+        self.entries: Pairs = _pseudo_first([(k.lower(), v) for k, v in pairs])
+
+    @classmethod
+    def of_lowered(cls, entries: Pairs) -> HeaderMap:
+        """A map of pairs whose names are lower case already (``wire_pairs``); the list is kept."""
+        headers = cls.__new__(cls)
+        headers.entries = _pseudo_first(entries)
+        return headers
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -44,18 +36,18 @@ class HeaderMap:
 
     def get(self, key: bytes) -> bytes | None:
         """The first value of ``key`` (what ``proxy_get_header_map_value`` returns)."""
-        key = _lower(key)
+        key = key.lower()
         for k, v in self.entries:
             if k == key:
                 return v
         return None
 
     def get_all(self, key: bytes) -> list[bytes]:
-        key = _lower(key)
+        key = key.lower()
         return [v for k, v in self.entries if k == key]
 
     def add(self, key: bytes, value: bytes) -> None:
-        key = _lower(key)
+        key = key.lower()
         if key.startswith(b":"):
             # Envoy keeps pseudo-headers ahead of regular ones.
             index = 0
@@ -88,12 +80,42 @@ class HeaderMap:
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.entries]
 
 
+def _pseudo_first(entries: Pairs) -> Pairs:
+    """Pseudo-headers first, each group in order; one pass finds whether one follows a regular header."""
+    regular = False
+    for key, _ in entries:
+        if key[:1] == b":":
+            if regular:
+                return [e for e in entries if e[0][:1] == b":"] + [e for e in entries if e[0][:1] != b":"]
+        else:
+            regular = True
+    return entries
+
+
+def _items(headers: Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str | bytes]) -> list[Any]:
+    if type(headers) is list:  # the usual case, without an ABC isinstance test
+        return headers
+    return list(headers.items() if isinstance(headers, Mapping) else headers)
+
+
+def wire_pairs(headers: HeaderInput) -> Pairs:
+    """``to_pairs`` as an HTTP/1.1 codec passes them on: names in lower case, values without the
+    optional whitespace around them."""
+    if headers is None:
+        return []
+    items = _items(headers)
+    try:  # the usual case, all text: one pass
+        return [(k.encode("latin-1").lower(), v.encode("latin-1").strip(b" \t")) for k, v in items]
+    except (AttributeError, UnicodeEncodeError):
+        return [(k.lower(), v.strip(b" \t")) for k, v in to_pairs(items)]
+
+
 def to_pairs(headers: HeaderInput) -> Pairs:
     """Accept str or bytes pairs (or a dict) from a test; encode text as Latin-1 like an HTTP codec,
     send bytes as they are."""
     if headers is None:
         return []
-    items = list(headers.items() if isinstance(headers, Mapping) else headers)
+    items = _items(headers)
     try:  # the usual case, all text: one pass
         return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in items]  # type: ignore[union-attr]
     except (AttributeError, UnicodeEncodeError):

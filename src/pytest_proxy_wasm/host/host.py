@@ -42,6 +42,8 @@ _new_record = tuple.__new__
 def _pair_list(pairs: HeaderInput) -> list[tuple[str | bytes, str | bytes]]:
     if pairs is None:
         return []
+    if type(pairs) is list:
+        return list(pairs)
     return list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
 
 
