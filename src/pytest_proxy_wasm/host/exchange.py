@@ -346,8 +346,8 @@ class Exchange(FilterWalk):
         if self.upstream_headers is not None and self.upstream_received:
             headers = self.upstream_headers
             upstream_request = UpstreamRequest(
-                method=(headers.get(b":method") or b"").decode("latin-1"),
-                path=(headers.get(b":path") or b"").decode("latin-1"),
+                method=(headers.get(b":method") or b"").decode("latin1"),
+                path=(headers.get(b":path") or b"").decode("latin1"),
                 headers=headers.as_text(),
                 body=bytes(self.upstream_body),
                 trailers=self.upstream_trailers.as_text() if self.upstream_trailers else [],

@@ -77,7 +77,8 @@ class HeaderMap:
         return sum(len(k) + len(v) for k, v in self.entries)
 
     def as_text(self) -> list[tuple[str, str]]:
-        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.entries]
+        # "latin1": the spelling CPython's codec lookup takes without normalizing (this runs per pair).
+        return [(k.decode("latin1"), v.decode("latin1")) for k, v in self.entries]
 
 
 def _pseudo_first(entries: Pairs) -> Pairs:
@@ -105,7 +106,7 @@ def wire_pairs(headers: HeaderInput) -> Pairs:
         return []
     items = _items(headers)
     try:  # the usual case, all text: one pass
-        return [(k.encode("latin-1").lower(), v.encode("latin-1").strip(b" \t")) for k, v in items]
+        return [(k.encode("latin1").lower(), v.encode("latin1").strip(b" \t")) for k, v in items]
     except (AttributeError, UnicodeEncodeError):
         return [(k.lower(), v.strip(b" \t")) for k, v in to_pairs(items)]
 
@@ -117,7 +118,7 @@ def to_pairs(headers: HeaderInput) -> Pairs:
         return []
     items = _items(headers)
     try:  # the usual case, all text: one pass
-        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in items]  # type: ignore[union-attr]
+        return [(k.encode("latin1"), v.encode("latin1")) for k, v in items]  # type: ignore[union-attr]
     except (AttributeError, UnicodeEncodeError):
         return [(_octets(key, key), _octets(key, value)) for key, value in items]
 
