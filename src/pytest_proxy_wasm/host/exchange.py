@@ -9,7 +9,6 @@ while the response is under way goes straight to the client.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..outcome import Outcome, UpstreamRequest, assemble_outcome
@@ -28,12 +27,22 @@ MAX_PENDING_ROUNDS = 10_000
 STREAM_IDLE_TIMEOUT_NS = 300 * 1_000_000_000  # Envoy's default stream idle timeout: 5 min
 
 
-@dataclass
 class UpstreamResponse:
-    status: int = 200
-    headers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
-    body: bytes | str = b""
-    trailers: list[tuple[str | bytes, str | bytes]] | None = None
+    """What the simulated upstream answers (a slotted class: one is made per exchange)."""
+
+    __slots__ = ("body", "headers", "status", "trailers")
+
+    def __init__(
+        self,
+        status: int = 200,
+        headers: list[tuple[str | bytes, str | bytes]] | None = None,
+        body: bytes | str = b"",
+        trailers: list[tuple[str | bytes, str | bytes]] | None = None,
+    ) -> None:
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+        self.trailers = trailers
 
 
 DIRECT_RESPONSE_BODY_LIMIT = 4096  # Envoy's route config max_direct_response_body_size_bytes default

@@ -188,7 +188,9 @@ class Host(CalloutDeclarations):
 
     def plugin_log(self, vm: VM, level: int, message: str, source: str = "plugin") -> None:
         # tuple.__new__: a NamedTuple's own __new__ is a Python function; this runs per proxy_log.
-        context = vm.effective_context()
+        context = vm.effective
+        if context is None or context.id not in vm.contexts:  # VM.effective_context, inline
+            context = vm.current
         if context is None:
             self.records.append(_new_record(LogRecord, (level, message, "", None, source, "")))
         else:
