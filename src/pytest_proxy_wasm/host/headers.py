@@ -118,7 +118,7 @@ def to_pairs(headers: HeaderInput) -> Pairs:
         return []
     items = _items(headers)
     try:  # the usual case, all text: one pass
-        return [(k.encode("latin1"), v.encode("latin1")) for k, v in items]  # type: ignore[union-attr]
+        return [(k.encode("latin1"), v.encode("latin1")) for k, v in items]
     except (AttributeError, UnicodeEncodeError):
         return [(_octets(key, key), _octets(key, value)) for key, value in items]
 

@@ -115,7 +115,9 @@ class HttpStream:
             forward = bytes(side.body.data)
             side.in_body = False
             return BodyResult(Action.CONTINUE, forward, False)
-        buffering = result in (1, 2) and (len(context.intents) == replies or not _replied_since(context, replies))
+        buffering = result in (1, 2) and (
+            len(context.intents) == replies or not _replied_since(context, replies)
+        )
         if not buffering:
             side.in_body = False  # StopIterationNoBuffer: Envoy keeps nothing for this filter
         return BodyResult(Action.PAUSE, b"", buffering)

@@ -7,6 +7,7 @@ wrappers talk to the same library through ``wasmtime._ffi`` with raw ``wasmtime_
 from __future__ import annotations
 
 import ctypes
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +40,22 @@ _set_epoch_deadline.restype = None
 _set_epoch_deadline.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
 
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
-CALLBACK_TYPE = ffi.wasmtime_func_unchecked_callback_t
+# The unchecked host-function callback with every argument as a plain integer: ctypes then builds no
+# pointer objects per hostcall (wasmtime-py's own type makes two). It returns a wasm_trap_t* or 0.
+CALLBACK_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t
+)
+VAL_RAW_SIZE = ctypes.sizeof(ffi.wasmtime_val_raw)  # one argument/result slot (a 16-byte union)
+
+
+def _address_space() -> memoryview:
+    """A byte view of the whole address space, for ``struct.unpack_from``/``pack_into`` at the
+    address of wasmtime's raw argument array: no ctypes object per access. Nothing reads it except at
+    the addresses wasmtime hands a hostcall."""
+    return memoryview((ctypes.c_char * sys.maxsize).from_address(0)).cast("B")
+
+
+ADDRESS_SPACE = _address_space()
 
 
 def address(pointer: Any) -> int:
@@ -129,7 +145,15 @@ def define_unchecked(
     mod = module.encode()
     nm = name.encode()
     error = ffi.wasmtime_linker_define_func_unchecked(
-        linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(), callback, None, _NO_FINALIZER
+        linker.ptr(),
+        mod,
+        len(mod),
+        nm,
+        len(nm),
+        functype.ptr(),
+        ctypes.cast(callback, ffi.wasmtime_func_unchecked_callback_t),  # the caller keeps ``callback``
+        None,
+        _NO_FINALIZER,
     )
     if error:
         raise wasmtime.WasmtimeError._from_ptr(error)
