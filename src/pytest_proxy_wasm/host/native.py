@@ -108,11 +108,22 @@ class Caller:
     ``u32`` views the ``wasmtime_val_raw`` slots as 32-bit words: slot ``i`` is ``u32[4 * i]``.
     """
 
-    __slots__ = ("_context", "_counts", "_raw_pointer", "context", "raw", "trap_ref", "trap_slot", "u32")
+    __slots__ = (
+        "_context",
+        "_counts",
+        "_raw_pointer",
+        "address",
+        "context",
+        "raw",
+        "trap_ref",
+        "trap_slot",
+        "u32",
+    )
 
     def __init__(self, context: int, slots: int = 16) -> None:
         self.context = context
         self.raw = new_raw_array(slots)
+        self.address = ctypes.addressof(self.raw)  # for struct access through ADDRESS_SPACE
         self.u32 = (ctypes.c_uint32 * (4 * slots)).from_address(ctypes.addressof(self.raw))
         self.trap_slot = ctypes.c_void_p()
         self.trap_ref = ctypes.byref(self.trap_slot)

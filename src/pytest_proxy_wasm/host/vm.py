@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from types import MethodType
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
 from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .hostcalls import IMPLEMENTATIONS, unimplemented
 from .memory import GuestMemory, GuestMemoryError
+from .native import ADDRESS_SPACE
 from .runtime import CompiledModule, Runtime
 from .trampolines import make_checked_hostcall, make_traced_trampoline, make_trampoline
 from .vm_trace import diverging, traced_allocate, traced_call, unknown_export
@@ -239,11 +241,9 @@ class VM:
         self.effective = None
         depth = self.depth = self.depth + 1
         caller = self._caller
-        u32 = caller.u32
-        index = 0
-        for value in args:
-            u32[index] = value
-            index += 4
+        count = len(args)
+        if count:
+            _SLOTS[count].pack_into(ADDRESS_SPACE, caller.address, *args)
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
         if depth == 1:
@@ -254,12 +254,12 @@ class VM:
                 # The deadline counts from the current epoch; re-arm only when it has moved (10 ms).
                 self._armed_epoch = self.runtime.epoch
                 native.set_epoch_deadline(self.context, self.deadline_ticks)
-            problem = caller.call(func, (index >> 2) or 1)  # the slot count covers the result too
+            problem = caller.call(func, count or 1)  # the slot count covers the result too
             if fuel:
                 used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
                 self.fuel_used[name] = self.fuel_used.get(name, 0) + used
         else:
-            problem = caller.call(func, (index >> 2) or 1)
+            problem = caller.call(func, count or 1)
         self.depth = depth - 1
         self.current, self.effective, self.callback = saved_current, saved_effective, saved_callback
         if problem is not None:
@@ -267,7 +267,9 @@ class VM:
             return None
         if self.failure is not None:  # e.g. the allocator trapped inside a hostcall
             return None
-        result: int | None = u32[0] if name in _RETURNS else None
+        result: int | None = (
+            _RESULT.unpack_from(ADDRESS_SPACE, caller.address)[0] if name in _RETURNS else None
+        )
         if depth == 1 and self.deferred:
             self.run_deferred()
         return result
@@ -404,6 +406,11 @@ class VM:
 _RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.results} | {
     c.name for c in callbacks_for(AbiVersion.V0_1_0).values() if c.results
 }
+
+
+# A callback's arguments (all i32) written into the raw slots in one call, and its i32 result read back.
+_SLOTS = [struct.Struct("<" + f"I{native.VAL_RAW_SIZE - 4}x" * n) for n in range(8)]
+_RESULT = struct.Struct("<I")
 
 
 def _valtype(kind: str) -> wasmtime.ValType:
