@@ -100,24 +100,24 @@ class HttpStream:
     def _body(
         self, context: HttpContext, side: HttpSide, name: str, chunk: bytes, end_of_stream: bool
     ) -> BodyResult:
+        data = side.body.data
         if side.in_body:
-            side.body.data += chunk  # StopIterationAndBuffer: the next call sees everything so far
+            data += chunk  # StopIterationAndBuffer: the next call sees everything so far
         else:
-            side.body.data[:] = chunk
+            data[:] = chunk
         side.in_body = True
         replies = len(context.intents)
-        result, failed = self._call(context, name, context.id, len(side.body.data), int(end_of_stream))
+        result, failed = self._call(context, name, context.id, len(data), int(end_of_stream))
+        data = side.body.data  # the plugin may have replaced the buffer's bytes
         if failed is not None:
-            forward = bytes(side.body.data) if failed is Action.CONTINUE else b""
+            forward = bytes(data) if failed is Action.CONTINUE else b""
             side.in_body = False  # a failed filter keeps nothing: each frame passes as it came
             return BodyResult(failed, forward, False)
-        if result in (None, 0) and (len(context.intents) == replies or not _replied_since(context, replies)):
-            forward = bytes(side.body.data)
+        replied = len(context.intents) != replies and _replied_since(context, replies)
+        if not result and not replied:
             side.in_body = False
-            return BodyResult(Action.CONTINUE, forward, False)
-        buffering = result in (1, 2) and (
-            len(context.intents) == replies or not _replied_since(context, replies)
-        )
+            return BodyResult(Action.CONTINUE, bytes(data), False)
+        buffering = (result in {1, 2}) and not replied
         if not buffering:
             side.in_body = False  # StopIterationNoBuffer: Envoy keeps nothing for this filter
         return BodyResult(Action.PAUSE, b"", buffering)
