@@ -123,7 +123,7 @@ class FilterWalk:
             self._headers(d, i + d.step, headers, eos)
             return
         action = stream.walk_headers(request, headers, eos)
-        if stream.context is not None and stream.context.intents and self._apply_intents(i):
+        if stream.intents_pending() and self._apply_intents(i):
             return
         if action is Action.CONTINUE:
             self._headers(d, i + d.step, headers, eos)
@@ -150,7 +150,7 @@ class FilterWalk:
         if hold.buffering and self._over_buffer_limit(d, i, len(chunk)):
             return
         result = stream.walk_body(request, chunk, eos)
-        if stream.context is not None and stream.context.intents and self._apply_intents(i):
+        if stream.intents_pending() and self._apply_intents(i):
             return
         hold.buffering, hold.body_eos = result.buffering, eos
         if result.action is Action.CONTINUE:

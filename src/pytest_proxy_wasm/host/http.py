@@ -232,6 +232,11 @@ class HttpStream:
     def local_response(self) -> LocalResponse | None:
         return self.context.local_response if self.context else None
 
+    def intents_pending(self) -> bool:
+        """Whether the last callback left intents (a local reply, continue, close) to apply."""
+        context = self.context
+        return context is not None and bool(context.intents)
+
     def take_intents(self) -> list[tuple[str, object]]:
         if self.context is None:
             return []
