@@ -38,7 +38,6 @@ _set_epoch_deadline = _dll.wasmtime_context_set_epoch_deadline
 _set_epoch_deadline.restype = None
 _set_epoch_deadline.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
 
-_NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 CALLBACK_TYPE = ffi.wasmtime_func_unchecked_callback_t
 
 
@@ -48,15 +47,6 @@ def address(pointer: Any) -> int:
 
 def new_raw_array(size: int) -> RawArray:
     return (ffi.wasmtime_val_raw * size)()
-
-
-def func_handle(func: wasmtime.Func) -> int:
-    """The address of a ``wasmtime_func_t`` that stays valid while ``func`` lives."""
-    return ctypes.addressof(func._func)
-
-
-def memory_handle(memory: wasmtime.Memory) -> int:
-    return ctypes.addressof(memory._memory)
 
 
 def memory_data(context: int, memory: int) -> int:
@@ -105,7 +95,8 @@ class Caller:
         self._counts = [ctypes.c_size_t(n) for n in range(slots + 1)]
 
     def call(self, func: Any, count: int) -> CallResult | None:
-        """Call ``func`` (a ``func_pointer``) with slots ``0..count`` in, results out. ``None`` on success."""
+        """Call ``func`` (a ``c_pointer`` to a ``wasmtime_func_t``) with slots ``0..count`` in, results
+        out. ``None`` on success."""
         error = _call_raw(self._context, func, self._raw_pointer, self._counts[count], self.trap_ref)
         if error:
             err = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
@@ -118,21 +109,81 @@ class Caller:
         return None
 
 
-def func_pointer(func: wasmtime.Func) -> ctypes.c_void_p:
-    """A pre-built C argument pointing at the ``wasmtime_func_t`` (valid while ``func`` lives)."""
-    return ctypes.c_void_p(ctypes.addressof(func._func))
+# Linking without wasmtime-py's Linker: raw entry points taking addresses, so a VM's imports and
+# exports cost one C call each (wasmtime-py's objects cost ~10 us apiece in type wrappers).
+_func_new = ctypes.CFUNCTYPE(None, *(ctypes.c_void_p,) * 6)(address(_dll.wasmtime_func_new_unchecked))
+_instance_new = ctypes.CFUNCTYPE(
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+)(address(_dll.wasmtime_instance_new))
+_export_nth = ctypes.CFUNCTYPE(
+    ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, *(ctypes.c_void_p,) * 3
+)(address(_dll.wasmtime_instance_export_nth))
+EXTERN_FUNC = int(ffi.WASMTIME_EXTERN_FUNC.value)
+_EXTERN_OF: int = ffi.wasmtime_extern_t.of.offset  # the func/memory handle inside a wasmtime_extern_t
+_EXTERN_SIZE = ctypes.sizeof(ffi.wasmtime_extern_t)
 
 
-def define_unchecked(
-    linker: wasmtime.Linker, module: str, name: str, functype: wasmtime.FuncType, callback: Any
-) -> None:
-    mod = module.encode()
-    nm = name.encode()
-    error = ffi.wasmtime_linker_define_func_unchecked(
-        linker.ptr(), mod, len(mod), nm, len(nm), functype.ptr(), callback, None, _NO_FINALIZER
-    )
-    if error:
-        raise wasmtime.WasmtimeError._from_ptr(error)
+class Externs:
+    """A C array of ``wasmtime_extern_t``: a VM's imports or its resolved exports. Handles into it stay
+    valid while the array lives."""
+
+    __slots__ = ("array", "base")
+
+    def __init__(self, count: int) -> None:
+        self.array = (ffi.wasmtime_extern_t * max(count, 1))()
+        self.base: int = ctypes.addressof(self.array)
+
+    def handle(self, slot: int) -> int:
+        """The address of slot ``slot``'s ``wasmtime_func_t`` / ``wasmtime_memory_t``."""
+        return self.base + slot * _EXTERN_SIZE + _EXTERN_OF
+
+    def new_func(self, slot: int, context: int, functype: int, callback: int, env: int) -> None:
+        """Slot ``slot`` becomes a host function in the store (``env`` is passed to ``callback``)."""
+        self.array[slot].kind = EXTERN_FUNC  # type: ignore[assignment]
+        _func_new(context, functype, callback, env, None, self.handle(slot))
+
+    def instantiate(self, context: int, module: int, count: int, instance: Any) -> CallResult | None:
+        """``wasmtime_instance_new`` with these imports; ``None`` on success, else the error or trap."""
+        trap = ctypes.c_void_p()
+        error = _instance_new(
+            context, module, self.base, count, ctypes.addressof(instance), ctypes.addressof(trap)
+        )
+        if error:
+            err = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+            return CallResult(str(err), None)
+        if trap.value:
+            made = wasmtime.Trap._from_ptr(ctypes.cast(trap.value, ctypes.POINTER(ffi.wasm_trap_t)))
+            return CallResult(str(made), made.trap_code)
+        return None
+
+    def export(self, slot: int, context: int, instance: Any, index: int) -> bool:
+        """Slot ``slot`` becomes the instance's export number ``index``."""
+        name, length = ctypes.c_void_p(), ctypes.c_size_t()
+        return bool(
+            _export_nth(
+                context,
+                ctypes.addressof(instance),
+                index,
+                ctypes.addressof(name),
+                ctypes.addressof(length),
+                self.base + slot * _EXTERN_SIZE,
+            )
+        )
+
+
+def callback_address(callback: Any) -> int:
+    return address(callback)
+
+
+def c_pointer(handle: int) -> ctypes.c_void_p:
+    """A pre-built C argument for a handle (``Caller.call`` passes it as is)."""
+    return ctypes.c_void_p(handle)
 
 
 def new_trap(message: str) -> int:

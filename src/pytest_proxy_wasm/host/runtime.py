@@ -18,6 +18,7 @@ import wasmtime
 
 from ..errors import ModuleLoadError, UnknownAbiVersionError
 from .abi.enums import AbiVersion
+from .linking import Links
 
 EPOCH_TICK_SECONDS = 0.01
 _MARKERS = {v.marker: v for v in AbiVersion}
@@ -82,6 +83,7 @@ class Runtime:
         )
         self.epoch = 0  # mirrors the engine's epoch, so VMs re-arm deadlines only when it moved
         self._compiled: dict[str, CompiledModule] = {}
+        self.links = Links()  # per-module link plans, shared hostcall trampolines, live VMs (linking.py)
         # path -> (file identity, sha256): a path loaded again unchanged is neither read nor hashed
         self._digests: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()

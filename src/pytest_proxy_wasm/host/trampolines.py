@@ -9,7 +9,7 @@ the successful path. With tracing on, ``make_traced_trampoline`` wraps the same 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .abi.enums import WasmResult
@@ -23,17 +23,30 @@ if TYPE_CHECKING:
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 
-_FACTORIES: dict[tuple[tuple[str, ...], bool, bool], Callable[..., Any]] = {}
+_FACTORIES: dict[tuple[tuple[str, ...], bool, bool, bool], Callable[..., Any]] = {}
 
-_TEMPLATE = """
-def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK):
+# One VM's trampoline closes over the VM; a shared one (one per hostcall and Runtime, see linking.py)
+# finds the VM from the ``env`` key its store registered the host function with.
+_OWN = """
+def factory(vm, impl, ima, name, GuestMemoryError, OK):
+    counts = vm.hostcall_counts
     def trampoline(env, caller, raw, n):
-        counts[name] = counts.get(name, 0) + 1
+"""
+_SHARED = """
+def factory(vms, impl, ima, name, GuestMemoryError, OK, lost):
+    def trampoline(env, caller, raw, n):
+        try:
+            vm = vms[env]()
+            counts = vm.hostcall_counts
+        except BaseException:
+            return lost(name)
+"""
+_BODY = """        counts[name] = counts.get(name, 0) + 1
         try:
             {call}
             return 0
         except GuestMemoryError:
-            misuse(name, ({args},), ima)
+            vm.misuse(name, ({args},), ima)
             {on_memory_error}
             return 0
         except BaseException as exc:
@@ -46,12 +59,12 @@ def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK):
 # usual path (the implementations return the WasmResult.OK member); comparing an IntEnum is not free.
 _CHECKED_CALL = """status = impl(vm{sep}{args})
             if status is not OK and (status == 2 or status == 6):
-                misuse(name, ({args},), status)
+                vm.misuse(name, ({args},), status)
             raw[0].i32 = status"""
 
 
-def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool) -> Callable[..., Any]:
-    key = (params, has_result, is_wasi)
+def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool, shared: bool) -> Callable[..., Any]:
+    key = (params, has_result, is_wasi, shared)
     factory = _FACTORIES.get(key)
     if factory is None:
         args = ", ".join(
@@ -67,18 +80,30 @@ def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool) -> Callab
             call = _CHECKED_CALL.format(sep=sep, args=args)
         on_memory_error = "raw[0].i32 = ima" if has_result else "pass"
         namespace: dict[str, Any] = {}
-        source = _TEMPLATE.format(call=call, on_memory_error=on_memory_error, args=args)
-        exec(source.replace("(,)", "()"), namespace)
+        body = _BODY.format(call=call, on_memory_error=on_memory_error, args=args)
+        exec(((_SHARED if shared else _OWN) + body).replace("(,)", "()"), namespace)
         factory = namespace["factory"]
         _FACTORIES[key] = factory
     return factory
 
 
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
-    factory = _factory(spec.params, bool(spec.results), spec.is_wasi)
-    trampoline: Callable[..., int] = factory(
-        vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory, vm.misuse, WasmResult.OK
-    )
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, False)
+    trampoline: Callable[..., int] = factory(vm, impl, ima, spec.name, GuestMemoryError, WasmResult.OK)
+    return trampoline
+
+
+def make_shared_trampoline(
+    vms: Mapping[int, Callable[[], VM | None]],
+    spec: Hostcall,
+    impl: Callable[..., int | None],
+    ima: int,
+    lost: Callable[[str], int],
+) -> Callable[..., int]:
+    """One trampoline for every VM of a Runtime: ``vms[env]()`` is the VM whose store called it;
+    ``lost(name)`` makes the trap for a VM that is no longer registered (never expected)."""
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, True)
+    trampoline: Callable[..., int] = factory(vms, impl, ima, spec.name, GuestMemoryError, WasmResult.OK, lost)
     return trampoline
 
 
@@ -106,7 +131,7 @@ def make_traced_trampoline(
 def make_checked_hostcall(
     vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int, tracer: Tracer | None = None
 ) -> Callable[..., Any]:
-    """The same hostcall for wasmtime-py's checked ``Linker.define_func`` path (comparison only)."""
+    """The same hostcall for wasmtime-py's checked ``Func`` path (comparison only)."""
     masks = [0xFFFFFFFFFFFFFFFF if kind == "i64" else 0xFFFFFFFF for kind in spec.params]
     has_result = bool(spec.results)
     counts, name = vm.hostcall_counts, spec.name
