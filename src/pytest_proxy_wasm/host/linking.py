@@ -42,11 +42,13 @@ class LinkPlan:
 
     missing: tuple[str, ...]  # imports the host does not provide (or provides with another type)
     imports: tuple[tuple[Hostcall, wasmtime.FuncType, int], ...]  # per import: spec, type, its address
-    funcs: tuple[tuple[int, str], ...]  # (export index, name) of every callback the host may call
-    memory: int  # export index of the first memory; -1 if none
+    funcs: tuple[str, ...]  # every callback the host may call
+    memory: str | None  # the first exported memory's name
+    export_names: tuple[bytes | None, ...]  # the memory's name, then the funcs', UTF-8
     unknown: tuple[tuple[str, str], ...]  # (export, reason): proxy_on_* exports the ABI never calls
     error: str  # the first known export with the wrong type ("Bad function signature"), or ""
     module: int  # the wasmtime_module_t address
+    sha256: str
 
 
 def make_plan(compiled: CompiledModule) -> LinkPlan:
@@ -65,13 +67,14 @@ def make_plan(compiled: CompiledModule) -> LinkPlan:
         else:
             imports.append((spec, ftype, native.address(ftype.ptr())))
     known = callbacks_for(compiled.abi)
-    funcs: list[tuple[int, str]] = []
+    funcs: list[str] = []
     unknown: list[tuple[str, str]] = []
-    memory, error = -1, ""
-    for index, export in enumerate(compiled.module.exports):
+    memory: str | None = None
+    error = ""
+    for export in compiled.module.exports:
         name, etype = export.name, export.type
         if isinstance(etype, wasmtime.MemoryType):
-            memory = index if memory < 0 else memory
+            memory = name if memory is None else memory
             continue
         if not isinstance(etype, wasmtime.FuncType):
             continue
@@ -87,15 +90,17 @@ def make_plan(compiled: CompiledModule) -> LinkPlan:
                 f"expects {(cb.params, cb.results)})"
             )
             break
-        funcs.append((index, name))
+        funcs.append(name)
     return LinkPlan(
         tuple(missing),
         tuple(imports),
         tuple(funcs),
         memory,
+        (None if memory is None else memory.encode(), *(name.encode() for name in funcs)),
         tuple(unknown),
         error,
         native.address(compiled.module.ptr()),
+        compiled.sha256,
     )
 
 
@@ -120,6 +125,7 @@ class Links:
         self.vms: dict[int, weakref.ref[VM]] = {}
         self._keys = itertools.count(1)  # 0 would reach the trampoline as None
         self._callbacks: dict[str, tuple[Any, int]] = {}  # hostcall -> (ctypes callback, its address)
+        self._shared: dict[str, tuple[tuple[int, int], ...]] = {}  # per module, as the plans
 
     def plan(self, compiled: CompiledModule) -> LinkPlan:
         plan = self._plans.get(compiled.sha256)
@@ -140,6 +146,14 @@ class Links:
 
     def unregister(self, key: int) -> None:
         self.vms.pop(key, None)
+
+    def shared_funcs(self, plan: LinkPlan) -> tuple[tuple[int, int], ...]:
+        """(functype, shared C callback) addresses for each of ``plan``'s imports."""
+        funcs = self._shared.get(plan.sha256)
+        if funcs is None:
+            funcs = tuple((functype, self.shared_callback(spec)) for spec, _, functype in plan.imports)
+            self._shared[plan.sha256] = funcs
+        return funcs
 
     def shared_callback(self, spec: Hostcall) -> int:
         """The address of the Runtime's one C callback for ``spec`` (made on first use)."""
@@ -179,20 +193,24 @@ def instantiate(
             return wasmtime.Instance(vm.store, vm.compiled.module, funcs), None
         except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
             return instance, native.CallResult(str(exc), None)
-    own = vm.tracer is not None or bool(getattr(vm.host.options, "diverge_hostcall", ""))
-    for slot, (spec, _, functype) in enumerate(plan.imports):
-        if own:
-            impl = _impl(vm, spec)
-            if vm.tracer is not None:
-                trampoline = make_traced_trampoline(vm, spec, impl, _ima(spec), vm.tracer)
-            else:
-                trampoline = make_trampoline(vm, spec, impl, _ima(spec))
-            callback = native.CALLBACK_TYPE(trampoline)
-            vm._keep.append(callback)
-            imports.new_func(slot, context, functype, native.callback_address(callback), key)
-        else:
-            imports.new_func(slot, context, functype, links.shared_callback(spec), key)
+    if vm.tracer is not None or getattr(vm.host.options, "diverge_hostcall", "") != "":
+        callbacks = [native.CALLBACK_TYPE(_own_trampoline(vm, spec)) for spec, _, _ in plan.imports]
+        vm._keep.extend(callbacks)
+        own = [
+            (functype, native.callback_address(callback))
+            for (_, _, functype), callback in zip(plan.imports, callbacks, strict=True)
+        ]
+        imports.new_funcs(context, own, key)
+    else:
+        imports.new_funcs(context, links.shared_funcs(plan), key)
     return instance, imports.instantiate(context, plan.module, len(plan.imports), instance._instance)
+
+
+def _own_trampoline(vm: VM, spec: Hostcall) -> Any:
+    impl = _impl(vm, spec)
+    if vm.tracer is not None:
+        return make_traced_trampoline(vm, spec, impl, _ima(spec), vm.tracer)
+    return make_trampoline(vm, spec, impl, _ima(spec))
 
 
 def _impl(vm: VM, spec: Hostcall) -> Any:
@@ -208,12 +226,10 @@ def _impl(vm: VM, spec: Hostcall) -> Any:
 def resolve_exports(vm: VM, plan: LinkPlan, instance: wasmtime.Instance) -> native.Externs:
     """Fill ``vm.funcs`` (and ``vm.func_objects`` on the checked path); slot 0 holds the memory."""
     exports = native.Externs(len(plan.funcs) + 1)
-    context, raw = vm.context, instance._instance
-    if plan.memory >= 0:
-        exports.export(0, context, raw, plan.memory)
-    for slot, (index, name) in enumerate(plan.funcs, 1):
-        exports.export(slot, context, raw, index)
-        vm.funcs[name] = native.c_pointer(exports.handle(slot))
+    exports.resolve(vm.context, instance._instance, plan.export_names)
+    funcs, c_pointer, handle = vm.funcs, native.c_pointer, exports.handle
+    for slot, name in enumerate(plan.funcs, 1):
+        funcs[name] = c_pointer(handle(slot))
         if vm.checked_calls:
             vm.func_objects[name] = wasmtime.Func._from_raw(exports.array[slot].of.func)
     return exports

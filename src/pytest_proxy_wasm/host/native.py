@@ -7,7 +7,7 @@ wrappers talk to the same library through ``wasmtime._ffi`` with raw ``wasmtime_
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import wasmtime
@@ -121,10 +121,11 @@ _instance_new = ctypes.CFUNCTYPE(
     ctypes.c_void_p,
     ctypes.c_void_p,
 )(address(_dll.wasmtime_instance_new))
-_export_nth = ctypes.CFUNCTYPE(
-    ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, *(ctypes.c_void_p,) * 3
-)(address(_dll.wasmtime_instance_export_nth))
-EXTERN_FUNC = int(ffi.WASMTIME_EXTERN_FUNC.value)
+# By name, not wasmtime_instance_export_nth: that walks the exports up to the index on every call.
+_export_get = ctypes.CFUNCTYPE(
+    ctypes.c_bool, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p
+)(address(_dll.wasmtime_instance_export_get))
+assert ffi.WASMTIME_EXTERN_FUNC.value == 0  # a zeroed wasmtime_extern_t is a function
 _EXTERN_OF: int = ffi.wasmtime_extern_t.of.offset  # the func/memory handle inside a wasmtime_extern_t
 _EXTERN_SIZE = ctypes.sizeof(ffi.wasmtime_extern_t)
 
@@ -136,17 +137,20 @@ class Externs:
     __slots__ = ("array", "base")
 
     def __init__(self, count: int) -> None:
-        self.array = (ffi.wasmtime_extern_t * max(count, 1))()
+        self.array = (ffi.wasmtime_extern_t * max(count, 1))()  # zeroed: every kind is EXTERN_FUNC
         self.base: int = ctypes.addressof(self.array)
 
     def handle(self, slot: int) -> int:
         """The address of slot ``slot``'s ``wasmtime_func_t`` / ``wasmtime_memory_t``."""
         return self.base + slot * _EXTERN_SIZE + _EXTERN_OF
 
-    def new_func(self, slot: int, context: int, functype: int, callback: int, env: int) -> None:
-        """Slot ``slot`` becomes a host function in the store (``env`` is passed to ``callback``)."""
-        self.array[slot].kind = EXTERN_FUNC  # type: ignore[assignment]
-        _func_new(context, functype, callback, env, None, self.handle(slot))
+    def new_funcs(self, context: int, funcs: Iterable[tuple[int, int]], env: int) -> None:
+        """Slots 0.. become host functions in the store, from (functype, C callback) addresses; each
+        callback receives ``env``."""
+        handle = self.base + _EXTERN_OF
+        for functype, callback in funcs:
+            _func_new(context, functype, callback, env, None, handle)
+            handle += _EXTERN_SIZE
 
     def instantiate(self, context: int, module: int, count: int, instance: Any) -> CallResult | None:
         """``wasmtime_instance_new`` with these imports; ``None`` on success, else the error or trap."""
@@ -162,19 +166,14 @@ class Externs:
             return CallResult(str(made), made.trap_code)
         return None
 
-    def export(self, slot: int, context: int, instance: Any, index: int) -> bool:
-        """Slot ``slot`` becomes the instance's export number ``index``."""
-        name, length = ctypes.c_void_p(), ctypes.c_size_t()
-        return bool(
-            _export_nth(
-                context,
-                ctypes.addressof(instance),
-                index,
-                ctypes.addressof(name),
-                ctypes.addressof(length),
-                self.base + slot * _EXTERN_SIZE,
-            )
-        )
+    def resolve(self, context: int, instance: Any, names: Iterable[bytes | None]) -> None:
+        """Slots 0.. become the instance's exports named ``names`` (``None``: left empty)."""
+        instance_address = ctypes.addressof(instance)
+        out = self.base
+        for name in names:
+            if name is not None:
+                _export_get(context, instance_address, name, len(name), out)
+            out += _EXTERN_SIZE
 
 
 def callback_address(callback: Any) -> int:

@@ -104,7 +104,7 @@ class VM:
             diagnostics.record_export(host, self.name, name, reason)
         if plan.error:
             raise ModuleLoadError(self.name, plan.error)
-        if plan.memory < 0:
+        if plan.memory is None:
             raise ModuleLoadError(self.name, "the module exports no memory")
         self._memory_handle = self._exports.handle(0)
         self.allocator = self.funcs.get("malloc") or self.funcs.get("proxy_on_memory_allocate")
