@@ -164,7 +164,8 @@ class Links:
             impl = IMPLEMENTATIONS.get(spec.name) or unimplemented(spec.name)
             trampoline = make_shared_trampoline(self.vms, spec, impl, _ima(spec), _lost)
             callback = native.CALLBACK_TYPE(trampoline)
-            made = self._callbacks[spec.name] = (callback, native.callback_address(callback))
+            # setdefault: a thread that lost a race uses the winner's callback, the one kept alive
+            made = self._callbacks.setdefault(spec.name, (callback, native.callback_address(callback)))
         return made[1]
 
 
