@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from wat_builder import Probe, build
 
-from pytest_proxy_wasm import Host, HostOptions, Runtime
+from pytest_proxy_wasm import Host, HostOptions, ModuleLoadError, Runtime
 
 
 def logging_module() -> bytes:
@@ -89,3 +90,13 @@ def test_traced_and_checked_vms_keep_their_own_paths(proxy_wasm_runtime: Runtime
             host.request(plugin, headers={"x-a": "1"})
             assert [r.message for r in host.records].count("request seen") == 1
             assert plugin.vm.hostcall_counts["proxy_log"] == 1
+
+
+def test_a_module_from_another_runtime_is_refused_not_a_crash(proxy_wasm_runtime: Runtime) -> None:
+    other = Runtime(cache_dir=None)
+    try:
+        compiled = other.load(logging_module())
+        with Host(proxy_wasm_runtime) as host, pytest.raises(ModuleLoadError, match="cross-`Engine`"):
+            host.load_plugin(compiled)
+    finally:
+        other.close()

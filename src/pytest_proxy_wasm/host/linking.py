@@ -48,7 +48,7 @@ class LinkPlan:
     unknown: tuple[tuple[str, str], ...]  # (export, reason): proxy_on_* exports the ABI never calls
     error: str  # the first known export with the wrong type ("Bad function signature"), or ""
     module: int  # the wasmtime_module_t address
-    sha256: str
+    compiled: wasmtime.Module  # keeps that module alive as long as the plan
 
 
 def make_plan(compiled: CompiledModule) -> LinkPlan:
@@ -100,7 +100,7 @@ def make_plan(compiled: CompiledModule) -> LinkPlan:
         tuple(unknown),
         error,
         native.address(compiled.module.ptr()),
-        compiled.sha256,
+        compiled.module,
     )
 
 
@@ -121,16 +121,18 @@ class Links:
     """One Runtime's link plans, shared trampolines and registry of live VMs (by ``env`` key)."""
 
     def __init__(self) -> None:
-        self._plans: dict[str, LinkPlan] = {}
+        # By module object (identity), not sha256: a module compiled by another Runtime's engine gets a
+        # plan of its own (and fails to instantiate, as wasmtime refuses cross-engine instances).
+        self._plans: dict[int, LinkPlan] = {}
         self.vms: dict[int, weakref.ref[VM]] = {}
         self._keys = itertools.count(1)  # 0 would reach the trampoline as None
         self._callbacks: dict[str, tuple[Any, int]] = {}  # hostcall -> (ctypes callback, its address)
-        self._shared: dict[str, tuple[tuple[int, int], ...]] = {}  # per module, as the plans
+        self._shared: dict[int, tuple[tuple[int, int], ...]] = {}  # keyed as the plans
 
     def plan(self, compiled: CompiledModule) -> LinkPlan:
-        plan = self._plans.get(compiled.sha256)
-        if plan is None:
-            plan = self._plans[compiled.sha256] = make_plan(compiled)
+        plan = self._plans.get(id(compiled.module))
+        if plan is None:  # the plan holds the module, so its id is not reused while cached
+            plan = self._plans.setdefault(id(compiled.module), make_plan(compiled))
         return plan
 
     def register(self, vm: VM) -> int:
@@ -149,10 +151,10 @@ class Links:
 
     def shared_funcs(self, plan: LinkPlan) -> tuple[tuple[int, int], ...]:
         """(functype, shared C callback) addresses for each of ``plan``'s imports."""
-        funcs = self._shared.get(plan.sha256)
+        funcs = self._shared.get(plan.module)
         if funcs is None:
             funcs = tuple((functype, self.shared_callback(spec)) for spec, _, functype in plan.imports)
-            self._shared[plan.sha256] = funcs
+            self._shared[plan.module] = funcs
         return funcs
 
     def shared_callback(self, spec: Hostcall) -> int:

@@ -77,7 +77,7 @@ class VM:
         self.http_tokens = 0  # callout tokens: HTTP 4, 8, 12... (cpp-host: low 2 bits are the kind)
         self.callout_maps: dict[int, HeaderMap] = {}
         self.callout_buffers: dict[int, Buffer] = {}
-        plan = runtime.links.plan(compiled)
+        plan = runtime.link_plan(compiled)
         if plan.missing:
             raise MissingImportsError(self.name, list(plan.missing))
         self.store = wasmtime.Store(runtime.engine)
