@@ -230,9 +230,8 @@ def resolve_exports(vm: VM, plan: LinkPlan, instance: wasmtime.Instance) -> nati
     """Fill ``vm.funcs`` (and ``vm.func_objects`` on the checked path); slot 0 holds the memory."""
     exports = native.Externs(len(plan.funcs) + 1)
     exports.resolve(vm.context, instance._instance, plan.export_names)
-    funcs, c_pointer, handle = vm.funcs, native.c_pointer, exports.handle
-    for slot, name in enumerate(plan.funcs, 1):
-        funcs[name] = c_pointer(handle(slot))
-        if vm.checked_calls:
+    vm.funcs.update(zip(plan.funcs, exports.pointers(1, len(plan.funcs)), strict=True))
+    if vm.checked_calls:
+        for slot, name in enumerate(plan.funcs, 1):
             vm.func_objects[name] = wasmtime.Func._from_raw(exports.array[slot].of.func)
     return exports

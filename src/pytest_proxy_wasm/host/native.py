@@ -76,6 +76,10 @@ _call_raw = ctypes.CFUNCTYPE(ctypes.c_void_p)(address(_call_unchecked))
 _call_raw.restype = ctypes.c_void_p
 
 
+# Pre-built slot counts, shared by every Caller (never written: ctypes passes them by value).
+_COUNTS = tuple(ctypes.c_size_t(n) for n in range(17))
+
+
 class Caller:
     """Reusable argument array, pre-converted C arguments and trap slot for calls into one store.
 
@@ -92,10 +96,10 @@ class Caller:
         self.trap_ref = ctypes.byref(self.trap_slot)
         self._context = ctypes.c_void_p(context)
         self._raw_pointer = ctypes.c_void_p(ctypes.addressof(self.raw))
-        self._counts = [ctypes.c_size_t(n) for n in range(slots + 1)]
+        self._counts = _COUNTS if slots < len(_COUNTS) else [ctypes.c_size_t(n) for n in range(slots + 1)]
 
     def call(self, func: Any, count: int) -> CallResult | None:
-        """Call ``func`` (a ``c_pointer`` to a ``wasmtime_func_t``) with slots ``0..count`` in, results
+        """Call ``func`` (a ``c_void_p`` to a ``wasmtime_func_t``) with slots ``0..count`` in, results
         out. ``None`` on success."""
         error = _call_raw(self._context, func, self._raw_pointer, self._counts[count], self.trap_ref)
         if error:
@@ -144,6 +148,11 @@ class Externs:
         """The address of slot ``slot``'s ``wasmtime_func_t`` / ``wasmtime_memory_t``."""
         return self.base + slot * _EXTERN_SIZE + _EXTERN_OF
 
+    def pointers(self, first: int, count: int) -> list[ctypes.c_void_p]:
+        """Pre-built C arguments (for ``Caller.call``) to the handles in slots ``first..first+count``."""
+        start = self.handle(first)
+        return [ctypes.c_void_p(h) for h in range(start, start + count * _EXTERN_SIZE, _EXTERN_SIZE)]
+
     def new_funcs(self, context: int, funcs: Iterable[tuple[int, int]], env: int) -> None:
         """Slots 0.. become host functions in the store, from (functype, C callback) addresses; each
         callback receives ``env``."""
@@ -178,11 +187,6 @@ class Externs:
 
 def callback_address(callback: Any) -> int:
     return address(callback)
-
-
-def c_pointer(handle: int) -> ctypes.c_void_p:
-    """A pre-built C argument for a handle (``Caller.call`` passes it as is)."""
-    return ctypes.c_void_p(handle)
 
 
 def new_trap(message: str) -> int:
