@@ -7,6 +7,7 @@ wrappers talk to the same library through ``wasmtime._ffi`` with raw ``wasmtime_
 from __future__ import annotations
 
 import ctypes
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,7 +39,22 @@ _set_epoch_deadline = _dll.wasmtime_context_set_epoch_deadline
 _set_epoch_deadline.restype = None
 _set_epoch_deadline.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
 
-CALLBACK_TYPE = ffi.wasmtime_func_unchecked_callback_t
+# The unchecked host-function callback with every argument as a plain integer: ctypes then builds no
+# pointer objects per hostcall (wasmtime-py's own type makes two). It returns a wasm_trap_t* or 0.
+CALLBACK_TYPE = ctypes.CFUNCTYPE(
+    ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t
+)
+VAL_RAW_SIZE = ctypes.sizeof(ffi.wasmtime_val_raw)  # one argument/result slot (a 16-byte union)
+
+
+def _address_space() -> memoryview:
+    """A byte view of the whole address space, for ``struct.unpack_from``/``pack_into`` at the
+    address of wasmtime's raw argument array: no ctypes object per access. Nothing reads it except at
+    the addresses wasmtime hands a hostcall."""
+    return memoryview((ctypes.c_char * sys.maxsize).from_address(0)).cast("B")
+
+
+ADDRESS_SPACE = _address_space()
 
 
 def address(pointer: Any) -> int:
@@ -86,11 +102,22 @@ class Caller:
     ``u32`` views the ``wasmtime_val_raw`` slots as 32-bit words: slot ``i`` is ``u32[4 * i]``.
     """
 
-    __slots__ = ("_context", "_counts", "_raw_pointer", "context", "raw", "trap_ref", "trap_slot", "u32")
+    __slots__ = (
+        "_context",
+        "_counts",
+        "_raw_pointer",
+        "address",
+        "context",
+        "raw",
+        "trap_ref",
+        "trap_slot",
+        "u32",
+    )
 
     def __init__(self, context: int, slots: int = 16) -> None:
         self.context = context
         self.raw = new_raw_array(slots)
+        self.address = ctypes.addressof(self.raw)  # for struct access through ADDRESS_SPACE
         self.u32 = (ctypes.c_uint32 * (4 * slots)).from_address(ctypes.addressof(self.raw))
         self.trap_slot = ctypes.c_void_p()
         self.trap_ref = ctypes.byref(self.trap_slot)

@@ -9,12 +9,14 @@ the successful path. With tracing on, ``make_traced_trampoline`` wraps the same 
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .abi.enums import WasmResult
 from .abi.signatures import Hostcall
 from .memory import GuestMemoryError
+from .native import ADDRESS_SPACE, VAL_RAW_SIZE
 
 if TYPE_CHECKING:
     from .trace import Tracer
@@ -28,12 +30,16 @@ _FACTORIES: dict[tuple[tuple[str, ...], bool, bool, bool], Callable[..., Any]] =
 # One VM's trampoline closes over the VM; a shared one (one per hostcall and Runtime, see linking.py)
 # finds the VM from the ``env`` key its store registered the host function with.
 _OWN = """
-def factory(vm, impl, ima, name, GuestMemoryError, OK):
+def factory(vm, impl, ima, name, GuestMemoryError, OK, ARGS, RESULT, SPACE):
     counts = vm.hostcall_counts
+    unpack = ARGS.unpack_from
+    pack = RESULT.pack_into
     def trampoline(env, caller, raw, n):
 """
 _SHARED = """
-def factory(vms, impl, ima, name, GuestMemoryError, OK, lost):
+def factory(vms, impl, ima, name, GuestMemoryError, OK, ARGS, RESULT, SPACE, lost):
+    unpack = ARGS.unpack_from
+    pack = RESULT.pack_into
     def trampoline(env, caller, raw, n):
         try:
             vm = vms[env]()
@@ -43,6 +49,7 @@ def factory(vms, impl, ima, name, GuestMemoryError, OK, lost):
 """
 _BODY = """        counts[name] = counts.get(name, 0) + 1
         try:
+            {unpack}
             {call}
             return 0
         except GuestMemoryError:
@@ -60,27 +67,33 @@ _BODY = """        counts[name] = counts.get(name, 0) + 1
 _CHECKED_CALL = """status = impl(vm{sep}{args})
             if status is not OK and (status == 2 or status == 6):
                 vm.misuse(name, ({args},), status)
-            raw[0].i32 = status"""
+            pack(SPACE, raw, status)"""
+
+_RESULT = struct.Struct("<I")  # an i32 result in slot 0
+
+
+def argument_layout(params: tuple[str, ...]) -> struct.Struct:
+    """The raw argument slots as one struct: slot ``i`` at ``16 * i``, unsigned (i32 or i64)."""
+    slots = (f"I{VAL_RAW_SIZE - 4}x" if kind == "i32" else f"Q{VAL_RAW_SIZE - 8}x" for kind in params)
+    return struct.Struct("<" + "".join(slots))
 
 
 def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool, shared: bool) -> Callable[..., Any]:
     key = (params, has_result, is_wasi, shared)
     factory = _FACTORIES.get(key)
     if factory is None:
-        args = ", ".join(
-            f"raw[{i}].i64 & 0xFFFFFFFFFFFFFFFF" if kind == "i64" else f"raw[{i}].i32 & 0xFFFFFFFF"
-            for i, kind in enumerate(params)
-        )
+        args = ", ".join(f"a{i}" for i in range(len(params)))
+        unpack = f"{args}, = unpack(SPACE, raw)" if params else "pass"
         sep = ", " if args else ""
         if not has_result:
             call = f"impl(vm{sep}{args})"
         elif is_wasi:
-            call = f"raw[0].i32 = impl(vm{sep}{args})"
+            call = f"pack(SPACE, raw, impl(vm{sep}{args}))"
         else:
             call = _CHECKED_CALL.format(sep=sep, args=args)
-        on_memory_error = "raw[0].i32 = ima" if has_result else "pass"
+        on_memory_error = "pack(SPACE, raw, ima)" if has_result else "pass"
         namespace: dict[str, Any] = {}
-        body = _BODY.format(call=call, on_memory_error=on_memory_error, args=args)
+        body = _BODY.format(unpack=unpack, call=call, on_memory_error=on_memory_error, args=args)
         exec(((_SHARED if shared else _OWN) + body).replace("(,)", "()"), namespace)
         factory = namespace["factory"]
         _FACTORIES[key] = factory
@@ -89,7 +102,17 @@ def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool, shared: b
 
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
     factory = _factory(spec.params, bool(spec.results), spec.is_wasi, False)
-    trampoline: Callable[..., int] = factory(vm, impl, ima, spec.name, GuestMemoryError, WasmResult.OK)
+    trampoline: Callable[..., int] = factory(
+        vm,
+        impl,
+        ima,
+        spec.name,
+        GuestMemoryError,
+        WasmResult.OK,
+        argument_layout(spec.params),
+        _RESULT,
+        ADDRESS_SPACE,
+    )
     return trampoline
 
 
@@ -103,7 +126,18 @@ def make_shared_trampoline(
     """One trampoline for every VM of a Runtime: ``vms[env]()`` is the VM whose store called it;
     ``lost(name)`` makes the trap for a VM that is no longer registered (never expected)."""
     factory = _factory(spec.params, bool(spec.results), spec.is_wasi, True)
-    trampoline: Callable[..., int] = factory(vms, impl, ima, spec.name, GuestMemoryError, WasmResult.OK, lost)
+    trampoline: Callable[..., int] = factory(
+        vms,
+        impl,
+        ima,
+        spec.name,
+        GuestMemoryError,
+        WasmResult.OK,
+        argument_layout(spec.params),
+        _RESULT,
+        ADDRESS_SPACE,
+        lost,
+    )
     return trampoline
 
 
@@ -113,16 +147,15 @@ def make_traced_trampoline(
     """The plain trampoline wrapped in a record: arguments (and passed regions) before, status and
     returned values after. Installed only on a VM whose host traces."""
     inner = make_trampoline(vm, spec, impl, ima)
-    kinds = tuple((i, kind == "i64") for i, kind in enumerate(spec.params))
+    layout = argument_layout(spec.params)
     has_result = bool(spec.results)
 
-    def trampoline(env: Any, caller: Any, raw: Any, n: int) -> int:
-        args = tuple(raw[i].i64 & M64 if wide else raw[i].i32 & M32 for i, wide in kinds)
+    def trampoline(env: Any, caller: Any, raw: int, n: int) -> int:
+        args = layout.unpack_from(ADDRESS_SPACE, raw) if spec.params else ()
         record = tracer.enter_hostcall(vm, spec, args)
         trap = inner(env, caller, raw, n)
-        tracer.exit_hostcall(
-            vm, spec, record, raw[0].i32 & M32 if has_result and not trap else None, bool(trap)
-        )
+        status = _RESULT.unpack_from(ADDRESS_SPACE, raw)[0] if has_result and not trap else None
+        tracer.exit_hostcall(vm, spec, record, status, bool(trap))
         return trap
 
     return trampoline

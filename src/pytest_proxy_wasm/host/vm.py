@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from types import MethodType
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from .abi.enums import AbiVersion, LogLevel
 from .abi.signatures import callbacks_for
 from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .memory import GuestMemory, GuestMemoryError
+from .native import ADDRESS_SPACE
 from .runtime import CompiledModule, Runtime
 from .vm_trace import traced_allocate, traced_call
 
@@ -167,33 +169,38 @@ class VM:
         self.callback = name
         self.current = context
         self.effective = None
-        self.depth += 1
-        u32 = self._caller.u32
-        index = 0
-        for value in args:
-            u32[index] = value
-            index += 4
+        depth = self.depth = self.depth + 1
+        caller = self._caller
+        count = len(args)
+        if count:
+            _SLOTS[count].pack_into(ADDRESS_SPACE, caller.address, *args)
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
-        if self.runtime.consume_fuel and self.depth == 1:
-            self.store.set_fuel(self.fuel_limit or FUEL_UNLIMITED)
-        if self.depth == 1 and self._armed_epoch != self.runtime.epoch:
-            # The deadline counts from the current epoch; re-arm only when the epoch has moved (10 ms).
-            self._armed_epoch = self.runtime.epoch
-            native.set_epoch_deadline(self.context, self.deadline_ticks)
-        problem = self._caller.call(func, (index >> 2) or 1)  # the slot count covers the result too
-        if self.runtime.consume_fuel and self.depth == 1:
-            used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
-            self.fuel_used[name] = self.fuel_used.get(name, 0) + used
-        self.depth -= 1
+        if depth == 1:
+            fuel = self.runtime.consume_fuel
+            if fuel:
+                self.store.set_fuel(self.fuel_limit or FUEL_UNLIMITED)
+            if self._armed_epoch != self.runtime.epoch:
+                # The deadline counts from the current epoch; re-arm only when it has moved (10 ms).
+                self._armed_epoch = self.runtime.epoch
+                native.set_epoch_deadline(self.context, self.deadline_ticks)
+            problem = caller.call(func, count or 1)  # the slot count covers the result too
+            if fuel:
+                used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
+                self.fuel_used[name] = self.fuel_used.get(name, 0) + used
+        else:
+            problem = caller.call(func, count or 1)
+        self.depth = depth - 1
         self.current, self.effective, self.callback = saved_current, saved_effective, saved_callback
         if problem is not None:
             self._fail_from_call(name, problem)
             return None
         if self.failure is not None:  # e.g. the allocator trapped inside a hostcall
             return None
-        result: int | None = u32[0] if name in _RETURNS else None
-        if self.depth == 0 and self.deferred:
+        result: int | None = (
+            _RESULT.unpack_from(ADDRESS_SPACE, caller.address)[0] if name in _RETURNS else None
+        )
+        if depth == 1 and self.deferred:
             self.run_deferred()
         return result
 
@@ -330,6 +337,11 @@ class VM:
 _RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.results} | {
     c.name for c in callbacks_for(AbiVersion.V0_1_0).values() if c.results
 }
+
+
+# A callback's arguments (all i32) written into the raw slots in one call, and its i32 result read back.
+_SLOTS = [struct.Struct("<" + f"I{native.VAL_RAW_SIZE - 4}x" * n) for n in range(8)]
+_RESULT = struct.Struct("<I")
 
 
 def _first_line(message: str) -> str:

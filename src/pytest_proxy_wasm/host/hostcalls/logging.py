@@ -17,8 +17,7 @@ OK = WasmResult.OK
 def proxy_log(vm: VM, level: int, ptr: int, size: int) -> int:
     if level > 5:
         return WasmResult.BAD_ARGUMENT
-    message = vm.memory.read(ptr, size)
-    vm.host.plugin_log(vm, level, message.decode("utf-8", "replace"))
+    vm.host.plugin_log(vm, level, vm.memory.read(ptr, size).decode("utf-8", "replace"))
     return OK
 
 
