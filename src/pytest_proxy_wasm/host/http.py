@@ -39,6 +39,7 @@ class HttpStream:
         self.context: HttpContext | None = None
         self.failed_stream = False
         self.finished = False
+        self._eos_arg = plugin.vm.abi is not AbiVersion.V0_1_0  # 0.1.0 header callbacks take no eos
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -69,7 +70,9 @@ class HttpStream:
         context.intents.append(("local_reply", FAIL_STREAM_REPLY))
         return Action.PAUSE
 
-    def _call(self, context: HttpContext, name: str, *args: int) -> tuple[int | None, Action | None]:
+    def _call(
+        self, context: HttpContext, name: str, args: tuple[int, ...]
+    ) -> tuple[int | None, Action | None]:
         vm = self.plugin.vm
         if vm.failure is not None:
             return None, self._failure_check(context)
@@ -83,13 +86,9 @@ class HttpStream:
     ) -> Action:
         side.headers = headers
         side.headers_live = True
-        args = (
-            (context.id, len(headers))
-            if self.plugin.vm.abi is AbiVersion.V0_1_0
-            else (context.id, len(headers), int(end_of_stream))
-        )
+        args = (context.id, len(headers), int(end_of_stream)) if self._eos_arg else (context.id, len(headers))
         replies = len(context.intents)
-        result, failed = self._call(context, name, *args)
+        result, failed = self._call(context, name, args)
         if failed is not None:
             return failed
         if result in (None, 0) and (len(context.intents) == replies or not _replied_since(context, replies)):
@@ -100,24 +99,24 @@ class HttpStream:
     def _body(
         self, context: HttpContext, side: HttpSide, name: str, chunk: bytes, end_of_stream: bool
     ) -> BodyResult:
+        data = side.body.data
         if side.in_body:
-            side.body.data += chunk  # StopIterationAndBuffer: the next call sees everything so far
+            data += chunk  # StopIterationAndBuffer: the next call sees everything so far
         else:
-            side.body.data[:] = chunk
+            data[:] = chunk
         side.in_body = True
         replies = len(context.intents)
-        result, failed = self._call(context, name, context.id, len(side.body.data), int(end_of_stream))
+        result, failed = self._call(context, name, (context.id, len(data), int(end_of_stream)))
+        data = side.body.data  # the plugin may have replaced the buffer's bytes
         if failed is not None:
-            forward = bytes(side.body.data) if failed is Action.CONTINUE else b""
+            forward = bytes(data) if failed is Action.CONTINUE else b""
             side.in_body = False  # a failed filter keeps nothing: each frame passes as it came
             return BodyResult(failed, forward, False)
-        if result in (None, 0) and (len(context.intents) == replies or not _replied_since(context, replies)):
-            forward = bytes(side.body.data)
+        replied = len(context.intents) != replies and _replied_since(context, replies)
+        if not result and not replied:
             side.in_body = False
-            return BodyResult(Action.CONTINUE, forward, False)
-        buffering = result in (1, 2) and (
-            len(context.intents) == replies or not _replied_since(context, replies)
-        )
+            return BodyResult(Action.CONTINUE, bytes(data), False)
+        buffering = (result in {1, 2}) and not replied
         if not buffering:
             side.in_body = False  # StopIterationNoBuffer: Envoy keeps nothing for this filter
         return BodyResult(Action.PAUSE, b"", buffering)
@@ -126,7 +125,7 @@ class HttpStream:
         side.trailers = trailers
         side.trailers_live = True
         replies = len(context.intents)
-        result, failed = self._call(context, name, context.id, len(trailers))
+        result, failed = self._call(context, name, (context.id, len(trailers)))
         if failed is not None:
             return failed
         if result in (None, 0) and (len(context.intents) == replies or not _replied_since(context, replies)):
@@ -187,12 +186,12 @@ class HttpStream:
     def on_request_metadata(self, count: int) -> Action:
         """HTTP/2 METADATA (non-spec; Envoy treats any result as Continue)."""
         context = self._ensure_context()
-        self._call(context, "proxy_on_request_metadata", context.id, count)
+        self._call(context, "proxy_on_request_metadata", (context.id, count))
         return Action.CONTINUE
 
     def on_response_metadata(self, count: int) -> Action:
         context = self._ensure_context()
-        self._call(context, "proxy_on_response_metadata", context.id, count)
+        self._call(context, "proxy_on_response_metadata", (context.id, count))
         return Action.CONTINUE
 
     def complete(self) -> None:
