@@ -10,7 +10,7 @@ the successful path. With tracing on, ``make_traced_trampoline`` wraps the same 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .abi.enums import WasmResult
@@ -25,20 +25,35 @@ if TYPE_CHECKING:
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 
-_FACTORIES: dict[tuple[tuple[str, ...], bool, bool], Callable[..., Any]] = {}
+_FACTORIES: dict[tuple[tuple[str, ...], bool, bool, bool], Callable[..., Any]] = {}
 
-_TEMPLATE = """
-def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK, ARGS, RESULT, SPACE):
+# One VM's trampoline closes over the VM; a shared one (one per hostcall and Runtime, see linking.py)
+# finds the VM from the ``env`` key its store registered the host function with.
+_OWN = """
+def factory(vm, impl, ima, name, GuestMemoryError, OK, ARGS, RESULT, SPACE):
+    counts = vm.hostcall_counts
     unpack = ARGS.unpack_from
     pack = RESULT.pack_into
     def trampoline(env, caller, raw, n):
-        counts[name] = counts.get(name, 0) + 1
+"""
+_SHARED = """
+def factory(vms, impl, ima, name, GuestMemoryError, OK, ARGS, RESULT, SPACE, lost):
+    unpack = ARGS.unpack_from
+    pack = RESULT.pack_into
+    def trampoline(env, caller, raw, n):
+        try:
+            vm = vms[env]()
+            counts = vm.hostcall_counts
+        except BaseException:
+            return lost(name)
+"""
+_BODY = """        counts[name] = counts.get(name, 0) + 1
         try:
             {unpack}
             {call}
             return 0
         except GuestMemoryError:
-            misuse(name, ({args},), ima)
+            vm.misuse(name, ({args},), ima)
             {on_memory_error}
             return 0
         except BaseException as exc:
@@ -51,7 +66,7 @@ def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK, A
 # usual path (the implementations return the WasmResult.OK member); comparing an IntEnum is not free.
 _CHECKED_CALL = """status = impl(vm{sep}{args})
             if status is not OK and (status == 2 or status == 6):
-                misuse(name, ({args},), status)
+                vm.misuse(name, ({args},), status)
             pack(SPACE, raw, status)"""
 
 _RESULT = struct.Struct("<I")  # an i32 result in slot 0
@@ -63,8 +78,8 @@ def argument_layout(params: tuple[str, ...]) -> struct.Struct:
     return struct.Struct("<" + "".join(slots))
 
 
-def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool) -> Callable[..., Any]:
-    key = (params, has_result, is_wasi)
+def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool, shared: bool) -> Callable[..., Any]:
+    key = (params, has_result, is_wasi, shared)
     factory = _FACTORIES.get(key)
     if factory is None:
         args = ", ".join(f"a{i}" for i in range(len(params)))
@@ -78,28 +93,50 @@ def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool) -> Callab
             call = _CHECKED_CALL.format(sep=sep, args=args)
         on_memory_error = "pack(SPACE, raw, ima)" if has_result else "pass"
         namespace: dict[str, Any] = {}
-        source = _TEMPLATE.format(unpack=unpack, call=call, on_memory_error=on_memory_error, args=args)
-        exec(source.replace("(,)", "()"), namespace)
+        body = _BODY.format(unpack=unpack, call=call, on_memory_error=on_memory_error, args=args)
+        exec(((_SHARED if shared else _OWN) + body).replace("(,)", "()"), namespace)
         factory = namespace["factory"]
         _FACTORIES[key] = factory
     return factory
 
 
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
-    factory = _factory(spec.params, bool(spec.results), spec.is_wasi)
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, False)
     trampoline: Callable[..., int] = factory(
         vm,
         impl,
         ima,
         spec.name,
-        vm.hostcall_counts,
         GuestMemoryError,
-        vm.memory,
-        vm.misuse,
         WasmResult.OK,
         argument_layout(spec.params),
         _RESULT,
         ADDRESS_SPACE,
+    )
+    return trampoline
+
+
+def make_shared_trampoline(
+    vms: Mapping[int, Callable[[], VM | None]],
+    spec: Hostcall,
+    impl: Callable[..., int | None],
+    ima: int,
+    lost: Callable[[str], int],
+) -> Callable[..., int]:
+    """One trampoline for every VM of a Runtime: ``vms[env]()`` is the VM whose store called it;
+    ``lost(name)`` makes the trap for a VM that is no longer registered (never expected)."""
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, True)
+    trampoline: Callable[..., int] = factory(
+        vms,
+        impl,
+        ima,
+        spec.name,
+        GuestMemoryError,
+        WasmResult.OK,
+        argument_layout(spec.params),
+        _RESULT,
+        ADDRESS_SPACE,
+        lost,
     )
     return trampoline
 
@@ -127,7 +164,7 @@ def make_traced_trampoline(
 def make_checked_hostcall(
     vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int, tracer: Tracer | None = None
 ) -> Callable[..., Any]:
-    """The same hostcall for wasmtime-py's checked ``Linker.define_func`` path (comparison only)."""
+    """The same hostcall for wasmtime-py's checked ``Func`` path (comparison only)."""
     masks = [0xFFFFFFFFFFFFFFFF if kind == "i64" else 0xFFFFFFFF for kind in spec.params]
     has_result = bool(spec.results)
     counts, name = vm.hostcall_counts, spec.name
