@@ -197,9 +197,7 @@ class VM:
             return None
         if self.failure is not None:  # e.g. the allocator trapped inside a hostcall
             return None
-        result: int | None = (
-            _RESULT.unpack_from(ADDRESS_SPACE, caller.address)[0] if name in _RETURNS else None
-        )
+        result: int | None = caller.u32[0] if name in _RETURNS else None  # slot 0, as 32 bits
         if depth == 1 and self.deferred:
             self.run_deferred()
         return result
@@ -339,9 +337,8 @@ _RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.resul
 }
 
 
-# A callback's arguments (all i32) written into the raw slots in one call, and its i32 result read back.
+# A callback's arguments (all i32) written into the raw slots in one call (cheaper than item by item).
 _SLOTS = [struct.Struct("<" + f"I{native.VAL_RAW_SIZE - 4}x" * n) for n in range(8)]
-_RESULT = struct.Struct("<I")
 
 
 def _first_line(message: str) -> str:
