@@ -89,6 +89,20 @@ def test_whole_exchange_rust_fast_and_checked(benchmark: Callable[..., object], 
     benchmark(exchange)
 
 
+def test_stream_lifecycle_rust_fast_and_checked(benchmark: Callable[..., object], checked_host: Host) -> None:
+    """The fast/checked ratio on the stream's callbacks alone (no exchange around them)."""
+    plugin = checked_host.load_plugin(MODULES["rust"])
+
+    def lifecycle() -> None:
+        stream = plugin.http_stream()
+        stream.on_request_headers(HeaderMap(REQUEST), True)
+        stream.on_response_headers(HeaderMap(RESPONSE), True)
+        stream.complete()
+        checked_host.records.clear()
+
+    benchmark(lifecycle)
+
+
 def test_stream_lifecycle(benchmark: Callable[..., object], host: Host, module_name: str) -> None:
     """The stream's callbacks alone (no filter walk, no Outcome): headers each way, then done."""
     plugin = host.load_plugin(MODULES[module_name])

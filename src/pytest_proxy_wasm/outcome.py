@@ -106,6 +106,18 @@ class Outcome:
         return data
 
 
+_new_object = object.__new__
+
+
+def assemble_outcome(fields: dict[str, Any]) -> Outcome:
+    """An emulator Outcome from every field but ``trace`` and ``misuse`` (set empty), without the frozen
+    dataclass ``__init__`` (one ``object.__setattr__`` per field; this runs once per exchange). The
+    result is an ordinary Outcome: equal, replaceable and serialisable like one built by ``Outcome()``."""
+    outcome = _new_object(Outcome)
+    outcome.__dict__.update(fields, backend="emulator", trace=[], misuse=[])
+    return outcome
+
+
 @dataclass(frozen=True)
 class TcpOutcome:
     """One TCP connection through a chain of network filters: what each side received, who closed it."""

@@ -131,7 +131,11 @@ class HttpSide:
         return self._body
 
 
-_REQUEST_MAPS = (MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_REQUEST_TRAILERS)
+# MapType values as plain ints: map() runs on every header hostcall, and IntEnum comparisons cost more.
+_REQUEST_HEADERS = int(MapType.HTTP_REQUEST_HEADERS)
+_REQUEST_TRAILERS = int(MapType.HTTP_REQUEST_TRAILERS)
+_RESPONSE_HEADERS = int(MapType.HTTP_RESPONSE_HEADERS)
+_RESPONSE_TRAILERS = int(MapType.HTTP_RESPONSE_TRAILERS)
 
 
 class HttpContext(Context):
@@ -150,21 +154,26 @@ class HttpContext(Context):
         self.info: StreamInfo | None = None
 
     def map(self, map_type: int) -> HeaderMap | None:
-        if map_type > MapType.HTTP_RESPONSE_TRAILERS:
+        if map_type > _RESPONSE_TRAILERS:
             return super().map(map_type)
-        side = self.request if map_type in _REQUEST_MAPS else self.response
-        if map_type in (MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS):
+        if map_type in (_REQUEST_HEADERS, _RESPONSE_HEADERS):
+            side = self.request if map_type == _REQUEST_HEADERS else self.response
             return side.headers if side.headers_live or self.in_log_phase else None
-        if map_type == MapType.HTTP_REQUEST_TRAILERS and self.in_log_phase:
-            return None  # Envoy's access log has no request trailers
+        if map_type == _REQUEST_TRAILERS:
+            if self.in_log_phase:
+                return None  # Envoy's access log has no request trailers
+            side = self.request
+        else:
+            side = self.response
         return side.trailers if side.trailers_live or self.in_log_phase else None
 
     def map_writable(self, map_type: int) -> bool:
-        if self.in_log_phase or map_type > MapType.HTTP_RESPONSE_TRAILERS:
+        if self.in_log_phase or map_type > _RESPONSE_TRAILERS:
             return False
-        side = self.request if map_type in _REQUEST_MAPS else self.response
-        if map_type in (MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS):
+        if map_type in (_REQUEST_HEADERS, _RESPONSE_HEADERS):
+            side = self.request if map_type == _REQUEST_HEADERS else self.response
             return side.headers is not None and side.headers_live
+        side = self.request if map_type == _REQUEST_TRAILERS else self.response
         return side.trailers is not None and side.trailers_live
 
     def buffer(self, buffer_type: int) -> Buffer | None:

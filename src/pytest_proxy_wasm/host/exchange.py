@@ -8,16 +8,14 @@ while the response is under way goes straight to the client.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..outcome import Outcome, UpstreamRequest
+from ..outcome import Outcome, UpstreamRequest, assemble_outcome
 from .abi.enums import StreamType
 from .contexts import LocalResponse
-from .filter_walk import Direction, FilterWalk, _Hold, codec_headers
-from .headers import HeaderInput, HeaderMap, to_pairs
+from .filter_walk import Direction, FilterWalk, codec_headers
+from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
 
 if TYPE_CHECKING:
@@ -29,12 +27,22 @@ MAX_PENDING_ROUNDS = 10_000
 STREAM_IDLE_TIMEOUT_NS = 300 * 1_000_000_000  # Envoy's default stream idle timeout: 5 min
 
 
-@dataclass
 class UpstreamResponse:
-    status: int = 200
-    headers: list[tuple[str | bytes, str | bytes]] = field(default_factory=list)
-    body: bytes | str = b""
-    trailers: list[tuple[str | bytes, str | bytes]] | None = None
+    """What the simulated upstream answers (a slotted class: one is made per exchange)."""
+
+    __slots__ = ("body", "headers", "status", "trailers")
+
+    def __init__(
+        self,
+        status: int = 200,
+        headers: list[tuple[str | bytes, str | bytes]] | None = None,
+        body: bytes | str = b"",
+        trailers: list[tuple[str | bytes, str | bytes]] | None = None,
+    ) -> None:
+        self.status = status
+        self.headers = headers if headers is not None else []
+        self.body = body
+        self.trailers = trailers
 
 
 DIRECT_RESPONSE_BODY_LIMIT = 4096  # Envoy's route config max_direct_response_body_size_bytes default
@@ -77,9 +85,15 @@ def direct_reply(status: int, body: bytes | str) -> DirectResponse:
     return DirectResponse(status, data, [], "direct_response", None)
 
 
-def _wire(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """Headers as they come through an HTTP/1.1 codec: optional whitespace around values is gone."""
-    return [(k, v.strip(b" \t")) for k, v in headers]
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def request_id(random_bits: int) -> bytes:
+    """Envoy's x-request-id: a version-4 UUID from the stream's 128 random bits (``uuid.UUID(int=...,
+    version=4)`` text, formatted directly: this runs once per exchange)."""
+    h = b"%032x" % ((random_bits & _UUID4_CLEAR) | _UUID4_SET)
+    return b"%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
 class Exchange(FilterWalk):
@@ -93,8 +107,8 @@ class Exchange(FilterWalk):
             if plugin.joins_new_stream():
                 self.streams.append(plugin.http_stream_for(self.info))
         n = len(self.streams)
-        self.request_side = Direction(True, [_Hold() for _ in range(n)])
-        self.response_side = Direction(False, [_Hold() for _ in range(n)])
+        self.request_side = Direction(True, n)
+        self.response_side = Direction(False, n)
         self.upstream_headers: HeaderMap | None = None
         self.upstream_body = bytearray()
         self.upstream_trailers: HeaderMap | None = None
@@ -121,7 +135,7 @@ class Exchange(FilterWalk):
         path: str,
         authority: str,
         scheme: str,
-        headers: list[tuple[bytes, bytes]],
+        headers: list[tuple[bytes, bytes]],  # wire_pairs: lower-case names
         chunks: list[bytes],
         trailers: HeaderMap | None,
     ) -> HeaderMap:
@@ -129,21 +143,21 @@ class Exchange(FilterWalk):
         (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
         single-chunk body after the test's own headers (where curl writes it; chunked framing is
         stripped), then x-forwarded-proto and x-request-id."""
-        names = {k.lower() for k, _ in headers}
         pairs = [
             (b":authority", authority.encode()),
             (b":path", path.encode()),
             (b":method", method.encode()),
             (b":scheme", scheme.encode()),
+            *headers,
         ]
-        pairs += _wire(headers)
+        names = {k for k, _ in headers}
         if len(chunks) == 1 and trailers is None and b"content-length" not in names:
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
         if b"x-forwarded-proto" not in names:
             pairs.append((b"x-forwarded-proto", scheme.encode()))
         if b"x-request-id" not in names:
-            pairs.append((b"x-request-id", str(uuid.UUID(int=self.info.random_bits, version=4)).encode()))
-        return HeaderMap(pairs)
+            pairs.append((b"x-request-id", request_id(self.info.random_bits)))
+        return HeaderMap.of_lowered(pairs)
 
     # -- running -------------------------------------------------------------------------------------
 
@@ -168,7 +182,7 @@ class Exchange(FilterWalk):
         chunks = [c for c in chunks if c]
         trailer_map = HeaderMap(to_pairs(trailers)) if trailers else None
         request = self._downstream_headers(
-            method, path, authority, scheme, to_pairs(headers), chunks, trailer_map
+            method, path, authority, scheme, wire_pairs(headers), chunks, trailer_map
         )
         self.info.request_headers = request
         self.grpc_request, self.head_request = is_grpc_request(request), is_head_request(request)
@@ -222,7 +236,10 @@ class Exchange(FilterWalk):
         """After the stream: deliver the answers to HTTP callouts and unary gRPC calls this exchange
         made. They belong to the root context and outlive the stream (on Envoy too); what the plugin
         logs then is part of this exchange's Outcome (the Envoy backend waits for them the same way)."""
+        host = self.host
         for _ in range(MAX_PENDING_ROUNDS):
+            if not host.callouts.pending and not host.grpc.active:
+                return
             dues = [
                 self.host.callouts.pending_due(self.first_call),
                 self.host.grpc.pending_due(self.first_grpc),
@@ -241,15 +258,15 @@ class Exchange(FilterWalk):
         self.info.upstream = ("127.0.0.1", 8080)
         upstream = self.upstream
         body = upstream.body.encode() if isinstance(upstream.body, str) else bytes(upstream.body)
-        pairs = [(b":status", str(upstream.status).encode()), *_wire(to_pairs(upstream.headers))]
+        pairs = [(b":status", str(upstream.status).encode()), *wire_pairs(upstream.headers)]
         if upstream.status == 204 or 100 <= upstream.status < 200:
             # Envoy's HTTP/1.1 codec drops content-length from bodiless 1xx/204 answers (found by the
             # differential conformance case)
-            pairs = [(k, v) for k, v in pairs if k.lower() != b"content-length"]
-        elif upstream.trailers is None and not any(k.lower() == b"content-length" for k, _ in pairs):
+            pairs = [(k, v) for k, v in pairs if k != b"content-length"]
+        elif upstream.trailers is None and all(k != b"content-length" for k, _ in pairs):
             pairs.append((b"content-length", str(len(body)).encode()))
         pairs.append((b"x-envoy-upstream-service-time", b"0"))  # Envoy's router adds it before the filters
-        headers = HeaderMap(pairs)
+        headers = HeaderMap.of_lowered(pairs)
         self._start_response(
             headers, body, HeaderMap(to_pairs(upstream.trailers)) if upstream.trailers else None, codec=True
         )
@@ -328,7 +345,7 @@ class Exchange(FilterWalk):
             self.downstream_complete = True
             self.response_started = True
             return
-        self.response_side = Direction(False, [_Hold() for _ in self.streams])
+        self.response_side = Direction(False, len(self.streams))
         self._start_response(headers, body, None)
 
     # -- result -------------------------------------------------------------------------------------
@@ -338,8 +355,8 @@ class Exchange(FilterWalk):
         if self.upstream_headers is not None and self.upstream_received:
             headers = self.upstream_headers
             upstream_request = UpstreamRequest(
-                method=(headers.get(b":method") or b"").decode("latin-1"),
-                path=(headers.get(b":path") or b"").decode("latin-1"),
+                method=(headers.get(b":method") or b"").decode("latin1"),
+                path=(headers.get(b":path") or b"").decode("latin1"),
                 headers=headers.as_text(),
                 body=bytes(self.upstream_body),
                 trailers=self.upstream_trailers.as_text() if self.upstream_trailers else [],
@@ -350,25 +367,27 @@ class Exchange(FilterWalk):
             raw = self.downstream_headers.get(b":status")
             status = int(raw) if raw and raw.isdigit() else None
             response_headers = self.downstream_headers.as_text()
-        calls = [r.to_json() for r in self.host.callouts.records[self.first_call :]]
-        failures = [plugin.failed for plugin in self.chain if plugin.failed]
+        host = self.host
+        failure = next((plugin.failed for plugin in self.chain if plugin.failed), None)
         hung = not self.downstream_complete and not self.reset
-        diagnostics = list(self.host.diagnostics)
+        diagnostics = list(host.diagnostics)
         if hung:
             diagnostics.append("the stream never completed: a plugin paused it and nothing resumed it")
-        return Outcome(
-            status=status,
-            response_headers=response_headers,
-            response_body=bytes(self.downstream_body) if not self.reset else b"",
-            upstream_request=upstream_request,
-            logs=[r for r in self.host.records[self.first_log :] if r.source != "host"],
-            plugin_failed=failures[0] if failures else None,
-            response_trailers=self.downstream_trailers.as_text() if self.downstream_trailers else [],
-            local_reply=self.local_reply is not None,
-            details=self.info.response_details,
-            hung=hung,
-            reset=self.reset,
-            diagnostics=diagnostics,
-            callouts=calls,
-            metrics=self.host.metrics.snapshot(),
+        return assemble_outcome(
+            {
+                "status": status,
+                "response_headers": response_headers,
+                "response_body": bytes(self.downstream_body) if not self.reset else b"",
+                "upstream_request": upstream_request,
+                "logs": [r for r in host.records[self.first_log :] if r.source != "host"],
+                "plugin_failed": failure,
+                "response_trailers": self.downstream_trailers.as_text() if self.downstream_trailers else [],
+                "local_reply": self.local_reply is not None,
+                "details": self.info.response_details,
+                "hung": hung,
+                "reset": self.reset,
+                "callouts": [r.to_json() for r in host.callouts.records[self.first_call :]],
+                "metrics": host.metrics.snapshot(),
+                "diagnostics": diagnostics,
+            }
         )

@@ -7,7 +7,6 @@ filter that stops on headers holds later data until it continues, then sees it i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .abi.enums import Action
@@ -33,29 +32,38 @@ def codec_headers(headers: HeaderMap, body: bytes) -> HeaderMap:
     return wire
 
 
-@dataclass
 class _Hold:
     """Per filter and direction: where iteration stopped and what arrived meanwhile."""
 
-    stopped_headers: bool = False
-    headers_eos: bool = False
-    buffering: bool = False
-    body_eos: bool = False
-    held: bytearray = field(default_factory=bytearray)
-    held_eos: bool = False
-    held_trailers: HeaderMap | None = None
+    __slots__ = (
+        "body_eos",
+        "buffering",
+        "headers_eos",
+        "held",
+        "held_eos",
+        "held_trailers",
+        "stopped_headers",
+    )
+
+    def __init__(self) -> None:
+        self.stopped_headers = False
+        self.headers_eos = False
+        self.buffering = False
+        self.body_eos = False
+        self.held = bytearray()
+        self.held_eos = False
+        self.held_trailers: HeaderMap | None = None
 
 
-@dataclass
 class Direction:
     """The request side walks the chain forward (to the upstream), the response side backward."""
 
-    request: bool
-    holds: list[_Hold]
+    __slots__ = ("holds", "request", "step")
 
-    @property
-    def step(self) -> int:
-        return 1 if self.request else -1
+    def __init__(self, request: bool, filters: int) -> None:
+        self.request = request
+        self.holds = [_Hold() for _ in range(filters)]
+        self.step = 1 if request else -1
 
 
 class FilterWalk:
@@ -105,17 +113,17 @@ class FilterWalk:
     def _headers(self, d: Direction, i: int, headers: HeaderMap, eos: bool) -> None:
         if self.direct_reply or self.reset:
             return
-        if self._past_end(d, i):
+        streams = self.streams
+        request = d.request
+        if i == len(streams) if request else i < 0:
             self._sink_headers(d, headers, eos)
             return
-        if self._skips(d, i):
+        stream = streams[i]
+        if not request and stream.context is None:  # _skips
             self._headers(d, i + d.step, headers, eos)
             return
-        stream = self.streams[i]
-        action = (
-            stream.on_request_headers(headers, eos) if d.request else stream.on_response_headers(headers, eos)
-        )
-        if self._apply_intents(i):
+        action = stream.walk_headers(request, headers, eos)
+        if stream.intents_pending() and self._apply_intents(i):
             return
         if action is Action.CONTINUE:
             self._headers(d, i + d.step, headers, eos)
@@ -125,10 +133,13 @@ class FilterWalk:
     def _data(self, d: Direction, i: int, chunk: bytes, eos: bool) -> None:
         if self._stopped(d):
             return
-        if self._past_end(d, i):
+        streams = self.streams
+        request = d.request
+        if i == len(streams) if request else i < 0:
             self._sink_data(d, chunk, eos)
             return
-        if self._skips(d, i):
+        stream = streams[i]
+        if not request and stream.context is None:  # _skips
             self._data(d, i + d.step, chunk, eos)
             return
         hold = d.holds[i]
@@ -138,9 +149,8 @@ class FilterWalk:
             return
         if hold.buffering and self._over_buffer_limit(d, i, len(chunk)):
             return
-        stream = self.streams[i]
-        result = stream.request_body(chunk, eos) if d.request else stream.response_body(chunk, eos)
-        if self._apply_intents(i):
+        result = stream.walk_body(request, chunk, eos)
+        if stream.intents_pending() and self._apply_intents(i):
             return
         hold.buffering, hold.body_eos = result.buffering, eos
         if result.action is Action.CONTINUE:
@@ -160,7 +170,7 @@ class FilterWalk:
             hold.held_trailers = trailers
             return
         stream = self.streams[i]
-        action = stream.on_request_trailers(trailers) if d.request else stream.on_response_trailers(trailers)
+        action = stream.walk_trailers(d.request, trailers)
         if self._apply_intents(i):
             return
         if action is Action.CONTINUE:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 Pairs = list[tuple[bytes, bytes]]
 # What a test may pass as headers on every backend: str (sent as Latin-1) or bytes (sent as is).
 HeaderInput = Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str | bytes] | None
-
-
-def _lower(key: bytes) -> bytes:
-    return key.lower()
 
 
 class HeaderMap:
@@ -19,12 +16,14 @@ class HeaderMap:
     __slots__ = ("entries",)
 
     def __init__(self, pairs: Iterable[tuple[bytes, bytes]] = ()) -> None:
-        pseudo: Pairs = []
-        regular: Pairs = []
-        for raw_key, value in pairs:
-            key = raw_key.lower()
-            (pseudo if key[:1] == b":" else regular).append((key, value))
-        self.entries: Pairs = pseudo + regular if pseudo else regular
+        self.entries: Pairs = _pseudo_first([(k.lower(), v) for k, v in pairs])
+
+    @classmethod
+    def of_lowered(cls, entries: Pairs) -> HeaderMap:
+        """A map of pairs whose names are lower case already (``wire_pairs``); the list is kept."""
+        headers = cls.__new__(cls)
+        headers.entries = _pseudo_first(entries)
+        return headers
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -37,18 +36,18 @@ class HeaderMap:
 
     def get(self, key: bytes) -> bytes | None:
         """The first value of ``key`` (what ``proxy_get_header_map_value`` returns)."""
-        key = _lower(key)
+        key = key.lower()
         for k, v in self.entries:
             if k == key:
                 return v
         return None
 
     def get_all(self, key: bytes) -> list[bytes]:
-        key = _lower(key)
+        key = key.lower()
         return [v for k, v in self.entries if k == key]
 
     def add(self, key: bytes, value: bytes) -> None:
-        key = _lower(key)
+        key = key.lower()
         if key.startswith(b":"):
             # Envoy keeps pseudo-headers ahead of regular ones.
             index = 0
@@ -59,8 +58,11 @@ class HeaderMap:
             self.entries.append((key, value))
 
     def remove(self, key: bytes) -> None:
-        key = _lower(key)
-        self.entries = [(k, v) for k, v in self.entries if k != key]
+        key = key.lower()
+        for k, _ in self.entries:
+            if k == key:
+                self.entries = [(k, v) for k, v in self.entries if k != key]
+                return
 
     def replace(self, key: bytes, value: bytes) -> None:
         """Envoy ``setCopy``: every entry of ``key`` goes, one new entry is added."""
@@ -75,7 +77,38 @@ class HeaderMap:
         return sum(len(k) + len(v) for k, v in self.entries)
 
     def as_text(self) -> list[tuple[str, str]]:
-        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.entries]
+        # "latin1": the spelling CPython's codec lookup takes without normalizing (this runs per pair).
+        return [(k.decode("latin1"), v.decode("latin1")) for k, v in self.entries]
+
+
+def _pseudo_first(entries: Pairs) -> Pairs:
+    """Pseudo-headers first, each group in order; one pass finds whether one follows a regular header."""
+    regular = False
+    for key, _ in entries:
+        if key[:1] == b":":
+            if regular:
+                return [e for e in entries if e[0][:1] == b":"] + [e for e in entries if e[0][:1] != b":"]
+        else:
+            regular = True
+    return entries
+
+
+def _items(headers: Iterable[tuple[str | bytes, str | bytes]] | Mapping[str, str | bytes]) -> list[Any]:
+    if type(headers) is list:  # the usual case, without an ABC isinstance test
+        return headers
+    return list(headers.items() if isinstance(headers, Mapping) else headers)
+
+
+def wire_pairs(headers: HeaderInput) -> Pairs:
+    """``to_pairs`` as an HTTP/1.1 codec passes them on: names in lower case, values without the
+    optional whitespace around them."""
+    if headers is None:
+        return []
+    items = _items(headers)
+    try:  # the usual case, all text: one pass
+        return [(k.encode("latin1").lower(), v.encode("latin1").strip(b" \t")) for k, v in items]
+    except (AttributeError, UnicodeEncodeError):
+        return [(k.lower(), v.strip(b" \t")) for k, v in to_pairs(items)]
 
 
 def to_pairs(headers: HeaderInput) -> Pairs:
@@ -83,13 +116,11 @@ def to_pairs(headers: HeaderInput) -> Pairs:
     send bytes as they are."""
     if headers is None:
         return []
-    items: Iterable[tuple[str | bytes, str | bytes]] = (
-        headers.items() if isinstance(headers, Mapping) else headers
-    )
-    out: Pairs = []
-    for key, value in items:
-        out.append((_octets(key, key), _octets(key, value)))
-    return out
+    items = _items(headers)
+    try:  # the usual case, all text: one pass
+        return [(k.encode("latin1"), v.encode("latin1")) for k, v in items]
+    except (AttributeError, UnicodeEncodeError):
+        return [(_octets(key, key), _octets(key, value)) for key, value in items]
 
 
 def _octets(key: str | bytes, text: str | bytes) -> bytes:

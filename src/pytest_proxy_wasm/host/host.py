@@ -14,6 +14,7 @@ from .callouts import Callouts
 from .contexts import Context, HttpContext, LocalResponse, RootContext
 from .declarations import CalloutDeclarations
 from .diagnostics import Misuse
+from .exchange import Exchange, UpstreamResponse, direct_reply
 from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
 from .headers import HeaderInput
@@ -35,9 +36,14 @@ if TYPE_CHECKING:
     from .tcp_connection import UpstreamReply
 
 
+_new_record = tuple.__new__
+
+
 def _pair_list(pairs: HeaderInput) -> list[tuple[str | bytes, str | bytes]]:
     if pairs is None:
         return []
+    if type(pairs) is list:
+        return list(pairs)
     return list(pairs.items()) if isinstance(pairs, Mapping) else list(pairs)
 
 
@@ -181,13 +187,17 @@ class Host(CalloutDeclarations):
     # -- logs --------------------------------------------------------------------------------------
 
     def plugin_log(self, vm: VM, level: int, message: str, source: str = "plugin") -> None:
-        context = vm.effective_context()
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function; this runs per proxy_log.
+        context = vm.effective
+        if context is None or context.id not in vm.contexts:  # VM.effective_context, inline
+            context = vm.current
         if context is None:
-            self.records.append(LogRecord(level, message, "", None, source))
+            self.records.append(_new_record(LogRecord, (level, message, "", None, source, "")))
         else:
-            kind = "root" if context.root is context else "stream"
-            plugin = context.root.plugin_ref.name
-            self.records.append(LogRecord(level, message, plugin, context.id, source, kind))
+            root = context.root
+            kind = "root" if root is context else "stream"
+            record = (level, message, root.plugin_ref.name, context.id, source, kind)
+            self.records.append(_new_record(LogRecord, record))
 
     def host_log(self, level: int, message: str, vm: VM | None = None) -> None:
         self.records.append(LogRecord(level, message, vm.name if vm else "", None, "host"))
@@ -307,8 +317,6 @@ class Host(CalloutDeclarations):
         ``direct_response=(status, body)``: the route is Envoy's ``direct_response`` instead of the upstream
         (the router's local reply once the request headers reach it; see docs/backends.md).
         """
-        from .exchange import Exchange, UpstreamResponse, direct_reply
-
         chain = list(
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
         )

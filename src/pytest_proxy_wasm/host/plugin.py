@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from ..errors import PluginStartError
 from .abi.enums import BufferType, FailurePolicy
 from .contexts import Buffer, RootContext
+from .http import HttpStream
 
 if TYPE_CHECKING:
     from .host import Host
-    from .http import HttpStream
     from .properties import StreamInfo
     from .runtime import CompiledModule
     from .vm import VM
@@ -105,8 +105,6 @@ class Plugin:
         return self.http_stream_for(self.host.new_stream_info())
 
     def http_stream_for(self, info: StreamInfo) -> HttpStream:
-        from .http import HttpStream
-
         return HttpStream(self, info)
 
     def joins_new_stream(self) -> bool:

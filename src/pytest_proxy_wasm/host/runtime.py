@@ -18,6 +18,7 @@ import wasmtime
 
 from ..errors import ModuleLoadError, UnknownAbiVersionError
 from .abi.enums import AbiVersion
+from .linking import LinkPlan, Links
 
 EPOCH_TICK_SECONDS = 0.01
 _MARKERS = {v.marker: v for v in AbiVersion}
@@ -82,6 +83,7 @@ class Runtime:
         )
         self.epoch = 0  # mirrors the engine's epoch, so VMs re-arm deadlines only when it moved
         self._compiled: dict[str, CompiledModule] = {}
+        self.links = Links()  # per-module link plans, shared hostcall trampolines, live VMs (linking.py)
         # path -> (file identity, sha256): a path loaded again unchanged is neither read nor hashed
         self._digests: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()
@@ -135,6 +137,19 @@ class Runtime:
         with self._lock:
             self._compiled[digest] = compiled
         return compiled
+
+    def link_plan(self, compiled: CompiledModule) -> LinkPlan:
+        """How to link ``compiled`` into this Runtime's stores (made once per module)."""
+        with self._lock:
+            known = self._compiled.get(compiled.sha256)
+        if known is None or known.module is not compiled.module:
+            # wasmtime aborts the process on a host function typed by another engine: refuse first.
+            raise ModuleLoadError(
+                compiled.name,
+                "instantiation failed: cross-`Engine` instantiation is not currently supported "
+                "(the module was compiled by another Runtime)",
+            )
+        return self.links.plan(compiled)
 
     def _known_path(self, path: Path) -> tuple[tuple[int, int, int, int] | None, CompiledModule | None]:
         """The file's identity (device, inode, size, mtime in ns) and, if this path was loaded before

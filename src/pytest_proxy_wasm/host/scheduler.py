@@ -51,7 +51,7 @@ class Scheduler:
 
     def next_due(self, horizon_ns: int) -> tuple[int, object] | None:
         """The earliest pending thing (a scheduled event or a root's tick) due by ``horizon_ns``."""
-        event = self.next_event()
+        event = self.next_event() if self.events else None
         candidates: list[tuple[int, int, object]] = []
         if event is not None and event.due_ns <= horizon_ns:
             candidates.append((event.due_ns, 0, event))

@@ -9,12 +9,14 @@ the successful path. With tracing on, ``make_traced_trampoline`` wraps the same 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .abi.enums import WasmResult
 from .abi.signatures import Hostcall
 from .memory import GuestMemoryError
+from .native import ADDRESS_SPACE, VAL_RAW_SIZE
 
 if TYPE_CHECKING:
     from .trace import Tracer
@@ -23,17 +25,35 @@ if TYPE_CHECKING:
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 
-_FACTORIES: dict[tuple[tuple[str, ...], bool, bool], Callable[..., Any]] = {}
+_FACTORIES: dict[tuple[tuple[str, ...], bool, bool, bool], Callable[..., Any]] = {}
 
-_TEMPLATE = """
-def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK):
+# One VM's trampoline closes over the VM; a shared one (one per hostcall and Runtime, see linking.py)
+# finds the VM from the ``env`` key its store registered the host function with.
+_OWN = """
+def factory(vm, impl, ima, name, GuestMemoryError, OK, ARGS, RESULT, SPACE):
+    counts = vm.hostcall_counts
+    unpack = ARGS.unpack_from
+    pack = RESULT.pack_into
     def trampoline(env, caller, raw, n):
-        counts[name] = counts.get(name, 0) + 1
+"""
+_SHARED = """
+def factory(vms, impl, ima, name, GuestMemoryError, OK, ARGS, RESULT, SPACE, lost):
+    unpack = ARGS.unpack_from
+    pack = RESULT.pack_into
+    def trampoline(env, caller, raw, n):
         try:
+            vm = vms[env]()
+            counts = vm.hostcall_counts
+        except BaseException:
+            return lost(name)
+"""
+_BODY = """        counts[name] = counts.get(name, 0) + 1
+        try:
+            {unpack}
             {call}
             return 0
         except GuestMemoryError:
-            misuse(name, ({args},), ima)
+            vm.misuse(name, ({args},), ima)
             {on_memory_error}
             return 0
         except BaseException as exc:
@@ -46,38 +66,77 @@ def factory(vm, impl, ima, name, counts, GuestMemoryError, memory, misuse, OK):
 # usual path (the implementations return the WasmResult.OK member); comparing an IntEnum is not free.
 _CHECKED_CALL = """status = impl(vm{sep}{args})
             if status is not OK and (status == 2 or status == 6):
-                misuse(name, ({args},), status)
-            raw[0].i32 = status"""
+                vm.misuse(name, ({args},), status)
+            pack(SPACE, raw, status)"""
+
+_RESULT = struct.Struct("<I")  # an i32 result in slot 0
 
 
-def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool) -> Callable[..., Any]:
-    key = (params, has_result, is_wasi)
+def argument_layout(params: tuple[str, ...]) -> struct.Struct:
+    """The raw argument slots as one struct: slot ``i`` at ``16 * i``, unsigned (i32 or i64)."""
+    slots = (f"I{VAL_RAW_SIZE - 4}x" if kind == "i32" else f"Q{VAL_RAW_SIZE - 8}x" for kind in params)
+    return struct.Struct("<" + "".join(slots))
+
+
+def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool, shared: bool) -> Callable[..., Any]:
+    key = (params, has_result, is_wasi, shared)
     factory = _FACTORIES.get(key)
     if factory is None:
-        args = ", ".join(
-            f"raw[{i}].i64 & 0xFFFFFFFFFFFFFFFF" if kind == "i64" else f"raw[{i}].i32 & 0xFFFFFFFF"
-            for i, kind in enumerate(params)
-        )
+        args = ", ".join(f"a{i}" for i in range(len(params)))
+        unpack = f"{args}, = unpack(SPACE, raw)" if params else "pass"
         sep = ", " if args else ""
         if not has_result:
             call = f"impl(vm{sep}{args})"
         elif is_wasi:
-            call = f"raw[0].i32 = impl(vm{sep}{args})"
+            call = f"pack(SPACE, raw, impl(vm{sep}{args}))"
         else:
             call = _CHECKED_CALL.format(sep=sep, args=args)
-        on_memory_error = "raw[0].i32 = ima" if has_result else "pass"
+        on_memory_error = "pack(SPACE, raw, ima)" if has_result else "pass"
         namespace: dict[str, Any] = {}
-        source = _TEMPLATE.format(call=call, on_memory_error=on_memory_error, args=args)
-        exec(source.replace("(,)", "()"), namespace)
+        body = _BODY.format(unpack=unpack, call=call, on_memory_error=on_memory_error, args=args)
+        exec(((_SHARED if shared else _OWN) + body).replace("(,)", "()"), namespace)
         factory = namespace["factory"]
         _FACTORIES[key] = factory
     return factory
 
 
 def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
-    factory = _factory(spec.params, bool(spec.results), spec.is_wasi)
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, False)
     trampoline: Callable[..., int] = factory(
-        vm, impl, ima, spec.name, vm.hostcall_counts, GuestMemoryError, vm.memory, vm.misuse, WasmResult.OK
+        vm,
+        impl,
+        ima,
+        spec.name,
+        GuestMemoryError,
+        WasmResult.OK,
+        argument_layout(spec.params),
+        _RESULT,
+        ADDRESS_SPACE,
+    )
+    return trampoline
+
+
+def make_shared_trampoline(
+    vms: Mapping[int, Callable[[], VM | None]],
+    spec: Hostcall,
+    impl: Callable[..., int | None],
+    ima: int,
+    lost: Callable[[str], int],
+) -> Callable[..., int]:
+    """One trampoline for every VM of a Runtime: ``vms[env]()`` is the VM whose store called it;
+    ``lost(name)`` makes the trap for a VM that is no longer registered (never expected)."""
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, True)
+    trampoline: Callable[..., int] = factory(
+        vms,
+        impl,
+        ima,
+        spec.name,
+        GuestMemoryError,
+        WasmResult.OK,
+        argument_layout(spec.params),
+        _RESULT,
+        ADDRESS_SPACE,
+        lost,
     )
     return trampoline
 
@@ -88,16 +147,15 @@ def make_traced_trampoline(
     """The plain trampoline wrapped in a record: arguments (and passed regions) before, status and
     returned values after. Installed only on a VM whose host traces."""
     inner = make_trampoline(vm, spec, impl, ima)
-    kinds = tuple((i, kind == "i64") for i, kind in enumerate(spec.params))
+    layout = argument_layout(spec.params)
     has_result = bool(spec.results)
 
-    def trampoline(env: Any, caller: Any, raw: Any, n: int) -> int:
-        args = tuple(raw[i].i64 & M64 if wide else raw[i].i32 & M32 for i, wide in kinds)
+    def trampoline(env: Any, caller: Any, raw: int, n: int) -> int:
+        args = layout.unpack_from(ADDRESS_SPACE, raw) if spec.params else ()
         record = tracer.enter_hostcall(vm, spec, args)
         trap = inner(env, caller, raw, n)
-        tracer.exit_hostcall(
-            vm, spec, record, raw[0].i32 & M32 if has_result and not trap else None, bool(trap)
-        )
+        status = _RESULT.unpack_from(ADDRESS_SPACE, raw)[0] if has_result and not trap else None
+        tracer.exit_hostcall(vm, spec, record, status, bool(trap))
         return trap
 
     return trampoline
@@ -106,7 +164,7 @@ def make_traced_trampoline(
 def make_checked_hostcall(
     vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int, tracer: Tracer | None = None
 ) -> Callable[..., Any]:
-    """The same hostcall for wasmtime-py's checked ``Linker.define_func`` path (comparison only)."""
+    """The same hostcall for wasmtime-py's checked ``Func`` path (comparison only)."""
     masks = [0xFFFFFFFFFFFFFFFF if kind == "i64" else 0xFFFFFFFF for kind in spec.params]
     has_result = bool(spec.results)
     counts, name = vm.hostcall_counts, spec.name

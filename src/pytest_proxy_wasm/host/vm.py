@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from types import MethodType
 from typing import TYPE_CHECKING, Any
@@ -9,15 +10,14 @@ from typing import TYPE_CHECKING, Any
 import wasmtime
 
 from ..errors import HarnessFault, MissingImportsError, ModuleLoadError
-from . import diagnostics, native
-from .abi.enums import AbiVersion, LogLevel, WasiErrno, WasmResult
-from .abi.signatures import Hostcall, callbacks_for, hostcalls_for
+from . import diagnostics, linking, native
+from .abi.enums import AbiVersion, LogLevel
+from .abi.signatures import callbacks_for
 from .failures import ProcExit, VmFailure, size_text, summarize_trap
-from .hostcalls import IMPLEMENTATIONS, unimplemented
 from .memory import GuestMemory, GuestMemoryError
+from .native import ADDRESS_SPACE
 from .runtime import CompiledModule, Runtime
-from .trampolines import make_checked_hostcall, make_traced_trampoline, make_trampoline
-from .vm_trace import diverging, traced_allocate, traced_call, unknown_export
+from .vm_trace import traced_allocate, traced_call
 
 if TYPE_CHECKING:
     from .contexts import Buffer, Context
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
 
 M32 = 0xFFFFFFFF
 FUEL_UNLIMITED = 1 << 62
-
-
-def _functype_sig(ft: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return tuple(str(p) for p in ft.params), tuple(str(r) for r in ft.results)
 
 
 class VM:
@@ -83,7 +79,9 @@ class VM:
         self.http_tokens = 0  # callout tokens: HTTP 4, 8, 12... (cpp-host: low 2 bits are the kind)
         self.callout_maps: dict[int, HeaderMap] = {}
         self.callout_buffers: dict[int, Buffer] = {}
-        self._check_imports()
+        plan = runtime.link_plan(compiled)
+        if plan.missing:
+            raise MissingImportsError(self.name, list(plan.missing))
         self.store = wasmtime.Store(runtime.engine)
         self.store.set_limits(memory_size=memory_limit)
         self.context = native.address(self.store._context())
@@ -93,18 +91,24 @@ class VM:
         self.memory = GuestMemory(
             self.context, 0, self._allocate if self.tracer is None else MethodType(traced_allocate, self)
         )
-        linker = wasmtime.Linker(runtime.engine)
-        self._define_imports(linker)
+        self._links = runtime.links
+        self._link_key = self._links.register(self)
         native.set_epoch_deadline(self.context, self.deadline_ticks)
         self._armed_epoch = -1
-        try:
-            self.instance = linker.instantiate(self.store, compiled.module)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
-            raise ModuleLoadError(self.name, f"instantiation failed: {_first_line(exc)}") from None
+        self.instance, problem = linking.instantiate(self, plan, self._links, self._link_key)
+        if problem is not None:
+            raise ModuleLoadError(self.name, f"instantiation failed: {_first_line(problem.message)}")
         self.funcs: dict[str, Any] = {}  # name -> pre-built C pointer to the wasmtime_func_t
-        self.func_objects: dict[str, wasmtime.Func] = {}
-        self._func_objects: list[wasmtime.Func] = []
-        self._resolve_exports()
+        self.func_objects: dict[str, wasmtime.Func] = {}  # the checked path's wasmtime-py objects
+        # The exports array outlives close(): the memory handle points into it.
+        self._exports = linking.resolve_exports(self, plan, self.instance)
+        for name, reason in plan.unknown:
+            diagnostics.record_export(host, self.name, name, reason)
+        if plan.error:
+            raise ModuleLoadError(self.name, plan.error)
+        if plan.memory is None:
+            raise ModuleLoadError(self.name, "the module exports no memory")
+        self._memory_handle = self._exports.handle(0)
         self.allocator = self.funcs.get("malloc") or self.funcs.get("proxy_on_memory_allocate")
         if not self.allocator:
             raise ModuleLoadError(
@@ -116,78 +120,6 @@ class VM:
         self._start()
 
     # -- loading ---------------------------------------------------------------------------------
-
-    def _check_imports(self) -> None:
-        linked = hostcalls_for(self.abi)
-        missing: list[str] = []
-        for module, name, ftype in self.compiled.imports:
-            spec = linked.get((module, name))
-            if spec is None or ftype is None:
-                missing.append(f"{module}.{name}")
-            elif _functype_sig(ftype) != (spec.params, spec.results):
-                params, results = _functype_sig(ftype)
-                missing.append(
-                    f"{module}.{name} (imported as {params}->{results}, "
-                    f"host has {spec.params}->{spec.results})"
-                )
-        if missing:
-            raise MissingImportsError(self.name, missing)
-
-    def _define_imports(self, linker: wasmtime.Linker) -> None:
-        linked = hostcalls_for(self.abi)
-        diverge = getattr(self.host.options, "diverge_hostcall", "")
-        for module, name in dict.fromkeys((m, n) for m, n, _ in self.compiled.imports):
-            spec: Hostcall = linked[(module, name)]
-            impl = IMPLEMENTATIONS.get(name) or unimplemented(name)
-            if diverge and name == diverge:
-                impl = diverging(impl)
-            ima = WasiErrno.FAULT if spec.is_wasi else WasmResult.INVALID_MEMORY_ACCESS
-            functype = wasmtime.FuncType(
-                [_valtype(p) for p in spec.params], [_valtype(r) for r in spec.results]
-            )
-            if self.checked_calls:  # wasmtime-py's ordinary path, kept only to measure the difference
-                hostcall = make_checked_hostcall(self, spec, impl, int(ima), self.tracer)
-                linker.define_func(module, name, functype, hostcall)
-                continue
-            if self.tracer is not None:
-                trampoline = make_traced_trampoline(self, spec, impl, int(ima), self.tracer)
-            else:
-                trampoline = make_trampoline(self, spec, impl, int(ima))
-            callback = native.CALLBACK_TYPE(trampoline)
-            self._keep.append(callback)
-            native.define_unchecked(linker, module, name, functype, callback)
-
-    def _resolve_exports(self) -> None:
-        known = callbacks_for(self.abi)
-        memory_handle = None
-        exports = self.instance.exports(self.store)
-        for name, _ in self.compiled.exports:
-            item = exports[name]
-            if isinstance(item, wasmtime.Memory):
-                if memory_handle is None:
-                    self._memory_obj = item
-                    memory_handle = native.memory_handle(item)
-                continue
-            if not isinstance(item, wasmtime.Func) or name not in known:
-                if isinstance(item, wasmtime.Func) and name.startswith("proxy_on_"):
-                    unknown_export(self, name, item)
-                continue
-            cb = known[name]
-            ftype = item.type(self.store)
-            if _functype_sig(ftype) != (cb.params, cb.results):
-                # Envoy's V8 runtime fails the VM on a known export with the wrong type.
-                raise ModuleLoadError(
-                    self.name,
-                    f"Bad function signature for: {name} "
-                    f"(exported as {_functype_sig(ftype)}, ABI {self.abi.value} expects "
-                    f"{(cb.params, cb.results)})",
-                )
-            self._func_objects.append(item)
-            self.funcs[name] = native.func_pointer(item)
-            self.func_objects[name] = item
-        if memory_handle is None:
-            raise ModuleLoadError(self.name, "the module exports no memory")
-        self._memory_handle = memory_handle
 
     def _start(self) -> None:
         if "_initialize" in self.funcs:
@@ -237,33 +169,36 @@ class VM:
         self.callback = name
         self.current = context
         self.effective = None
-        self.depth += 1
-        u32 = self._caller.u32
-        index = 0
-        for value in args:
-            u32[index] = value
-            index += 4
+        depth = self.depth = self.depth + 1
+        caller = self._caller
+        count = len(args)
+        if count:
+            _SLOTS[count].pack_into(ADDRESS_SPACE, caller.address, *args)
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
-        if self.runtime.consume_fuel and self.depth == 1:
-            self.store.set_fuel(self.fuel_limit or FUEL_UNLIMITED)
-        if self.depth == 1 and self._armed_epoch != self.runtime.epoch:
-            # The deadline counts from the current epoch; re-arm only when the epoch has moved (10 ms).
-            self._armed_epoch = self.runtime.epoch
-            native.set_epoch_deadline(self.context, self.deadline_ticks)
-        problem = self._caller.call(func, (index >> 2) or 1)  # the slot count covers the result too
-        if self.runtime.consume_fuel and self.depth == 1:
-            used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
-            self.fuel_used[name] = self.fuel_used.get(name, 0) + used
-        self.depth -= 1
+        if depth == 1:
+            fuel = self.runtime.consume_fuel
+            if fuel:
+                self.store.set_fuel(self.fuel_limit or FUEL_UNLIMITED)
+            if self._armed_epoch != self.runtime.epoch:
+                # The deadline counts from the current epoch; re-arm only when it has moved (10 ms).
+                self._armed_epoch = self.runtime.epoch
+                native.set_epoch_deadline(self.context, self.deadline_ticks)
+            problem = caller.call(func, count or 1)  # the slot count covers the result too
+            if fuel:
+                used = (self.fuel_limit or FUEL_UNLIMITED) - self.store.get_fuel()
+                self.fuel_used[name] = self.fuel_used.get(name, 0) + used
+        else:
+            problem = caller.call(func, count or 1)
+        self.depth = depth - 1
         self.current, self.effective, self.callback = saved_current, saved_effective, saved_callback
         if problem is not None:
             self._fail_from_call(name, problem)
             return None
         if self.failure is not None:  # e.g. the allocator trapped inside a hostcall
             return None
-        result: int | None = u32[0] if name in _RETURNS else None
-        if self.depth == 0 and self.deferred:
+        result: int | None = caller.u32[0] if name in _RETURNS else None  # slot 0, as 32 bits
+        if depth == 1 and self.deferred:
             self.run_deferred()
         return result
 
@@ -390,9 +325,10 @@ class VM:
     harness_fault: BaseException | None = None
 
     def close(self) -> None:
+        self._links.unregister(self._link_key)
         self._keep.clear()
         self.funcs.clear()
-        self._func_objects.clear()
+        self.func_objects.clear()
         self.contexts.clear()
 
 
@@ -401,13 +337,13 @@ _RETURNS = {c.name for c in callbacks_for(AbiVersion.V0_2_1).values() if c.resul
 }
 
 
-def _valtype(kind: str) -> wasmtime.ValType:
-    return wasmtime.ValType.i64() if kind == "i64" else wasmtime.ValType.i32()
+# A callback's arguments (all i32) written into the raw slots in one call (cheaper than item by item).
+_SLOTS = [struct.Struct("<" + f"I{native.VAL_RAW_SIZE - 4}x" * n) for n in range(8)]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _first_line(message: str) -> str:
+    text = message.strip()
+    return text.splitlines()[0] if text else "unknown error"
 
 
 __all__ = ["VM", "GuestMemoryError", "ProcExit", "VmFailure"]

@@ -9,11 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import wasmtime
-
-from . import diagnostics
 from .abi.enums import WasmResult
-from .abi.signatures import CALLBACKS
 from .memory import GuestMemoryError
 
 if TYPE_CHECKING:
@@ -46,22 +42,6 @@ def traced_allocate(vm: VM, size: int) -> int:
         raise
     tracer.exit_callback(record, ptr, None)
     return ptr
-
-
-def unknown_export(vm: VM, name: str, item: wasmtime.Func) -> None:
-    """A ``proxy_on_*`` export the module's ABI does not call: a diagnostic, never a load error."""
-    ftype = item.type(vm.store)
-    signature = (
-        f"{name}({', '.join(str(p) for p in ftype.params)}) -> ({', '.join(str(r) for r in ftype.results)})"
-    )
-    other = [c for c in CALLBACKS if c.name == name]
-    reason = (
-        f"{signature} is a callback of ABI "
-        f"{', '.join(sorted({v.value for c in other for v in c.versions}))}, not of {vm.abi.value}"
-        if other
-        else f"{signature} is not a callback ABI {vm.abi.value} knows"
-    )
-    diagnostics.record_export(vm.host, vm.name, name, reason + ": the host never calls it")
 
 
 def diverging(impl: Callable[..., Any]) -> Callable[..., Any]:

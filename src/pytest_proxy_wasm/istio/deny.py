@@ -34,24 +34,22 @@ class _DenyStream:
     def __init__(self) -> None:
         self._intents: list[tuple[str, object]] = []
 
-    def on_request_headers(self, headers: HeaderMap, end_of_stream: bool) -> Action:
+    def walk_headers(self, request: bool, headers: HeaderMap, end_of_stream: bool) -> Action:
+        if not request:
+            return Action.CONTINUE
         self._intents.append(("local_reply", LocalResponse(403, DENY_BODY, [], DENY_DETAILS, None)))
         return Action.PAUSE
 
-    def request_body(self, chunk: bytes, end_of_stream: bool) -> BodyResult:
-        return BodyResult(Action.PAUSE, b"", False)
-
-    def on_request_trailers(self, trailers: HeaderMap) -> Action:
-        return Action.PAUSE
-
-    def on_response_headers(self, headers: HeaderMap, end_of_stream: bool) -> Action:
-        return Action.CONTINUE
-
-    def response_body(self, chunk: bytes, end_of_stream: bool) -> BodyResult:
+    def walk_body(self, request: bool, chunk: bytes, end_of_stream: bool) -> BodyResult:
+        if request:
+            return BodyResult(Action.PAUSE, b"", False)
         return BodyResult(Action.CONTINUE, chunk, False)
 
-    def on_response_trailers(self, trailers: HeaderMap) -> Action:
-        return Action.CONTINUE
+    def walk_trailers(self, request: bool, trailers: HeaderMap) -> Action:
+        return Action.PAUSE if request else Action.CONTINUE
+
+    def intents_pending(self) -> bool:
+        return bool(self._intents)
 
     def take_intents(self) -> list[tuple[str, object]]:
         intents, self._intents = self._intents, []

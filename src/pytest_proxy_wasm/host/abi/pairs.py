@@ -13,14 +13,21 @@ _U32 = struct.Struct("<I")
 
 
 def encode_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
-    """Serialize pairs: u32 count, (u32 key_len, u32 value_len)*, then ``key\\0value\\0``*."""
+    """Serialize pairs: u32 count, (u32 key_len, u32 value_len)*, then ``key\0value\0``*."""
     items = pairs if isinstance(pairs, list) else list(pairs)
-    if not items:
+    count = len(items)
+    if not count:
         return b""
+    sizes = _SIZES.get(count) or struct.Struct(f"<{2 * count + 1}I")
+    if count <= 64:
+        _SIZES[count] = sizes
     flat = [part for pair in items for part in pair]
+    header = sizes.pack(count, *map(len, flat))
     flat.append(b"")
-    header = struct.pack(f"<{len(flat)}I", len(items), *map(len, flat[:-1]))
     return header + b"\0".join(flat)
+
+
+_SIZES: dict[int, struct.Struct] = {}  # the header layout per pair count (a pure cache)
 
 
 def decode_pairs(data: bytes) -> list[tuple[bytes, bytes]] | None:

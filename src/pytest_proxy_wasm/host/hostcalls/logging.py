@@ -17,8 +17,10 @@ OK = WasmResult.OK
 def proxy_log(vm: VM, level: int, ptr: int, size: int) -> int:
     if level > 5:
         return WasmResult.BAD_ARGUMENT
-    message = vm.memory.read(ptr, size)
-    vm.host.plugin_log(vm, level, message.decode("utf-8", "replace"))
+    memory = vm.memory
+    end = ptr + size
+    data = memory.view[ptr:end].tobytes() if end <= memory.known_size else memory.read(ptr, size)
+    vm.host.plugin_log(vm, level, data.decode("utf-8", "replace"))
     return OK
 
 
