@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from itertools import chain
 
 # proxy-wasm-cpp-host limits.h: the parser returns an empty list past these.
 PAIRS_MAX_BYTES = 1 << 20
@@ -21,7 +22,7 @@ def encode_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> bytes:
     sizes = _SIZES.get(count) or struct.Struct(f"<{2 * count + 1}I")
     if count <= 64:
         _SIZES[count] = sizes
-    flat = [part for pair in items for part in pair]
+    flat = list(chain.from_iterable(items))  # C-level: a 3.11 comprehension is a function call
     header = sizes.pack(count, *map(len, flat))
     flat.append(b"")
     return header + b"\0".join(flat)
