@@ -136,19 +136,25 @@ class HttpStream:
     # -- the filter walk's entry points (the context made once, the side picked by direction) ---------
 
     def walk_headers(self, request: bool, headers: HeaderMap, end_of_stream: bool) -> Action:
-        context = self._ensure_context()
+        context = self.context
+        if context is None or context.vm is not self.plugin.vm:
+            context = self._ensure_context()
         if request:
             return self._headers(context, context.request, "proxy_on_request_headers", headers, end_of_stream)
         return self._headers(context, context.response, "proxy_on_response_headers", headers, end_of_stream)
 
     def walk_body(self, request: bool, chunk: bytes, end_of_stream: bool) -> BodyResult:
-        context = self._ensure_context()
+        context = self.context
+        if context is None or context.vm is not self.plugin.vm:
+            context = self._ensure_context()
         if request:
             return self._body(context, context.request, "proxy_on_request_body", chunk, end_of_stream)
         return self._body(context, context.response, "proxy_on_response_body", chunk, end_of_stream)
 
     def walk_trailers(self, request: bool, trailers: HeaderMap) -> Action:
-        context = self._ensure_context()
+        context = self.context
+        if context is None or context.vm is not self.plugin.vm:
+            context = self._ensure_context()
         if request:
             return self._trailers(context, context.request, "proxy_on_request_trailers", trailers)
         return self._trailers(context, context.response, "proxy_on_response_trailers", trailers)

@@ -165,11 +165,15 @@ class VM:
             return None
         if self.checked_calls:
             return self._call_checked(context, name, args)
-        saved_current, saved_effective, saved_callback = self.current, self.effective, self.callback
+        outer = self.depth
+        if outer:  # nested (a hostcall called back in): restore the outer call's state afterwards
+            saved_current, saved_effective, saved_callback = self.current, self.effective, self.callback
+        else:  # outermost: nothing runs, so the state to restore is the idle one
+            saved_current, saved_effective, saved_callback = None, None, ""
         self.callback = name
         self.current = context
         self.effective = None
-        depth = self.depth = self.depth + 1
+        depth = self.depth = outer + 1
         caller = self._caller
         count = len(args)
         if count:
