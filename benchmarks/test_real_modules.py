@@ -14,6 +14,7 @@ import pytest
 
 from pytest_proxy_wasm import Host, HostOptions, Runtime
 from pytest_proxy_wasm.host.headers import HeaderMap
+from pytest_proxy_wasm.host.plugin import Plugin
 from pytest_proxy_wasm.host.runtime import CompiledModule
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -91,22 +92,15 @@ def test_whole_exchange_rust_fast_and_checked(benchmark: Callable[..., object], 
 
 def test_stream_lifecycle_rust_fast_and_checked(benchmark: Callable[..., object], checked_host: Host) -> None:
     """The fast/checked ratio on the stream's callbacks alone (no exchange around them)."""
-    plugin = checked_host.load_plugin(MODULES["rust"])
-
-    def lifecycle() -> None:
-        stream = plugin.http_stream()
-        stream.on_request_headers(HeaderMap(REQUEST), True)
-        stream.on_response_headers(HeaderMap(RESPONSE), True)
-        stream.complete()
-        checked_host.records.clear()
-
-    benchmark(lifecycle)
+    benchmark(_lifecycle(checked_host, checked_host.load_plugin(MODULES["rust"])))
 
 
 def test_stream_lifecycle(benchmark: Callable[..., object], host: Host, module_name: str) -> None:
     """The stream's callbacks alone (no filter walk, no Outcome): headers each way, then done."""
-    plugin = host.load_plugin(MODULES[module_name])
+    benchmark(_lifecycle(host, host.load_plugin(MODULES[module_name])))
 
+
+def _lifecycle(host: Host, plugin: Plugin) -> Callable[[], None]:
     def lifecycle() -> None:
         stream = plugin.http_stream()
         stream.on_request_headers(HeaderMap(REQUEST), True)
@@ -114,7 +108,7 @@ def test_stream_lifecycle(benchmark: Callable[..., object], host: Host, module_n
         stream.complete()
         host.records.clear()
 
-    benchmark(lifecycle)
+    return lifecycle
 
 
 @pytest.mark.parametrize("thread_vms", [True, False], ids=["thread-vms", "one-vm"])

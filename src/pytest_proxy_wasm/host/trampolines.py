@@ -100,20 +100,19 @@ def _factory(params: tuple[str, ...], has_result: bool, is_wasi: bool, shared: b
     return factory
 
 
-def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
-    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, False)
+def _bind(
+    first: object, spec: Hostcall, impl: Callable[..., int | None], ima: int, shared: bool, *extra: object
+) -> Callable[..., int]:
+    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, shared)
+    layout = argument_layout(spec.params)
     trampoline: Callable[..., int] = factory(
-        vm,
-        impl,
-        ima,
-        spec.name,
-        GuestMemoryError,
-        WasmResult.OK,
-        argument_layout(spec.params),
-        _RESULT,
-        ADDRESS_SPACE,
+        first, impl, ima, spec.name, GuestMemoryError, WasmResult.OK, layout, _RESULT, ADDRESS_SPACE, *extra
     )
     return trampoline
+
+
+def make_trampoline(vm: VM, spec: Hostcall, impl: Callable[..., int | None], ima: int) -> Callable[..., int]:
+    return _bind(vm, spec, impl, ima, False)
 
 
 def make_shared_trampoline(
@@ -125,20 +124,7 @@ def make_shared_trampoline(
 ) -> Callable[..., int]:
     """One trampoline for every VM of a Runtime: ``vms[env]()`` is the VM whose store called it;
     ``lost(name)`` makes the trap for a VM that is no longer registered (never expected)."""
-    factory = _factory(spec.params, bool(spec.results), spec.is_wasi, True)
-    trampoline: Callable[..., int] = factory(
-        vms,
-        impl,
-        ima,
-        spec.name,
-        GuestMemoryError,
-        WasmResult.OK,
-        argument_layout(spec.params),
-        _RESULT,
-        ADDRESS_SPACE,
-        lost,
-    )
-    return trampoline
+    return _bind(vms, spec, impl, ima, True, lost)
 
 
 def make_traced_trampoline(
