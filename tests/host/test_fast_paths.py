@@ -64,3 +64,24 @@ def test_pairs_codec_round_trips_every_count() -> None:
     for count in (1, 2, 63, 64, 65, 200):
         pairs = [(f"k{i}".encode(), b"v" * i) for i in range(count)]
         assert decode_pairs(encode_pairs(pairs)) == pairs
+
+
+def test_callback_arguments_outside_u32_go_in_as_their_low_bits() -> None:
+    """VM.call packs arguments with one struct; a value outside u32 is truncated as a ctypes slot
+    would, not raised as a harness error."""
+    from pathlib import Path
+
+    from pytest_proxy_wasm import Host, HostOptions, Runtime
+
+    module = Path(__file__).resolve().parents[2] / "fixtures" / "rust" / "headers.wasm"
+    runtime = Runtime(cache_dir=None)
+    try:
+        with Host(runtime, HostOptions(thread_vms=False)) as host:
+            plugin = host.load_plugin(module)
+            root = plugin.root
+            assert plugin.vm.call(root, "proxy_on_tick", root.id + (1 << 32)) is None  # the same root
+            assert plugin.vm.failure is None
+            plugin.vm.call(root, "proxy_on_tick", -1)  # 0xFFFFFFFF: no such context, the SDK traps
+            assert plugin.vm.failure is not None and plugin.vm.failure.callback == "proxy_on_tick"
+    finally:
+        runtime.close()

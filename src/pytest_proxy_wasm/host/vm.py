@@ -177,7 +177,10 @@ class VM:
         caller = self._caller
         count = len(args)
         if count:
-            _SLOTS[count].pack_into(ADDRESS_SPACE, caller.address, *args)
+            try:
+                _SLOTS[count].pack_into(ADDRESS_SPACE, caller.address, *args)
+            except struct.error:  # a value outside u32 goes in as its low 32 bits (an i32 argument)
+                _SLOTS[count].pack_into(ADDRESS_SPACE, caller.address, *(a & M32 for a in args))
         calls = self.calls
         calls[name] = calls.get(name, 0) + 1
         if depth == 1:
