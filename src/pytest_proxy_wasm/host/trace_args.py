@@ -26,6 +26,18 @@ _ENUMS: dict[str, Callable[[int], Any]] = {
 }
 
 _P = "ptr"
+# The service, method and metadata arguments both gRPC calls start with.
+_GRPC_TARGET = (
+    "service_ptr",
+    "service_size",
+    "service_name_ptr",
+    "service_name_size",
+    "method_ptr",
+    "method_size",
+    "metadata_pairs_ptr",
+    "metadata_pairs_size",
+)
+
 HOSTCALL_PARAMS: dict[str, tuple[str, ...]] = {
     "proxy_log": ("level", "message_ptr", "message_size"),
     "proxy_get_log_level": ("ret_level",),
@@ -77,28 +89,14 @@ HOSTCALL_PARAMS: dict[str, tuple[str, ...]] = {
         "ret_token",
     ),
     "proxy_grpc_call": (
-        "service_ptr",
-        "service_size",
-        "service_name_ptr",
-        "service_name_size",
-        "method_ptr",
-        "method_size",
-        "metadata_pairs_ptr",
-        "metadata_pairs_size",
+        *_GRPC_TARGET,
         "message_ptr",
         "message_size",
         "timeout_ms",
         "ret_token",
     ),
     "proxy_grpc_stream": (
-        "service_ptr",
-        "service_size",
-        "service_name_ptr",
-        "service_name_size",
-        "method_ptr",
-        "method_size",
-        "metadata_pairs_ptr",
-        "metadata_pairs_size",
+        *_GRPC_TARGET,
         "ret_token",
     ),
     "proxy_grpc_send": ("token", "message_ptr", "message_size", "end_stream"),

@@ -232,20 +232,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         ``settle`` wait until ``until(lines)`` holds or nothing new came for ``settle`` seconds (at most
         ``limit`` seconds)."""
         assert self.process is not None
-        lines = self.process.read_log()
-        if settle:
-            deadline = time.monotonic() + limit
-            quiet_since = time.monotonic()
-            while time.monotonic() < deadline:
-                if until is not None and until(lines):
-                    break
-                more = self.process.read_log()
-                if more:
-                    lines += more
-                    quiet_since = time.monotonic()
-                elif time.monotonic() - quiet_since > settle:
-                    break
-                time.sleep(0.005)
+        lines = self.process.read_log_settled(settle, until, limit) if settle else self.process.read_log()
         parsed = parse(lines, [s.name for s in (*self.specs, *self.services)])
         self.records.extend(parsed.plugin_logs)
         self._last_failures = parsed.failures

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +166,26 @@ class EnvoyProcess:
         complete = data[: data.rfind(b"\n") + 1]
         self._log_offset += len(complete)
         return complete.decode("utf-8", "replace").splitlines()
+
+    def read_log_settled(
+        self, settle: float, until: Callable[[list[str]], bool] | None = None, limit: float = 5.0
+    ) -> list[str]:
+        """``read_log``, waiting for Envoy's asynchronous log writer: until ``until(lines)`` holds or
+        nothing new came for ``settle`` seconds, at most ``limit`` seconds."""
+        lines = self.read_log()
+        deadline = time.monotonic() + limit
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if until is not None and until(lines):
+                break
+            more = self.read_log()
+            if more:
+                lines += more
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > settle:
+                break
+            time.sleep(0.005)
+        return lines
 
     def log_tail(self, lines: int = 40) -> str:
         text = ""
