@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 import socket
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
@@ -178,12 +180,30 @@ class GrpcCluster:
         self._finish(record, context, response)
 
     def _finish(self, record: GrpcCallRecord, context: Any, response: GrpcResponse) -> None:
+        if not response.failure and not record.received:
+            _await_initial_metadata(context)
         record.close_status, record.close_message = response.status, response.status_message
         if response.trailing_metadata and not response.failure:
             context.set_trailing_metadata(tuple(response.trailing_metadata))
         if response.status != OK:
             context.set_code(status_code(response.status))
             context.set_details(response.status_message)
+
+
+def _await_initial_metadata(context: Any, timeout_s: float = 2.0) -> None:
+    """Wait until grpcio has handed the initial metadata to the transport.
+
+    Without a message in between, a status set before that moment lets grpc's HTTP/2 transport fold
+    the initial metadata into the trailers (a trailers-only answer), and Envoy then reports empty
+    initial metadata: a race under load. grpcio has no public hook, so this reads its call state.
+    """
+    state = getattr(context, "_state", None)
+    token = getattr(sys.modules.get("grpc._server"), "_SEND_INITIAL_METADATA_TOKEN", None)
+    if state is None or token is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    while token in state.due and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]
