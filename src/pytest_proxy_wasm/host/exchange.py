@@ -17,6 +17,7 @@ from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
+from .request_head import CONTINUE, consume_expect
 
 if TYPE_CHECKING:
     from .host import Host
@@ -184,6 +185,8 @@ class Exchange(FilterWalk):
         request = self._downstream_headers(
             method, path, authority, scheme, wire_pairs(headers), chunks, trailer_map
         )
+        if consume_expect(request):  # Envoy answered "100 Continue" before the filters (request_head.py)
+            self.info.response_code = CONTINUE
         self.info.request_headers = request
         self.grpc_request, self.head_request = is_grpc_request(request), is_head_request(request)
         self.info.request_size = sum(len(c) for c in chunks)
