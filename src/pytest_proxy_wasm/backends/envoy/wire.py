@@ -59,6 +59,7 @@ class Reader:
         self.conn = conn
         self.sock = sock
         self.interim: list[int] = []  # 1xx statuses read and not yet handed over with a message
+        self.bytes_read = 0
 
     def next_event(self) -> Any:
         while True:
@@ -71,14 +72,21 @@ class Reader:
                 data = self.sock.recv(65536)
             except ConnectionResetError:
                 data = b""
+            self.bytes_read += len(data)
             self.conn.receive_data(data)
 
     def message(self, first: Any = None) -> Message | None:
         """The next whole request or response (``None``: the peer closed before one started)."""
         head = first
         body = bytearray()
+        start = self.bytes_read
         while head is None:
-            event = self.next_event()
+            try:
+                event = self.next_event()
+            except h11.RemoteProtocolError:
+                if self.bytes_read == start:  # closed before a byte of an answer: no message
+                    return None
+                raise
             if isinstance(event, h11.Request | h11.Response):
                 head = event
             elif isinstance(event, h11.ConnectionClosed):
