@@ -79,12 +79,12 @@ class Reader:
         """The next whole request or response (``None``: the peer closed before one started)."""
         head = first
         body = bytearray()
-        start = self.bytes_read
+        read_before = self.bytes_read
         while head is None:
             try:
                 event = self.next_event()
             except h11.RemoteProtocolError:
-                if self.bytes_read == start:  # closed before a byte of an answer: no message
+                if self.bytes_read == read_before:  # closed before a byte of an answer: no message
                     return None
                 raise
             if isinstance(event, h11.Request | h11.Response):
