@@ -158,7 +158,10 @@ class Exchange(FilterWalk):
             pairs.append((b"x-forwarded-proto", scheme.encode()))
         if b"x-request-id" not in names:
             pairs.append((b"x-request-id", request_id(self.info.random_bits)))
-        return HeaderMap.of_lowered(pairs)
+        request = HeaderMap.of_lowered(pairs)
+        if b"expect" in names and consume_expect(request):  # Envoy answered "100 Continue" first
+            self.info.response_code = CONTINUE
+        return request
 
     # -- running -------------------------------------------------------------------------------------
 
@@ -185,8 +188,6 @@ class Exchange(FilterWalk):
         request = self._downstream_headers(
             method, path, authority, scheme, wire_pairs(headers), chunks, trailer_map
         )
-        if consume_expect(request):  # Envoy answered "100 Continue" before the filters (request_head.py)
-            self.info.response_code = CONTINUE
         self.info.request_headers = request
         self.grpc_request, self.head_request = is_grpc_request(request), is_head_request(request)
         self.info.request_size = sum(len(c) for c in chunks)

@@ -28,15 +28,23 @@ def _text(value: str | bytes) -> str:
     return (value.decode("latin-1") if isinstance(value, bytes | bytearray) else value).strip(" \t")
 
 
+def _items(headers: Any) -> list[Any]:
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
 def split_host(authority: str | None, headers: HeaderInput) -> tuple[str, HeaderInput]:
     """The request's authority and its other headers: a ``host`` header (any case) gives the authority
     when ``authority`` is ``None``; the same value in both is accepted, different ones are refused."""
     if not headers:
         return (DEFAULT_AUTHORITY if authority is None else authority), headers
-    items: list[Any] = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
-    hosts = [_text(v) for k, v in items if k.lower() in _HOST]
-    if not hosts:
+    items: list[Any] = headers if type(headers) is list else _items(headers)
+    # one pass, no copy, in the usual case (no Host): a length test before any lower-casing
+    for k, _ in items:
+        if len(k) == 4 and k.lower() in _HOST:
+            break
+    else:
         return (DEFAULT_AUTHORITY if authority is None else authority), items
+    hosts = [_text(v) for k, v in items if k.lower() in _HOST]
     if len(hosts) > 1:
         raise RequestHeadError(
             f"the request has {len(hosts)} Host headers ({', '.join(map(repr, hosts))}); an HTTP/1.1 "
