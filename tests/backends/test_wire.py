@@ -202,3 +202,13 @@ def test_on_envoy_interim_duplicates_chunked_and_trailers(envoy: EnvoyBackend) -
     assert seen.header("expect") is None
     assert seen.body == b"a" * 1500 + b"b"
     assert seen.trailers == [("x-trailer", "t")]
+
+
+def test_on_envoy_heads_over_h11s_default_limit(envoy: EnvoyBackend) -> None:
+    """Heads up to Envoy's 60 KiB pass both ways (h11 alone stops at 16 KiB)."""
+    envoy.load_plugin(HEADERS)
+    big = "ab" * 15_000  # 30 KB
+    outcome = envoy.request(headers={"x-big": big}, upstream_headers={"x-big-answer": big})
+    assert outcome.status == 200
+    assert outcome.header("x-big-answer") == big
+    assert outcome.upstream_request is not None and outcome.upstream_request.header("x-big") == big

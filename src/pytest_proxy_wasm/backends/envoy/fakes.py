@@ -16,7 +16,7 @@ import h11
 
 from ...host.callouts import CalloutResponse, Callouts, HttpCallRecord, canonical, response_maps
 from ...host.headers import HeaderMap, as_latin1
-from .wire import Message, Pairs, Reader
+from .wire import Message, Pairs, Reader, connection
 
 # What a peer that went away (or cut a message short) raises on our side: never worth a traceback.
 # h11.LocalProtocolError (a reply h11 cannot frame) is ours and still reported.
@@ -60,7 +60,7 @@ class _Handler(socketserver.BaseRequestHandler):
     request: socket.socket
 
     def handle(self) -> None:
-        conn = h11.Connection(h11.SERVER)
+        conn = connection(h11.SERVER)
         reader = Reader(conn, self.request)
         with contextlib.suppress(*GONE):  # Envoy closed or reset the connection: nothing to report
             while True:

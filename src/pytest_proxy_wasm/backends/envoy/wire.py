@@ -18,6 +18,13 @@ import h11
 
 Pairs = list[tuple[str, str]]
 CONTINUE_WAIT = 1.0  # curl's --expect100-timeout default: how long a client waits for "100 Continue"
+# h11 refuses a head over 16 KiB by default; Envoy accepts 60 KiB of headers (max_request_headers_kb)
+# and passes on what it accepted, so ours read up to 1 MiB.
+MAX_HEAD = 1 << 20
+
+
+def connection(role: type[h11.CLIENT] | type[h11.SERVER]) -> h11.Connection:
+    return h11.Connection(role, max_incomplete_event_size=MAX_HEAD)
 
 
 @dataclass
@@ -141,7 +148,7 @@ def encode_request(
     pairs = [("host", authority)] + ([("transfer-encoding", "chunked")] if chunked else []) + list(headers)
     if not chunked and body_chunks and "content-length" not in names:
         pairs.append(("content-length", str(sum(len(c) for c in body_chunks))))
-    conn = h11.Connection(h11.CLIENT)
+    conn = connection(h11.CLIENT)
     try:
         head = conn.send(h11.Request(method=method, target=path, headers=_octets(pairs))) or b""
         chunks = [conn.send(h11.Data(data=chunk)) or b"" for chunk in body_chunks if chunk]
