@@ -171,3 +171,21 @@ def test_conflicting_authorities_are_refused(
     plugin = backend.load_plugin(HEADERS)
     with pytest.raises(RequestHeadError, match=message):
         backend.request(plugin, **kwargs)  # type: ignore[arg-type]
+
+
+def test_expect_without_a_body_or_with_trailers_is_consumed_too(backend: Backend) -> None:
+    """Envoy consumes the header whatever follows: no body at all, or a chunked body with trailers."""
+    plugin = backend.load_plugin(response_code_module())
+    bare = backend.request(plugin, headers={"expect": "100-continue"})
+    assert bare.status == 200 and bare.log_messages("info")[-1] == "code: 100"
+    chunked = backend.request(
+        plugin,
+        method="POST",
+        headers={"expect": "100-continue"},
+        body=[b"a" * 700, b"b" * 700],
+        trailers={"x-t": "1"},
+    )
+    assert chunked.status == 200 and chunked.log_messages("info")[-1] == "code: 100"
+    up = chunked.upstream_request
+    assert up is not None and up.header("expect") is None and up.body == b"a" * 700 + b"b" * 700
+    assert up.trailers == [("x-t", "1")]
