@@ -212,3 +212,13 @@ def test_on_envoy_heads_over_h11s_default_limit(envoy: EnvoyBackend) -> None:
     assert outcome.status == 200
     assert outcome.header("x-big-answer") == big
     assert outcome.upstream_request is not None and outcome.upstream_request.header("x-big") == big
+
+
+def test_expect_continue_answered_at_once_sends_no_body() -> None:
+    """A final answer instead of "100 Continue": the client takes it and keeps the body, as curl does."""
+    server = Scripted(b"HTTP/1.1 417 Expectation Failed\r\ncontent-length: 0\r\n\r\n")
+    request = encode_request("PUT", "/", "a.test", [("expect", "100-continue")], [b"x" * 2000], None)
+    response = exchange(server.port, request, "PUT", timeout=5)
+    server.thread.join(5)
+    assert response is not None and response.start_line.startswith("HTTP/1.1 417")
+    assert not server.received.partition(b"\r\n\r\n")[2]  # the body never went out

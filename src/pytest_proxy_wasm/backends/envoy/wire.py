@@ -198,8 +198,8 @@ def exchange(
         for index, segment in enumerate(request.segments):
             if index == 1 and request.expect_continue:
                 waited = _await_continue(reader, sock)
-                if waited is not True:
-                    return waited if isinstance(waited, Message) else None
+                if waited is not True:  # answered before the body: curl sends no body then
+                    return waited if isinstance(waited, Message) and waited.complete else None
                 sock.settimeout(timeout)
             elif index:
                 time.sleep(gap)
