@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--root-id", default="")
     run.add_argument("--method", default="GET")
     run.add_argument("--path", default="/")
-    run.add_argument("--authority", default="example.com")
+    run.add_argument(
+        "--authority", default=None, help="the request's :authority (default example.com, or -H 'host: ...')"
+    )
     run.add_argument("-H", "--header", type=_header, action="append", default=[], metavar="'name: value'")
     run.add_argument("--body", type=_text_or_file, default="", help="request body text or @FILE")
     run.add_argument("--upstream-status", type=int, default=200)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,32 +126,74 @@ def test_container_backend_runs_or_skips_with_the_reason_here(pytester: pytest.P
         result.stdout.fnmatch_lines([f"*{reason[:60]}*"])
 
 
-@pytest.mark.skipif(not HAS_EXTRA, reason=EXTRA_REASON)
-def test_ryuk_is_off_unless_the_user_turns_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def fresh_cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """testcontainers' config as the user left it (nothing set), and no cleanup decided yet."""
     from testcontainers.core.config import testcontainers_config as config
 
     monkeypatch.setattr(config, "_ryuk_disabled", None)
     monkeypatch.delenv("TESTCONTAINERS_RYUK_DISABLED", raising=False)
-    container._ryuk()
-    assert config.ryuk_disabled is True
+    container.session_cleanup.cache_clear()
+    yield config
+    container.session_cleanup.cache_clear()
+
+
+def _offline() -> None:
+    import docker.errors
+
+    raise docker.errors.APIError('Get "https://registry-1.docker.io/v2/": dial tcp: lookup: no such host')
 
 
 @pytest.mark.skipif(not HAS_EXTRA, reason=EXTRA_REASON)
-def test_ryuk_on_offline_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    import docker.errors
-    from testcontainers.core.config import testcontainers_config as config
+def test_ryuk_reaps_where_it_can_run(fresh_cleanup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from testcontainers.core.container import Reaper
 
-    def offline() -> None:
-        raise docker.errors.APIError('Get "https://registry-1.docker.io/v2/": dial tcp: lookup: no such host')
+    started: list[bool] = []
+    monkeypatch.setattr(Reaper, "get_instance", lambda: started.append(True))
+    assert container.session_cleanup() == container.Cleanup(True)
+    assert started == [True] and fresh_cleanup.ryuk_disabled is False
+    assert container.session_cleanup().describe() == "Ryuk"
 
-    monkeypatch.setattr(config, "_ryuk_disabled", None)
+
+@pytest.mark.skipif(not HAS_EXTRA, reason=EXTRA_REASON)
+def test_offline_falls_back_to_labels_and_says_why(
+    fresh_cleanup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from testcontainers.core.container import Reaper
+
+    monkeypatch.setattr(Reaper, "get_instance", _offline)
+    cleanup = container.session_cleanup()
+    assert not cleanup.ryuk
+    assert fresh_cleanup.ryuk_disabled is True  # testcontainers itself no longer tries the reaper
+    assert fresh_cleanup.ryuk_image in cleanup.reason and "no such host" in cleanup.reason
+    assert cleanup.describe().startswith("by label at exit (Ryuk's image ")
+
+
+@pytest.mark.skipif(not HAS_EXTRA, reason=EXTRA_REASON)
+def test_ryuk_turned_off_by_the_user_is_not_tried(
+    fresh_cleanup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from testcontainers.core.container import Reaper
+
+    monkeypatch.setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+    monkeypatch.setattr(Reaper, "get_instance", lambda: pytest.fail("Ryuk started although turned off"))
+    assert container.session_cleanup() == container.Cleanup(
+        False, "Ryuk turned off: TESTCONTAINERS_RYUK_DISABLED='true'"
+    )
+
+
+@pytest.mark.skipif(not HAS_EXTRA, reason=EXTRA_REASON)
+def test_ryuk_asked_for_but_offline_says_what_to_do(
+    fresh_cleanup: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from testcontainers.core.container import Reaper
+
     monkeypatch.setenv("TESTCONTAINERS_RYUK_DISABLED", "false")
-    monkeypatch.setattr(Reaper, "get_instance", offline)
+    monkeypatch.setattr(Reaper, "get_instance", _offline)
     with pytest.raises(ImageError) as failure:
-        container._ryuk()
+        container.session_cleanup()
     message = str(failure.value)
     assert "Ryuk reaper is on" in message
-    assert config.ryuk_image in message
+    assert fresh_cleanup.ryuk_image in message
     assert "TESTCONTAINERS_RYUK_DISABLED=true" in message
     assert "no such host" in message

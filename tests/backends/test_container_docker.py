@@ -69,3 +69,25 @@ def test_containers_left_behind_are_removed_by_the_owner_label(tmp_path: Path, i
         assert not client.containers.list(all=True, filters={"id": left.id})
     finally:
         client.close()
+
+
+def test_cleanup_is_ryuk_where_its_image_runs_else_labels_with_the_reason(tmp_path: Path) -> None:
+    """This machine decides: Ryuk when its image is present or pullable (a reaper container of this
+    session runs), else the label fallback naming the image and why (e.g. no registry)."""
+    from testcontainers.core.config import testcontainers_config as config
+
+    with EnvoyContainerBackend(tmp_path) as backend:
+        backend.load_plugin(FIXTURES / "headers.wasm")
+        cleanup = container.session_cleanup()
+        assert backend.cleanup == cleanup.describe()
+        client = docker.from_env()
+        try:
+            reapers = client.containers.list(filters={"name": "testcontainers-ryuk-"})
+            image_here = bool(client.images.list(name=config.ryuk_image.split(":")[0]))
+        finally:
+            client.close()
+    if cleanup.ryuk:
+        assert reapers and image_here
+    else:
+        assert config.ryuk_image in cleanup.reason or "turned off" in cleanup.reason
+        assert not image_here or "turned off" in cleanup.reason

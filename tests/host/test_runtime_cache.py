@@ -56,3 +56,43 @@ def test_file_replaced_by_garbage_is_a_load_error(runtime: Runtime, tmp_path: Pa
     module.write_bytes(b"not wasm at all")
     with pytest.raises(ModuleLoadError):
         runtime.load(module)
+
+
+def test_disk_cache_is_bounded_least_recently_used_first(tmp_path: Path) -> None:
+    """Compiled modules on disk are trimmed to the bound, oldest use first, across wasmtime versions."""
+    from pytest_proxy_wasm.host.module_cache import ModuleCache
+
+    stale = tmp_path / "wasmtime-1.0.0-epoch-stack1048576" / f"{'0' * 64}.cwasm"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"x" * 1000)
+    os.utime(stale, (1, 1))  # used long ago, by a wasmtime no longer installed
+    runtime = Runtime(cache_dir=tmp_path)
+    try:
+        first = runtime.load(wasmtime.wat2wasm(ONE))
+        size = ModuleCache(tmp_path, runtime.settings_key).path(first.sha256).stat().st_size
+        assert not stale.exists() or size + 1000 <= (1024 << 20)  # the default bound keeps both
+    finally:
+        runtime.close()
+    cache = ModuleCache(tmp_path, runtime.settings_key, limit=size + 10)
+    assert cache.trim() == 1 and not stale.exists() and not stale.parent.exists()
+    kept = cache.path(first.sha256)
+    assert kept.exists()
+    other = Runtime(cache_dir=None)
+    try:
+        second = other.load(wasmtime.wat2wasm(TWO))
+        os.utime(kept, (2, 2))
+        bound = len(second.module.serialize()) + 10
+        ModuleCache(tmp_path, runtime.settings_key, limit=bound).store(second.sha256, second.module)
+    finally:
+        other.close()
+    assert not kept.exists() and cache.path(second.sha256).exists()
+
+
+def test_cache_bound_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_proxy_wasm.host.module_cache import max_bytes
+
+    monkeypatch.setenv("PYTEST_PROXY_WASM_CACHE_MAX_MB", "2")
+    assert max_bytes() == 2 << 20
+    monkeypatch.setenv("PYTEST_PROXY_WASM_CACHE_MAX_MB", "lots")
+    with pytest.raises(ValueError, match="PYTEST_PROXY_WASM_CACHE_MAX_MB='lots'"):
+        max_bytes()

@@ -273,6 +273,40 @@ def test_bearer_token_flow(httpserver: Any) -> None:
         oci.pull(f"oci://{host}/w/x:v1", ("someone-else", "x"))
 
 
+def test_blob_reauthenticates_like_every_request(httpserver: Any) -> None:
+    """The blob needs a token of its own (scoped per request, as registries may do): a 401 on the blob
+    fetches a new token with the blob's challenge, as a manifest request would (issue 26)."""
+    from werkzeug import Request, Response
+
+    manifest, media, blobs = oci.build_image(WASM, "artifact")
+    host = f"127.0.0.1:{httpserver.port}"
+    seen: list[tuple[str, str]] = []
+
+    def guarded(body: bytes, content_type: str, scope: str) -> Any:
+        def handler(request: Request) -> Response:
+            seen.append((request.path, request.headers.get("Authorization", "")))
+            if request.headers.get("Authorization") != f"Bearer for-{scope}":
+                challenge = f'Bearer realm="http://{host}/token",service="reg",scope="{scope}"'
+                return Response(status=401, headers={"WWW-Authenticate": challenge})
+            return Response(body, content_type=content_type)
+
+        return handler
+
+    def token(request: Request) -> Response:
+        return Response(json.dumps({"token": f"for-{request.args.get('scope')}"}))
+
+    httpserver.expect_request("/token").respond_with_handler(token)
+    httpserver.expect_request("/v2/w/x/manifests/v1").respond_with_handler(guarded(manifest, media, "m"))
+    for digest, data in blobs.items():
+        httpserver.expect_request(f"/v2/w/x/blobs/{digest}").respond_with_handler(
+            guarded(data, "application/octet-stream", "b")
+        )
+    pulled = oci.pull(f"oci://{host}/w/x:v1", (USER, PASSWORD))
+    assert pulled.module == WASM
+    blob_tries = [auth for path, auth in seen if "/blobs/" in path]
+    assert blob_tries[:2] == ["Bearer for-m", "Bearer for-b"]
+
+
 def test_cli_push_and_pull(
     auth_registry: RegistryServer,
     tmp_path: Path,

@@ -91,7 +91,7 @@ class Backend(Protocol):
         *,
         method: str = "GET",
         path: str = "/",
-        authority: str = "example.com",
+        authority: str | None = None,
         scheme: str = "http",
         headers: Headers = None,
         body: bytes | str | Sequence[bytes] = b"",
@@ -102,6 +102,8 @@ class Backend(Protocol):
         direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
         """Run one whole exchange through the chain and return what happened.
+
+        ``authority``: ``example.com`` unless given, here or as a ``host`` header (not both, unless equal).
 
         ``direct_response=(status, body)``: the route is Envoy's ``direct_response``, not the upstream."""
         ...

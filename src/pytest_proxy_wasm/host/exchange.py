@@ -17,6 +17,7 @@ from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
+from .request_head import CONTINUE, consume_expect
 
 if TYPE_CHECKING:
     from .host import Host
@@ -157,7 +158,10 @@ class Exchange(FilterWalk):
             pairs.append((b"x-forwarded-proto", scheme.encode()))
         if b"x-request-id" not in names:
             pairs.append((b"x-request-id", request_id(self.info.random_bits)))
-        return HeaderMap.of_lowered(pairs)
+        request = HeaderMap.of_lowered(pairs)
+        if b"expect" in names and consume_expect(request):  # Envoy answered "100 Continue" first
+            self.info.response_code = CONTINUE
+        return request
 
     # -- running -------------------------------------------------------------------------------------
 

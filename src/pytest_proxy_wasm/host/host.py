@@ -22,6 +22,7 @@ from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
 from .plugin import Plugin
 from .properties import PropertyValue, StreamInfo
+from .request_head import split_host
 from .runtime import CompiledModule, Runtime
 from .scheduler import Scheduler
 from .shared import SharedData, SharedQueues
@@ -301,7 +302,7 @@ class Host(CalloutDeclarations):
         *,
         method: str = "GET",
         path: str = "/",
-        authority: str = "example.com",
+        authority: str | None = None,
         scheme: str = "http",
         headers: HeaderInput = None,
         body: bytes | str | Sequence[bytes] = b"",
@@ -316,7 +317,9 @@ class Host(CalloutDeclarations):
 
         ``direct_response=(status, body)``: the route is Envoy's ``direct_response`` instead of the upstream
         (the router's local reply once the request headers reach it; see docs/backends.md).
+        ``authority``: ``example.com`` unless given, here or as a ``host`` header (request_head.py).
         """
+        authority, headers = split_host(authority, headers)
         chain = list(
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
         )

@@ -1,4 +1,5 @@
-"""The wasmtime engine and the compiled-module cache (per process by sha256, and on disk).
+"""The wasmtime engine and the compiled-module cache (per process by sha256, and on disk, bounded:
+module_cache.py).
 
 A ``Runtime`` is owned by whoever creates it (the pytest plugin makes one per session); nothing here is
 process-global, so xdist workers and parallel hosts never share mutable state.
@@ -19,6 +20,7 @@ import wasmtime
 from ..errors import ModuleLoadError, UnknownAbiVersionError
 from .abi.enums import AbiVersion
 from .linking import LinkPlan, Links
+from .module_cache import ModuleCache
 
 EPOCH_TICK_SECONDS = 0.01
 _MARKERS = {v.marker: v for v in AbiVersion}
@@ -168,25 +170,18 @@ class Runtime:
     def _compile(self, label: str, data: bytes, digest: str) -> wasmtime.Module:
         if len(data) < 8 or data[:4] != b"\0asm":
             raise ModuleLoadError(label, "not a WebAssembly binary (bad magic number)")
-        cache_file = self.cache_dir / self.settings_key / f"{digest}.cwasm" if self.cache_dir else None
-        if cache_file is not None and cache_file.exists():
-            try:
-                return wasmtime.Module.deserialize_file(self.engine, str(cache_file))
-            except wasmtime.WasmtimeError:
-                cache_file.unlink(missing_ok=True)
+        cache = ModuleCache(self.cache_dir, self.settings_key) if self.cache_dir else None
+        if cache is not None:
+            cached = cache.load(self.engine, digest)
+            if cached is not None:
+                return cached
         try:
             module = wasmtime.Module(self.engine, data)
         except wasmtime.WasmtimeError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
             raise ModuleLoadError(label, f"invalid WebAssembly: {first}") from None
-        if cache_file is not None:
-            try:
-                cache_file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache_file.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_bytes(module.serialize())
-                tmp.replace(cache_file)
-            except OSError:
-                pass  # a read-only cache is not an error
+        if cache is not None:
+            cache.store(digest, module)
         return module
 
 

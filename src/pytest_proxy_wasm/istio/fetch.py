@@ -3,6 +3,7 @@ checksums per scheme, unboxing, retries, size cap, pull policy and a module cach
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -12,7 +13,7 @@ import tarfile
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +25,36 @@ from .enums import PullPolicy
 from .model import FetchError, WasmPlugin
 
 WASM_MAGIC = b"\0asm"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """``data`` at ``path`` through a temporary file of this process's own (then renamed over it)."""
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock across processes (``flock``; where there is none, the atomic write alone)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 NO_RETRY = (501, 505, 511)
 
 
@@ -124,12 +155,13 @@ class Fetcher:
     def _store(self, url: str, checksum: str, module: bytes, resource_version: str) -> Path:
         assert self.cache_dir is not None
         path = self.cache_dir / f"{hashlib.sha256(module).hexdigest()}.wasm"
-        path.write_bytes(module)
-        index = self._index()
-        index[url] = {"checksum": checksum, "file": path.name, "resource_version": resource_version}
-        tmp = self._index_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(index, indent=1))
-        os.replace(tmp, self._index_path)
+        _write_atomically(path, module)
+        # Processes sharing the cache directory: the lock keeps each one's entry (read-modify-write),
+        # the unique temporary name keeps a reader from ever seeing half an index.
+        with _locked(self.cache_dir / "index.lock"):
+            index = self._index()
+            index[url] = {"checksum": checksum, "file": path.name, "resource_version": resource_version}
+            _write_atomically(self._index_path, json.dumps(index, indent=1).encode())
         return path
 
     def _rewrite(self, url: str) -> str:

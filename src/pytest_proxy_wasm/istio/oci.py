@@ -4,11 +4,13 @@ the three formats it accepts (shared/reference/istio-envoy.md 1.3; solo-io/wasm 
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import io
 import json
 import re
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,8 +160,17 @@ class Registry:
             headers["Authorization"] = self._auth
         return self.client.request(method, url, headers=headers, **kwargs)
 
+    def _url(self, path: str) -> str:
+        return path if path.startswith("http") else f"{self.scheme}://{self.registry}{path}"
+
+    def _refused(self, method: str, path: str, status: int) -> FetchError:
+        who = f"as {self.credentials[0]!r}" if self.credentials else "anonymously"
+        return FetchError(
+            f"registry {self.registry} refused {method} {path} {who}: HTTP {status}", "manifest_failure"
+        )
+
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        url = path if path.startswith("http") else f"{self.scheme}://{self.registry}{path}"
+        url = self._url(path)
         try:
             response = self._send(method, url, **kwargs)
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
@@ -170,12 +181,25 @@ class Registry:
         if response.status_code == 401 and self._authenticate(response):
             response = self._send(method, url, **kwargs)
         if response.status_code in (401, 403):
-            who = f"as {self.credentials[0]!r}" if self.credentials else "anonymously"
-            raise FetchError(
-                f"registry {self.registry} refused {method} {path} {who}: HTTP {response.status_code}",
-                "manifest_failure",
-            )
+            raise self._refused(method, path, response.status_code)
         return response
+
+    @contextlib.contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """``request`` for a body read piece by piece (a size cap holds): the same re-authentication
+        on a 401 (a token scoped to another repository, or expired since the manifest) and refusal."""
+        headers = dict(kwargs.pop("headers", {}))
+        for attempt in range(2):
+            sent = {**headers, **({"Authorization": self._auth} if self._auth else {})}
+            with self.client.stream(method, self._url(path), headers=sent, **kwargs) as response:
+                if response.status_code == 401 and attempt == 0:
+                    response.read()
+                    if self._authenticate(response):
+                        continue
+                if response.status_code in (401, 403):
+                    raise self._refused(method, path, response.status_code)
+                yield response
+                return
 
     def _authenticate(self, response: httpx.Response) -> bool:
         challenge = response.headers.get("www-authenticate", "")
@@ -230,11 +254,7 @@ class Registry:
         return manifest, media, data
 
     def blob(self, repo: str, digest: str, max_size: int = MAX_SIZE) -> bytes:
-        with self.client.stream(
-            "GET",
-            f"{self.scheme}://{self.registry}/v2/{repo}/blobs/{digest}",
-            headers={"Authorization": self._auth} if self._auth else {},
-        ) as response:
+        with self.stream("GET", f"/v2/{repo}/blobs/{digest}") as response:
             if response.status_code != 200:
                 raise FetchError(f"blob {digest}: HTTP {response.status_code}")
             data = bytearray()

@@ -51,7 +51,13 @@ class ReportPlugin:
         self.collector = collector
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """JUnit: module sha256, ABI and backend as test-suite properties."""
+        """JUnit: module sha256, ABI and backend as test-suite properties.
+
+        Kept on pytest's JUnit writer rather than the public ``record_testsuite_property`` fixture
+        (issue 26 asked; decided against): conformance cases are fixture-less ``pytest.Item``s, so no
+        fixture runs in a ``check`` session, and the fixture records nothing on xdist workers (pytest
+        issue 7767) where this hook, on the controller, does. Should pytest move ``xml_key``, the
+        properties are left out (run.json carries the same facts) and nothing else changes."""
         try:
             from _pytest.junitxml import xml_key
         except ImportError:  # pragma: no cover - pytest moved it

@@ -16,6 +16,7 @@ from ...host.callouts import Callouts
 from ...host.declarations import CalloutDeclarations
 from ...host.exchange import direct_reply
 from ...host.options import ConfigInput
+from ...host.request_head import split_host
 from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome
 from ..spec import PluginSpec
@@ -256,7 +257,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         *,
         method: str = "GET",
         path: str = "/",
-        authority: str = "example.com",
+        authority: str | None = None,
         scheme: str = "http",
         headers: Headers = None,
         body: bytes | str | Sequence[bytes] = b"",
@@ -266,6 +267,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         upstream_body: bytes | str = b"",
         direct_response: tuple[int, bytes | str] | None = None,
     ) -> Outcome:
+        authority, headers = split_host(authority, headers)  # host: becomes the Host line, once
         chain = self._chain(plugins)
         direct = None
         if direct_response is not None:  # a direct_response route (a restart when it changes)

@@ -5,8 +5,9 @@ The image is ``PYTEST_PROXY_WASM_ENVOY_IMAGE`` (e.g. ``envoyproxy/envoy:v1.40.0`
 (``image.py``; no registry needed). The container uses the host network so the fakes on 127.0.0.1 are
 reachable, and mounts the work directory at the same path so config, modules and logs keep their paths.
 
-testcontainers' Ryuk reaper is off unless the user turns it on (``TESTCONTAINERS_RYUK_DISABLED``):
-containers carry a per-process label and are removed by it at exit.
+Containers are removed by testcontainers' Ryuk reaper where it can run; where its image can be neither
+found nor pulled (offline) or the user turned it off (``TESTCONTAINERS_RYUK_DISABLED=true``), by their
+per-process label at exit instead (``session_cleanup``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import time
 import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,14 @@ from .backend import EnvoyBackend
 from .image import DEFAULT_IMAGE, ImageError, ResolvedImage, resolve
 from .process import EnvoyProcess, EnvoyStartError
 
-__all__ = ["DEFAULT_IMAGE", "EnvoyContainer", "EnvoyContainerBackend", "docker_unavailable_reason"]
+__all__ = [
+    "DEFAULT_IMAGE",
+    "Cleanup",
+    "EnvoyContainer",
+    "EnvoyContainerBackend",
+    "docker_unavailable_reason",
+    "session_cleanup",
+]
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 LABEL = "org.pytest-proxy-wasm"
@@ -80,26 +89,44 @@ def session_image(requested: str | None) -> ResolvedImage:
         client.close()
 
 
-def _ryuk() -> None:
-    """Ryuk off unless the user set ``TESTCONTAINERS_RYUK_DISABLED``; when on, start it here so an
-    offline pull failure says what to do instead of a raw registry error."""
+@dataclass(frozen=True)
+class Cleanup:
+    """How this process's containers are removed: by testcontainers' Ryuk reaper (also after a crash or
+    SIGKILL), or, where Ryuk cannot run, by their label at exit (``reason`` says why)."""
+
+    ryuk: bool
+    reason: str = ""
+
+    def describe(self) -> str:
+        return "Ryuk" if self.ryuk else f"by label at exit ({self.reason})"
+
+
+@functools.cache
+def session_cleanup() -> Cleanup:
+    """Ryuk, as testcontainers intends, unless the user turned it off or it cannot start here (its image
+    neither present nor pullable: an offline machine); then the label fallback. A user who turned Ryuk
+    on explicitly (``TESTCONTAINERS_RYUK_DISABLED=false``) gets an error saying what to do instead."""
     from testcontainers.core.config import testcontainers_config as config
     from testcontainers.core.container import Reaper
 
-    if RYUK_ENV not in os.environ and "ryuk.disabled" not in config.tc_properties:
-        config.ryuk_disabled = True
+    explicit = RYUK_ENV in os.environ or "ryuk.disabled" in config.tc_properties
     if config.ryuk_disabled:
-        return
+        return Cleanup(False, f"Ryuk turned off: {RYUK_ENV}={os.environ.get(RYUK_ENV, '')!r}")
     try:
-        Reaper.get_instance()
+        Reaper.get_instance()  # starts (pulling its image if absent) once per process
     except Exception as exc:
         text = str(getattr(exc, "explanation", None) or exc) or type(exc).__name__
         first = text.splitlines()[0][:200]
-        raise ImageError(
-            f"testcontainers' Ryuk reaper is on ({RYUK_ENV}={os.environ.get(RYUK_ENV, '')!r}) but its image "
-            f"{config.ryuk_image} could not be started ({first}). Offline, load that image (docker load) "
-            f"or set {RYUK_ENV}=true: pytest-proxy-wasm then removes its containers by label at exit."
-        ) from None
+        if explicit:
+            raise ImageError(
+                f"testcontainers' Ryuk reaper is on ({RYUK_ENV}={os.environ.get(RYUK_ENV, '')!r}) but its "
+                f"image {config.ryuk_image} could not be started ({first}). Offline, load that image "
+                f"(docker load) or set {RYUK_ENV}=true: pytest-proxy-wasm then removes its containers by "
+                "label at exit."
+            ) from None
+        config.ryuk_disabled = True  # testcontainers' own switch: its containers then skip the reaper
+        return Cleanup(False, f"Ryuk's image {config.ryuk_image} cannot be started here: {first}")
+    return Cleanup(True)
 
 
 def remove_containers(owner: str = OWNER) -> int:
@@ -169,7 +196,7 @@ class EnvoyContainer(EnvoyProcess):
     def start(self) -> EnvoyContainer:
         from testcontainers.core.container import DockerContainer
 
-        _ryuk()
+        cleanup = session_cleanup()
         spec = self.container_spec()
         container = DockerContainer(
             spec["image"],
@@ -181,7 +208,8 @@ class EnvoyContainer(EnvoyProcess):
         )
         self.admin_file.unlink(missing_ok=True)
         self.log_file.unlink(missing_ok=True)
-        _cleanup_at_exit()
+        if not cleanup.ryuk:
+            _cleanup_at_exit()
         container.start()
         self.container = container
         deadline = time.monotonic() + self.startup_timeout
@@ -256,6 +284,11 @@ class EnvoyContainerBackend(EnvoyBackend):
     def description(self) -> str:
         """``container: <image> (<how it was had>)``, for reports."""
         return f"container: {self.resolved.describe()}"
+
+    @property
+    def cleanup(self) -> str:
+        """How this process's containers are removed: ``Ryuk``, or ``by label at exit (<why>)``."""
+        return session_cleanup().describe()
 
     def make_runner(self, config_path: Path) -> EnvoyProcess:
         return EnvoyContainer(config_path, self.workdir, image=self.image, concurrency=self.workers)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import http.server
+import contextlib
+import http
+import socket
+import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import h11
+
 from ...host.callouts import CalloutResponse, Callouts, HttpCallRecord, canonical, response_maps
 from ...host.headers import HeaderMap, as_latin1
-from .wire import Message, Pairs, read_body
+from .wire import Message, Pairs, Reader, connection
+
+# What a peer that went away (or cut a message short) raises on our side: never worth a traceback.
+# h11.LocalProtocolError (a reply h11 cannot frame) is ours and still reported.
+GONE = (OSError, h11.RemoteProtocolError)
 
 
 @dataclass
@@ -20,37 +30,60 @@ class UpstreamReply:
     body: bytes = b""
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+def _reason(status: int) -> bytes:
+    try:
+        return http.HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
+
+
+def response_events(reply: UpstreamReply, head_request: bool) -> list[h11.Event]:
+    """The h11 events of ``reply``: the test's headers in order (surrounding whitespace dropped, as
+    Envoy's codec drops it), content-length added when the test gave no framing."""
+    headers = [(k.encode("latin-1"), v.encode("latin-1").strip(b" \t")) for k, v in reply.headers]
+    names = {k.lower() for k, _ in headers}
+    if b"content-length" not in names and b"transfer-encoding" not in names:
+        headers.append((b"content-length", str(len(reply.body)).encode()))
+    events: list[h11.Event] = [
+        h11.Response(status_code=reply.status, headers=headers, reason=_reason(reply.status))
+    ]
+    if reply.body and not head_request and reply.status not in (204, 304):
+        events.append(h11.Data(data=reply.body))
+    events.append(h11.EndOfMessage())
+    return events
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    """One connection from Envoy: requests in turn (keep-alive), each recorded and answered."""
+
     server: FakeServer
+    request: socket.socket
 
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-    def _serve(self) -> None:
-        headers = [(k, v) for k, v in self.headers.items()]
-        body, trailers = read_body(self.rfile, headers)  # type: ignore[arg-type]
-        message = Message(self.requestline, headers, body, trailers)
-        self.server.record(message)
-        reply = self.server.answer(message)
-        if reply is None:  # a reset: close without answering
-            self.close_connection = True
-            return
-        self.send_response_only(reply.status)
-        for name, value in reply.headers:
-            self.send_header(name, value)
-        if not any(k.lower() == "content-length" for k, _ in reply.headers):
-            self.send_header("content-length", str(len(reply.body)))
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+    def handle(self) -> None:
+        conn = connection(h11.SERVER)
+        reader = Reader(conn, self.request)
+        with contextlib.suppress(*GONE):  # Envoy closed or reset the connection: nothing to report
+            while True:
+                message = reader.message()
+                if message is None or not message.complete:
+                    return
+                self.server.record(message)
+                reply = self.server.answer(message)
+                if reply is None:  # a reset: close without answering
+                    return
+                head = message.start_line.startswith("HEAD ")
+                for event in response_events(reply, head):
+                    self.request.sendall(conn.send(event) or b"")
+                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                    return
+                conn.start_next_cycle()
 
 
-class FakeServer(http.server.ThreadingHTTPServer):
+class FakeServer(socketserver.ThreadingTCPServer):
     """Records every request; answers through ``answer`` (a callable the owner sets)."""
 
     daemon_threads = True
+    allow_reuse_address = True
 
     def __init__(self, name: str, answer: Callable[[Message], UpstreamReply | None]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -71,6 +104,11 @@ class FakeServer(http.server.ThreadingHTTPServer):
     def record(self, message: Message) -> None:
         with self._lock:
             self.requests.append(message)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away is not an error; anything else is reported as usual."""
+        if not isinstance(sys.exc_info()[1], GONE):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.stopping.set()
