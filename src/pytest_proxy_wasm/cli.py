@@ -13,6 +13,7 @@ from . import check_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
+from .host.clock_start import NOW_FORMATS, parse_now
 from .host.options import HostOptions
 from .host.trace import render
 from .istio import cli as istio_cli
@@ -52,6 +53,13 @@ def _callout(value: str) -> tuple[str, int, str]:
     return cluster, int(status), body
 
 
+def _now(value: str) -> int | None:
+    try:
+        return parse_now(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--now: ")) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-proxy-wasm", description="Test Proxy-Wasm plugins.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLUSTER=STATUS[:BODY]",
         help="answer HTTP callouts to CLUSTER",
     )
+    run.add_argument("--now", type=_now, default=None, metavar="TIME",
+                     help=f"start the emulator's clock here: {NOW_FORMATS}")  # fmt: skip
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
     run.add_argument(
@@ -117,7 +127,11 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
+    now = getattr(args, "now", None)
+    options = HostOptions(trace=bool(getattr(args, "trace", False)), start_time_ns=now)
+    if now is not None and args.backend != "emulator":
+        print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
+    host = make_backend(args.backend, options=options)
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)

@@ -47,6 +47,14 @@ KIND_TEXT = {
 }
 
 
+def _harness_fault(run: CaseRun) -> str:
+    for host in run.hosts:
+        for vm in host.all_vms:
+            if vm.harness_fault is not None:
+                return f"{type(vm.harness_fault).__name__}: {vm.harness_fault}"
+    return ""
+
+
 def classify(run: CaseRun) -> dict[str, Any]:
     """Read the exports and probe the module; never raises for a bad module (kind ``unknown``)."""
     out: dict[str, Any] = {
@@ -73,6 +81,10 @@ def classify(run: CaseRun) -> dict[str, Any]:
     try:
         http = _probe(run, "http")
         tcp = _probe(run, "tcp")
+        fault = _harness_fault(run)
+        if fault:  # our bug, not the plugin's: every case reports it (conformance/harness.py)
+            out.update(harness_fault=fault, reason=f"the probe hit a harness fault: {fault}")
+            return out
     except PluginStartError as exc:
         out["reason"] = f"the plugin does not start: {exc.callback}: {exc.reason}"
         return out
@@ -81,6 +93,7 @@ def classify(run: CaseRun) -> dict[str, Any]:
         return out
     except Exception as exc:  # a probe must never take the session down: the cases will say more
         out["reason"] = f"the probe failed: {type(exc).__name__}: {exc}"
+        out["harness_fault"] = f"{type(exc).__name__}: {exc}"
         return out
     finally:
         run.close()
