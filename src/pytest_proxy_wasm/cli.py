@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
+def _summary(outcome: Outcome, logs: list[LogRecord], trace: bool = False) -> str:
     lines = [f"status: {outcome.status}" + (" (local reply)" if outcome.local_reply else "")]
     lines += [f"  {k}: {v}" for k, v in outcome.response_headers]
     if outcome.response_body:
@@ -120,7 +120,7 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
     if outcome.plugin_failed:
         lines.append(f"plugin failed: {outcome.plugin_failed}")
     lines += [f"diagnostic: {d}" for d in outcome.diagnostics]
-    if outcome.trace:
+    if trace and outcome.trace:  # diff mode traces for itself: printed only when asked (--trace)
         lines.append(f"trace ({outcome.backend}, {len(outcome.trace)} records):")
         lines += ["  " + line for line in render(outcome.trace)]
     return "\n".join(lines)
@@ -128,7 +128,8 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     now = getattr(args, "now", None)
-    options = HostOptions(trace=bool(getattr(args, "trace", False)), start_time_ns=now)
+    trace = bool(getattr(args, "trace", False))
+    options = HostOptions(trace=trace, start_time_ns=now)
     if now is not None and args.backend != "emulator":
         print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
     host = make_backend(args.backend, options=options)
@@ -160,9 +161,11 @@ def run(args: argparse.Namespace) -> int:
         if args.advance_ms:
             host.advance(args.advance_ms)
         data = outcome.to_json()
+        if not trace:
+            data["trace"] = []
         plugin_logs = [r for r in host.logs if r.source != "host"]
         data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too
-        print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs))
+        print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs, trace))
     finally:
         host.close()
     return 0

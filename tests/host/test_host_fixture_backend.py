@@ -1,4 +1,4 @@
-"""Issue 27, item 4: proxy_wasm_host under another --proxy-wasm-backend says, once, that it is the emulator."""
+"""Issue 27, item 4: proxy_wasm_host under another --proxy-wasm-backend says once that it is the emulator."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_warned_once_per_session(pytester: pytest.Pytester, backend: str) -> Non
     text = result.stdout.str()
     assert text.count("ProxyWasmBackendWarning") == 1, text
     result.stdout.fnmatch_lines(
-        [f"*--proxy-wasm-backend {backend} does not apply to test_host.py::test_one*proxy_wasm_backend fixture*"]
+        [f"*--proxy-wasm-backend {backend} does not apply to test_host.py::test_one*the proxy_wasm_backend*"]
     )
 
 

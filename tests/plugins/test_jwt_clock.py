@@ -83,6 +83,9 @@ def test_check_exercises_the_allow_path_and_records_the_clock(tmp_path: Path) ->
     assert before <= inputs["clock_start_ns"] <= time.time_ns()
     assert inputs["clock_start"] == iso(inputs["clock_start_ns"])
     assert inputs["plugin_config"] == CONFIG
+    coverage = model["modules"][0]["coverage"]  # type: ignore[index]
+    assert coverage["callbacks"]["proxy_on_memory_allocate"] > 0  # the Go allocator counts as called
+    assert "proxy_on_memory_allocate" not in coverage["exported_never_called"]
     html = (tmp_path / "reports" / "run.html").read_text()
     assert inputs["clock_start"] in html and "plugin configuration" in html and "s3cret" in html
 

@@ -187,7 +187,7 @@ class CaseRun:
         for host in self.hosts:
             for vm in host.all_vms:
                 if vm.compiled.sha256 == sha:
-                    self.callbacks.update(vm.calls)
+                    self.callbacks.update(vm.callback_counts())
                     self.hostcalls.update(vm.hostcall_counts)
                     if vm.failure is not None:
                         self.failures = [*self.failures[-9:], vm.failure]

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ModuleLoadError, PluginStartError
 from ..host.abi.signatures import callbacks_for
 from ..host.plugin import Plugin
+from ..host.sdk_exports import sdk_exports
 from .cases import Case, CaseRun
 
 HTTP_CALLBACKS = frozenset(
@@ -77,6 +78,7 @@ def classify(run: CaseRun) -> dict[str, Any]:
         abi=compiled.abi.value,
         callbacks=callbacks,
         imports=[f"{m}.{n}" for m, n, _ in compiled.imports],
+        sdk_exports=sdk_exports(n for n, _ in compiled.exports),
     )
     try:
         http = _probe(run, "http")
@@ -212,6 +214,8 @@ def header_lines(name: str, classification: dict[str, Any]) -> list[str]:
     lines.append(f"  contexts created: {contexts}; timer: {c.get('timer_ms') or 'none'}")
     lines.append(f"  callbacks exported ({len(c['callbacks'])}): {', '.join(c['callbacks']) or 'none'}")
     lines.append(f"  imports ({len(c['imports'])}): {', '.join(i.split('.', 1)[1] for i in c['imports'])}")
+    for export, why in (c.get("sdk_exports") or {}).items():
+        lines.append(f"  SDK export Envoy never calls (not misuse): {export}, from {why}")
     return lines
 
 
