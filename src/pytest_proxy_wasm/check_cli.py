@@ -4,7 +4,8 @@
 its pluginConfig, vmConfig.env and root id).
 
 Exit codes of ``check`` are pytest's: 0 nothing unexpected failed (expected failures are fine),
-1 a case failed or an expected failure passed, 2 interrupted, 3 internal error, 4 usage error
+1 a case failed or an expected failure passed, 2 interrupted, 3 a harness fault (our bug, never a finding;
+conformance/harness.py) or internal error, 4 usage error
 (bad option, unreadable expectations file), 5 no case selected.
 """
 
