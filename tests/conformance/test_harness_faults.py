@@ -32,6 +32,18 @@ def pytest_configure(config):
             return request["method"]
 
         cases.REGISTRY[case.id] = dataclasses.replace(case, func=broken)
+    elif os.environ["BREAK"] == "evidence":
+        load_cases()
+        case = cases.REGISTRY["failure_policy.fail_closed_battery"]
+
+        def finding_case(run):
+            raise cases.CaseFailure("a real finding")
+
+        def no_evidence(self):
+            raise RuntimeError("evidence boom")
+
+        cases.REGISTRY[case.id] = dataclasses.replace(case, func=finding_case)
+        cases.CaseRun.finding = no_evidence
     else:
         def boom(vm, *args):
             raise RuntimeError("boom in our hostcall")
@@ -45,6 +57,7 @@ def pytest_configure(config):
     [
         ("case", "KeyError: 'method' (at *)"),
         ("hostcall", "HarnessFault: in hostcall proxy_get_header_map_value: RuntimeError: boom*"),
+        ("evidence", "RuntimeError: evidence boom (at conformance/plugin.py:* in _finding)"),
     ],
 )
 def test_a_fault_on_our_side_exits_3_and_is_not_a_finding(

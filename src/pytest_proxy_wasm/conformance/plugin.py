@@ -200,7 +200,10 @@ class CaseItem(pytest.Item):
         except AssertionError as exc:
             if not isinstance(exc, CaseFailure):
                 harness.raise_vm_faults(case.id, run)
-            self.evidence = self._finding(run)
+            try:
+                self.evidence = self._finding(run)
+            except Exception as broken:  # building the evidence is our code: a fault there is ours
+                raise harness.fault(case.id, broken) from broken
             raise
         except NotApplicable as exc:
             pytest.skip(str(exc))
