@@ -11,6 +11,8 @@ from pytest_proxy_wasm.cli import main
 from pytest_proxy_wasm.outcome import LogRecord, Outcome, UpstreamRequest
 from pytest_proxy_wasm.plugin import envoy_unavailable_reason
 
+from .jwt_tokens import CONFIG, fresh_token
+
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]
 JWT_AUTH = ROOT / "fixtures" / "go" / "jwt_auth.wasm"
@@ -65,15 +67,21 @@ def test_run_diff_prints_the_trace_only_with_trace(capsys: pytest.CaptureFixture
 @needs_envoy
 def test_the_differential_case_shows_each_backends_answer(tmp_path: Path) -> None:
     scenario = tmp_path / "mine.yaml"
-    scenario.write_text("requests:\n  - {path: /mine, headers: {authorization: 'Bearer a.b.c'}}\n")
+    token = fresh_token()  # signed now: the allow path on both backends (issue 27, item 2)
+    scenario.write_text(
+        "requests:\n  - {path: /mine, headers: {authorization: 'Bearer a.b.c'}}\n"
+        f"  - {{path: /fresh, headers: {{authorization: 'Bearer {token}'}}}}\n"
+    )
     reports = tmp_path / "reports"
     args = ["check", str(JWT_AUTH), "-q", "--backend", "envoy", "--select", "differential"]
-    args += ["--plugin-config", '{"secret": "s"}', "--requests", str(scenario), "--examples", "3"]
+    args += ["--plugin-config", CONFIG, "--requests", str(scenario), "--examples", "3"]
     assert main([*args, "--seed", "1", "--report-dir", str(reports)]) == 0
     (case,) = json.loads((reports / "run.json").read_text())["cases"]
     answers = case["details"]["answers"]
     mine = [a for a in answers if a["request"]["path"] == "/mine"]
     assert mine and mine[0]["emulator"]["status"] == mine[0]["envoy"]["status"] == 401
     assert mine[0]["envoy"]["local_reply"] and mine[0]["envoy"]["body"] == "Jwt verification fails"
-    assert 1 < len(answers) <= 8
+    (fresh,) = [a for a in answers if a["request"]["path"] == "/fresh"]
+    assert fresh["emulator"] == fresh["envoy"] == {"status": 200, "upstream": "GET /fresh"}
+    assert 2 < len(answers) <= 8
     assert "answers" in (reports / "run.html").read_text()
