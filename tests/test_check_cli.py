@@ -165,7 +165,8 @@ def test_request_lines_and_scenarios_parse(tmp_path: Path) -> None:
     assert parse_callout(f"{SEALOS}=503:down") == (SEALOS, 503, "down")
     scenario = tmp_path / "s.yaml"
     scenario.write_text("requests:\n  - {path: /a, headers: [[x-a, '1']], body: [ab, c]}\n")
-    assert load_scenario(scenario) == [{"path": "/a", "headers": [("x-a", "1")], "body": [b"ab", b"c"]}]
+    expected = {"path": "/a", "headers": [("x-a", "1")], "body": [b"ab", b"c"], "method": "GET"}
+    assert load_scenario(scenario) == [expected]  # method defaults to GET: only path is needed
 
 
 @pytest.mark.parametrize(
@@ -173,6 +174,7 @@ def test_request_lines_and_scenarios_parse(tmp_path: Path) -> None:
     [
         ("requests:\n  - {path: /a, verb: GET}\n", "unknown field 'verb'"),
         ("requests:\n  - {path: a}\n", "must start with '/'"),
+        ("requests:\n  - {path: /a}\n  - {method: GET}\n", r"s.yaml: requests\[1\].path: missing"),
         ("requests:\n  - {path: /a, upstream_status: '200'}\n", "upstream_status: wrong type str"),
         ("nothing: here\n", "expected a 'requests' list"),
     ],

@@ -4,7 +4,8 @@
 its pluginConfig, vmConfig.env and root id).
 
 Exit codes of ``check`` are pytest's: 0 nothing unexpected failed (expected failures are fine),
-1 a case failed or an expected failure passed, 2 interrupted, 3 internal error, 4 usage error
+1 a case failed or an expected failure passed, 2 interrupted, 3 a harness fault (our bug, never a finding;
+conformance/harness.py) or internal error, 4 usage error
 (bad option, unreadable expectations file), 5 no case selected.
 """
 
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from .check_wasmplugin import add_fetch_options, from_wasmplugin
 from .conformance.cases import AREAS
+from .conformance.inputs import validate_check_inputs
 from .errors import ProxyWasmError
+from .host.clock_start import NOW_FORMATS, parse_now, resolve
 from .istio.cli import is_yaml
 
 
@@ -86,6 +89,8 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     check.add_argument("--strict", action="store_true", help="misuse findings fail (module.hostcall_misuse)")
     check.add_argument("--trace", action="store_true", help="trace hostcalls; failing cases show the trace")
+    check.add_argument("--now", default="", metavar="TIME",
+                       help=f"start every host's clock here: {NOW_FORMATS} (default: now)")  # fmt: skip
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
@@ -131,6 +136,8 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     out += ["--proxy-wasm-strict"] * bool(args.strict) + ["--proxy-wasm-trace"] * bool(args.trace)
     if args.seed is not None:
         out += ["--proxy-wasm-seed", str(args.seed)]
+    if getattr(args, "now_ns", None) is not None:  # resolved by run_check: one instant for the whole check
+        out += ["--proxy-wasm-now", f"{args.now_ns // 10**9}.{args.now_ns % 10**9:09d}"]
     if args.report_dir is not None:
         directory = args.report_dir.resolve()
         out += ["--proxy-wasm-report-dir", str(directory), "--junitxml", str(directory / "junit.xml"),
@@ -151,6 +158,12 @@ def run_check(args: argparse.Namespace) -> int:
         if not module.exists():
             print(f"pytest-proxy-wasm check: no such module: {module}", file=sys.stderr)
             return 4
+    try:
+        validate_check_inputs(args.plugin_config, args.vm_config, args.requests, args.request, args.callout)
+        args.now_ns = resolve(parse_now(getattr(args, "now", "")))
+    except ValueError as exc:  # InputError too: the message names the option, file, entry and field
+        print(f"pytest-proxy-wasm check: {exc}", file=sys.stderr)
+        return 4
     with tempfile.TemporaryDirectory(prefix="proxy-wasm-check-") as tmp:
         if any(is_yaml(m) for m in args.module):
             try:

@@ -13,6 +13,7 @@ from . import check_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
+from .host.clock_start import NOW_FORMATS, parse_now
 from .host.options import HostOptions
 from .host.trace import render
 from .istio import cli as istio_cli
@@ -52,6 +53,13 @@ def _callout(value: str) -> tuple[str, int, str]:
     return cluster, int(status), body
 
 
+def _now(value: str) -> int | None:
+    try:
+        return parse_now(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--now: ")) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-proxy-wasm", description="Test Proxy-Wasm plugins.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CLUSTER=STATUS[:BODY]",
         help="answer HTTP callouts to CLUSTER",
     )
+    run.add_argument("--now", type=_now, default=None, metavar="TIME",
+                     help=f"start the emulator's clock here: {NOW_FORMATS}")  # fmt: skip
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
     run.add_argument(
@@ -99,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
+def _summary(outcome: Outcome, logs: list[LogRecord], trace: bool = False) -> str:
     lines = [f"status: {outcome.status}" + (" (local reply)" if outcome.local_reply else "")]
     lines += [f"  {k}: {v}" for k, v in outcome.response_headers]
     if outcome.response_body:
@@ -112,14 +122,19 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
     if outcome.plugin_failed:
         lines.append(f"plugin failed: {outcome.plugin_failed}")
     lines += [f"diagnostic: {d}" for d in outcome.diagnostics]
-    if outcome.trace:
+    if trace and outcome.trace:  # diff mode traces for itself: printed only when asked (--trace)
         lines.append(f"trace ({outcome.backend}, {len(outcome.trace)} records):")
         lines += ["  " + line for line in render(outcome.trace)]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
+    now = getattr(args, "now", None)
+    trace = bool(getattr(args, "trace", False))
+    options = HostOptions(trace=trace, start_time_ns=now)
+    if now is not None and args.backend != "emulator":
+        print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
+    host = make_backend(args.backend, options=options)
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
@@ -148,9 +163,11 @@ def run(args: argparse.Namespace) -> int:
         if args.advance_ms:
             host.advance(args.advance_ms)
         data = outcome.to_json()
+        if not trace:
+            data["trace"] = []
         plugin_logs = [r for r in host.logs if r.source != "host"]
         data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too
-        print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs))
+        print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs, trace))
     finally:
         host.close()
     return 0

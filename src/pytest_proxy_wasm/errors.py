@@ -50,3 +50,8 @@ class HarnessFault(ProxyWasmError):  # noqa: N818 - a fault, named as such
 
 class ExpectationError(AssertionError):
     """A declared expectation (callouts and the like) was not met; reported as a test failure."""
+
+
+class ProxyWasmBackendWarning(UserWarning):
+    """A test's fixture does not follow ``--proxy-wasm-backend`` (``proxy_wasm_host`` is always the
+    in-process emulator); issued once per session."""

@@ -87,6 +87,24 @@ class Outcome:
         name = name.lower()
         return next((v for k, v in self.response_headers if k == name), None)
 
+    def __repr__(self) -> str:
+        """Short enough for pytest's assertion messages: what the client got and what the upstream saw
+        (every field stays readable as an attribute; the plugin log is a report section of its own)."""
+        parts = [f"status={self.status!r}"]
+        if self.local_reply:
+            parts.append("local_reply=True")
+        if self.details:
+            parts.append(f"details={self.details!r}")
+        if self.response_body:
+            parts.append(f"response_body={_short(self.response_body)}")
+        up = self.upstream_request
+        parts.append(f"upstream_request={f'{up.method} {up.path}' if up else None}")
+        for flag in ("plugin_failed", "hung", "reset"):
+            if getattr(self, flag):
+                parts.append(f"{flag}={getattr(self, flag)!r}")
+        parts.append(f"logs={len(self.logs)} lines")
+        return f"Outcome({', '.join(parts)}, backend={self.backend!r})"
+
     def headers_named(self, name: str) -> list[str]:
         name = name.lower()
         return [v for k, v in self.response_headers if k == name]
@@ -104,6 +122,10 @@ class Outcome:
         data["upstream_request"] = self.upstream_request.to_json() if self.upstream_request else None
         data["logs"] = [r.to_json() for r in self.logs]
         return data
+
+
+def _short(data: bytes, limit: int = 60) -> str:
+    return repr(data[:limit]) + (f"...({len(data)} bytes)" if len(data) > limit else "")
 
 
 _new_object = object.__new__

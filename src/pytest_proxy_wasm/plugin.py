@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .backends import Backend, make_backend
+from .clock_option import add_now_option, now_option
 from .host.host import Host
 from .host.options import HostOptions
 from .host.runtime import Runtime
+from .host_fixture_warning import warn_if_backend_ignored
 from .trace_report import add_host_sections, watch_host
 
 if TYPE_CHECKING:
@@ -71,10 +73,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a test on any misuse diagnostic (a hostcall answered BAD_ARGUMENT or "
         "INVALID_MEMORY_ACCESS, an unimplemented hostcall, an export the ABI does not know)",
     )
+    add_now_option(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "proxy_wasm(**options): HostOptions for this test's proxy_wasm_host")
+    now_option(config)  # a bad --proxy-wasm-now is a usage error before any test runs
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -146,6 +150,7 @@ def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
         deadline_seconds=request.config.getoption("--proxy-wasm-deadline"),
         trace=bool(request.config.getoption("--proxy-wasm-trace", default=False)),
         strict=bool(request.config.getoption("--proxy-wasm-strict", default=False)),
+        start_time_ns=now_option(request.config),
     )
     marker = request.node.get_closest_marker("proxy_wasm")
     if marker is not None:
@@ -161,10 +166,12 @@ def proxy_wasm_host(
     request: pytest.FixtureRequest, proxy_wasm_runtime: Runtime, proxy_wasm_host_options: HostOptions
 ) -> Iterator[Host]:
     """A fresh in-process Proxy-Wasm host (fresh VMs, logs, clock and shared state) for one test.
+    Always the emulator, whatever ``--proxy-wasm-backend`` says (a warning says so once per session).
 
     At teardown, callouts nobody declared fail the test (``host.check()``); in strict mode, so does
     any misuse diagnostic (docs/traces.md).
     """
+    warn_if_backend_ignored(request)
     host = Host(proxy_wasm_runtime, proxy_wasm_host_options)
     watch_host(request.node, host)
     yield host

@@ -47,6 +47,8 @@ class BackendMismatch(ExpectationError):  # noqa: N818 - reads as what it is
         super().__init__(message)
         self.differences = list(differences)
         self.divergence = divergence  # where the two traces part, when both exchanges were traced
+        self.emulated: Any = None  # the emulator's Outcome, when an exchange differed
+        self.real: Any = None  # Envoy's Outcome
 
 
 def _headers(pairs: Iterable[tuple[str, str]] | Iterable[list[str]]) -> list[tuple[str, str]]:
@@ -158,7 +160,9 @@ def _raise(found: list[str], emulated: Any = None, real: Any = None) -> None:
         divergence = divergence_report(getattr(emulated, "trace", []), getattr(real, "trace", []))
         extra = "\n" + divergence if divergence else ""
         message = "the emulator and Envoy disagree\n  " + "\n  ".join(found) + extra
-        raise BackendMismatch(message, found, divergence or "")
+        mismatch = BackendMismatch(message, found, divergence or "")
+        mismatch.emulated, mismatch.real = emulated, real  # each backend's own answer
+        raise mismatch
 
 
 def _call_fields(record: HttpCallRecord) -> tuple[Any, ...]:
@@ -175,6 +179,7 @@ class DiffBackend:
         self.envoy = envoy
         self.requests = 0
         self.twins: dict[int, Any] = {}  # emulator plugin -> Envoy's plugin spec
+        self.last_answers: tuple[Any, Any] = (None, None)  # (emulator, Envoy) Outcomes of the last request
 
     def load_plugin(
         self,
@@ -294,6 +299,7 @@ class DiffBackend:
         real = self.envoy.request(twins, headers=headers, **kwargs)
         left, right = comparable(emulated), comparable(real)
         left["metrics"] = self._without_histograms(left["metrics"])
+        self.last_answers = (emulated, real)
         _raise(_diff(left, right), emulated, real)
         return emulated
 

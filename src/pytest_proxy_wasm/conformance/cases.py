@@ -34,7 +34,6 @@ ALL_BACKENDS = ("emulator", "envoy", "diff")
 # Module kinds (conformance/classify.py); a case lists the kinds it applies to.
 KINDS = ("http_filter", "network_filter", "service")
 SEVERITIES = ("fail", "warn")  # fail: breaks traffic on Envoy; warn: only a non-default input triggers it
-CLOCK_START_NS = 1_700_000_000_000_000_000  # every case host starts at the same wall-clock time
 # Hosts for cases about one stream at a time: the stream thread's VM only, without Envoy's canary and
 # main-thread VMs (same stream behaviour, a third of the start-up cost for Go modules).
 STREAM_THREAD_ONLY: dict[str, Any] = {"thread_vms": False}
@@ -74,6 +73,7 @@ class Target:
     requests: tuple[dict[str, Any], ...] = ()  # the user's own requests (--request, --requests FILE)
     strict: bool = False  # misuse findings fail (module.hostcall_misuse) instead of warning
     trace: bool = False  # trace the hosts; a failing case's report shows the trace
+    start_time_ns: int | None = None  # every case host's wall clock starts here (None: the real time)
 
 
 @dataclass
@@ -118,7 +118,7 @@ class CaseRun:
         opts = HostOptions(
             deadline_seconds=self.target.deadline_seconds,
             random_seed=0,
-            start_time_ns=CLOCK_START_NS,
+            start_time_ns=self.target.start_time_ns,
             trace=self.target.trace,
         ).replace(**options)
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
@@ -187,7 +187,7 @@ class CaseRun:
         for host in self.hosts:
             for vm in host.all_vms:
                 if vm.compiled.sha256 == sha:
-                    self.callbacks.update(vm.calls)
+                    self.callbacks.update(vm.callback_counts())
                     self.hostcalls.update(vm.hostcall_counts)
                     if vm.failure is not None:
                         self.failures = [*self.failures[-9:], vm.failure]

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ModuleLoadError, PluginStartError
 from ..host.abi.signatures import callbacks_for
 from ..host.plugin import Plugin
+from ..host.sdk_exports import sdk_exports
 from .cases import Case, CaseRun
 
 HTTP_CALLBACKS = frozenset(
@@ -47,6 +48,14 @@ KIND_TEXT = {
 }
 
 
+def _harness_fault(run: CaseRun) -> str:
+    for host in run.hosts:
+        for vm in host.all_vms:
+            if vm.harness_fault is not None:
+                return f"{type(vm.harness_fault).__name__}: {vm.harness_fault}"
+    return ""
+
+
 def classify(run: CaseRun) -> dict[str, Any]:
     """Read the exports and probe the module; never raises for a bad module (kind ``unknown``)."""
     out: dict[str, Any] = {
@@ -69,10 +78,15 @@ def classify(run: CaseRun) -> dict[str, Any]:
         abi=compiled.abi.value,
         callbacks=callbacks,
         imports=[f"{m}.{n}" for m, n, _ in compiled.imports],
+        sdk_exports=sdk_exports(n for n, _ in compiled.exports),
     )
     try:
         http = _probe(run, "http")
         tcp = _probe(run, "tcp")
+        fault = _harness_fault(run)
+        if fault:  # our bug, not the plugin's: every case reports it (conformance/harness.py)
+            out.update(harness_fault=fault, reason=f"the probe hit a harness fault: {fault}")
+            return out
     except PluginStartError as exc:
         out["reason"] = f"the plugin does not start: {exc.callback}: {exc.reason}"
         return out
@@ -81,6 +95,7 @@ def classify(run: CaseRun) -> dict[str, Any]:
         return out
     except Exception as exc:  # a probe must never take the session down: the cases will say more
         out["reason"] = f"the probe failed: {type(exc).__name__}: {exc}"
+        out["harness_fault"] = f"{type(exc).__name__}: {exc}"
         return out
     finally:
         run.close()
@@ -199,6 +214,8 @@ def header_lines(name: str, classification: dict[str, Any]) -> list[str]:
     lines.append(f"  contexts created: {contexts}; timer: {c.get('timer_ms') or 'none'}")
     lines.append(f"  callbacks exported ({len(c['callbacks'])}): {', '.join(c['callbacks']) or 'none'}")
     lines.append(f"  imports ({len(c['imports'])}): {', '.join(i.split('.', 1)[1] for i in c['imports'])}")
+    for export, why in (c.get("sdk_exports") or {}).items():
+        lines.append(f"  SDK export Envoy never calls (not misuse): {export}, from {why}")
     return lines
 
 

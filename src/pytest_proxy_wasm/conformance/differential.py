@@ -8,8 +8,10 @@ from hypothesis import strategies as st
 
 from ..backends import make_backend
 from ..backends.diff import BackendMismatch
+from ..host.options import HostOptions
 from .cases import CaseFailure, CaseRun, CaseWarning, case
 from .http_robustness import explore, from_regex
+from .support import describe
 
 # Ordinary HTTP/1.1 traffic. Codec corner cases (HEAD, 1xx/204/304 answers, trailers, 8-bit header
 # values) are left to the robustness area: docs/backends.md lists how the emulator frames those.
@@ -54,7 +56,9 @@ DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body":
     needs_backend="envoy|diff",
 )
 def generated_requests(run: CaseRun) -> None:
-    backend = make_backend("diff", runtime=run.runtime)
+    backend = make_backend(
+        "diff", runtime=run.runtime, options=HostOptions(start_time_ns=run.target.start_time_ns)
+    )
     target = run.target
     try:
         for cluster, status, body in target.callouts:
@@ -69,11 +73,15 @@ def generated_requests(run: CaseRun) -> None:
         )
 
         tick_only: list[str] = []  # differences a tick explains: a warning, and the search goes on
+        answers = run.details.setdefault("answers", [])  # what each backend answered (the report)
+        users = [describe(r) for r in run.user_requests(DEFAULTS)]
 
         def one(request: dict[str, Any]) -> None:
             try:
                 backend.request(plugin, **request)
+                _record(answers, request, getattr(backend, "last_answers", (None, None)), users)
             except BackendMismatch as exc:
+                _record(answers, request, (exc.emulated, exc.real), users, differs=True)
                 if tick_explains(run, exc):
                     if not tick_only:
                         run.evidence(input=request, note=f"emulator and Envoy differ: {exc}")
@@ -91,3 +99,41 @@ def generated_requests(run: CaseRun) -> None:
             )
     finally:
         backend.close()
+
+
+ANSWERS_KEPT = 8  # the user's requests, the differing ones and the last generated ones
+
+
+def answer(outcome: Any) -> dict[str, Any] | None:
+    """One backend's answer, short: status, local reply details, what the upstream saw, a failure."""
+    if outcome is None:
+        return None
+    up = outcome.upstream_request
+    out: dict[str, Any] = {"status": outcome.status, "upstream": f"{up.method} {up.path}" if up else None}
+    if outcome.local_reply:
+        out["local_reply"] = outcome.details or True
+    if outcome.plugin_failed:
+        out["plugin_failed"] = outcome.plugin_failed
+    if outcome.response_body:
+        out["body"] = outcome.response_body[:120].decode("utf-8", "replace")
+    return out
+
+
+def _record(
+    answers: list[dict[str, Any]],
+    request: dict[str, Any],
+    outcomes: tuple[Any, Any],
+    users: list[dict[str, Any]],
+    differs: bool = False,
+) -> None:
+    """Keep the answers of both backends: every user request and difference, the last others."""
+    shown = describe(request)
+    entry: dict[str, Any] = {"request": shown, "emulator": answer(outcomes[0]), "envoy": answer(outcomes[1])}
+    if differs:
+        entry["differs"] = True
+    keep = differs or shown in users
+    if not keep:
+        generated = [i for i, a in enumerate(answers) if not a.get("differs") and a["request"] not in users]
+        if len(answers) >= ANSWERS_KEPT and generated:
+            answers.pop(generated[0])
+    answers.append(entry)

@@ -69,6 +69,15 @@ cluster may not exist or answers something else.
 """
 
 _TAIL = """
+## Harness faults
+
+A fault on our side while a case runs (a Python exception in a case, in a hostcall, or while probing
+the module) is never counted as a finding about the plugin. The case's outcome is `error`, its record
+has `harness_fault` (the exception and the line of pytest-proxy-wasm it came from), the run's verdict is
+`error`, a "proxy-wasm harness faults (exit 3)" section lists them, and `check` exits 3. Please report
+it. Bad inputs are refused before the suite starts, naming the option, file, entry and field (exit 4):
+`only-path.yaml: requests[1].path: missing`, `--plugin-config @cfg.json: cannot read cfg.json`.
+
 ## Reading the report
 
 `--report-dir DIR` writes `run.json` (schema `reports/schemas/run-v2.schema.json`, `schema_version` 2),
@@ -76,7 +85,18 @@ _TAIL = """
 module sha256, ABI and backend as properties). `pytest-proxy-wasm report DIR/run.json --html out.html`
 re-renders a saved run.
 
-* **Verdict**: FAIL when any case failed, or a case listed as an expected failure passed.
+* **Verdict**: FAIL when any case failed, or a case listed as an expected failure passed; ERROR when
+  a harness fault left a case's result unknown (see "Harness faults").
+* **Inputs** (`inputs` in `run.json`, the "Inputs" table of `run.html`): the plugin and VM
+  configuration (UTF-8 text, or `{"base64": ...}`), the VM environment, root and VM id, callouts, your
+  requests, the WasmPlugin origin, and where every host's clock started (`clock_start_ns`,
+  `clock_start` in UTC; `--now` sets it, the default is the time the check started).
+* **Classification**: the module's kind, callbacks and imports; exports a known SDK adds although Envoy
+  never calls them (`sdk_exports`, e.g. the Higress SDKs' `proxy_on_redis_call_response`) are named
+  there once and are not misuse.
+* **Differential answers** (`differential.generated_requests`, `details.answers`): what the emulator
+  and Envoy each answered (status, local reply details, what reached the upstream, a failure, the body)
+  for your requests, every request where they differed (`differs: true`) and the last generated ones.
 * **Outcomes**: `passed`; `failed` (the module broke the rule; the message says how and the rule is
   quoted); `xfailed` (failed as the expectations file says); `xpassed` (listed as failing but passed:
   update the expectations file); `skipped` (not applicable, with the reason: e.g. the module does not
@@ -114,7 +134,7 @@ real findings there: the shipped `fixtures/expectations/*.yaml` do.
 | 0 | every case passed, was skipped as not applicable, or failed as expected |
 | 1 | a case failed, or an expected failure passed |
 | 2 | interrupted (or `report` could not read the run) |
-| 3 | internal error |
+| 3 | a harness fault (a bug on our side, never a finding: see "Harness faults"), or pytest's internal error |
 | 4 | usage error: bad option, missing module, unreadable expectations file |
 | 5 | no case selected (`--select` matched nothing) |
 

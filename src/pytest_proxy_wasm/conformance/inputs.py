@@ -7,6 +7,7 @@ A scenario file (``--requests FILE``) lists requests every area sends besides th
         path: /v2/
         headers: {authorization: "Bearer x"}     # a mapping, or a list of [name, value]
       - {method: POST, path: /api, body: '{"a": 1}', upstream_status: 201}
+      - path: /health                                # only path is needed: method defaults to GET
 """
 
 from __future__ import annotations
@@ -108,8 +109,11 @@ def check_request(data: Any, where: str) -> dict[str, Any]:
             out[key] = [str(chunk).encode() for chunk in value]
         else:
             out[key] = value
-    if not str(out.get("path", "/")).startswith("/"):
+    if "path" not in out:
+        raise InputError(f"{where}.path: missing (every request needs a path, e.g. path: /api)")
+    if not out["path"].startswith("/"):
         raise InputError(f"{where}.path: must start with '/', got {out['path']!r}")
+    out.setdefault("method", "GET")  # as --request and the README say: only path is needed
     return out
 
 
@@ -124,3 +128,25 @@ def load_scenario(path: Path) -> list[dict[str, Any]]:
     if not isinstance(items, list) or not items:
         raise InputError(f"--requests {path}: expected a 'requests' list of requests (see README, check)")
     return [check_request(item, f"{path.name}: requests[{i}]") for i, item in enumerate(items)]
+
+
+def validate_check_inputs(
+    plugin_config: str, vm_config: str, requests: Path | None, lines: list[str], callouts: list[str]
+) -> None:
+    """``check``'s inputs, read once before the suite starts: an InputError names the option, the file,
+    the entry and the field."""
+    for option, value in (("--plugin-config", plugin_config), ("--vm-config", vm_config)):
+        if value.startswith("@"):
+            try:
+                Path(value[1:]).read_bytes()
+            except OSError as exc:
+                raise InputError(f"{option} {value}: cannot read {value[1:]}: {exc.strerror}") from None
+    for line in lines:
+        parse_request_line(line)
+    for callout in callouts:
+        parse_callout(callout)
+    if requests is not None:
+        try:
+            load_scenario(requests)
+        except OSError as exc:
+            raise InputError(f"--requests {requests}: cannot read it: {exc.strerror}") from None

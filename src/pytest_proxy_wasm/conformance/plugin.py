@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from ..clock_option import run_start_ns
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
 from ..host.runtime import Runtime
+from . import harness
 from .cases import (
     AREAS,
     REGISTRY,
@@ -100,6 +102,7 @@ def targets(config: pytest.Config) -> list[Target]:
         **input_options(config),
         "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
         "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
+        "start_time_ns": run_start_ns(config),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 
@@ -114,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[EXPECT_KEY] = merge([load(Path(p)) for p in config.getoption("--proxy-wasm-expect")])
     except (OSError, ExpectationsError, ValueError) as exc:
         raise pytest.UsageError(f"--proxy-wasm-expect: {exc}") from None
+    config.pluginmanager.register(harness.HarnessFaults(), "proxy-wasm-harness-faults")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(HERE)]
     elif str(HERE) not in config.args:
@@ -169,6 +173,9 @@ class CaseItem(pytest.Item):
             pytest.skip(f"needs --backend {case.needs_backend}")
         kind = classification(self.config, target)
         self.record["classification"] = kind
+        if kind.get("harness_fault"):
+            self.record["harness_fault"] = f"harness fault in {case.id}: {kind['harness_fault']} (probe)"
+            raise harness.CheckHarnessFault(self.record["harness_fault"])
         reason = skip_reason(case, kind, target.kind)
         if reason:
             pytest.skip(reason)
@@ -181,6 +188,7 @@ class CaseItem(pytest.Item):
             try:
                 case.func(run)
             except CaseFailure as exc:
+                harness.raise_vm_faults(case.id, run)
                 stand_in = synthetic_callout_failure(run)
                 if case.severity != "warn" and stand_in is None and not isinstance(exc, CaseWarning):
                     raise
@@ -188,8 +196,14 @@ class CaseItem(pytest.Item):
                 warning = f"{exc} [{stand_in}]" if stand_in else str(exc)
                 run.details["warning"] = warning
                 self.record["warning"] = warning
-        except AssertionError:
-            self.evidence = self._finding(run)
+            harness.raise_vm_faults(case.id, run)
+        except AssertionError as exc:
+            if not isinstance(exc, CaseFailure):
+                harness.raise_vm_faults(case.id, run)
+            try:
+                self.evidence = self._finding(run)
+            except Exception as broken:  # building the evidence is our code: a fault there is ours
+                raise harness.fault(case.id, broken) from broken
             raise
         except NotApplicable as exc:
             pytest.skip(str(exc))
@@ -199,11 +213,19 @@ class CaseItem(pytest.Item):
                 pytest.skip(f"the module does not load ({owner} fails): {exc.reason}")
             raise AssertionError(exc.reason) from None
         except PluginStartError as exc:
+            harness.raise_vm_faults(case.id, run)
             if case.id != "lifecycle.start_configure":
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
             self.evidence = self._finding(run)
             raise AssertionError(str(exc)) from None
+        except harness.CheckHarnessFault:
+            raise
+        except Exception as exc:  # anything else raised while running the case is ours
+            raise harness.fault(case.id, exc) from exc
         finally:
+            fault = sys.exc_info()[1]
+            if isinstance(fault, harness.CheckHarnessFault):
+                self.record["harness_fault"] = str(fault)
             if sys.exc_info()[0] is not None:  # a failing case keeps its hosts' traces for the report
                 trace = failing_trace(run.hosts)
                 if trace:
@@ -231,6 +253,8 @@ class CaseItem(pytest.Item):
         return evidence
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, harness.CheckHarnessFault):
+            return f"{excinfo.value}\n  ({harness.HINT})"
         if isinstance(excinfo.value, AssertionError):
             lines = [f"{self.case.id}: {excinfo.value}", f"  rule: {self.case.rule}"]
             lines += [f"  {line}" for line in (self.evidence.lines() if self.evidence else [])]

@@ -124,8 +124,13 @@ def to_pairs(headers: HeaderInput) -> Pairs:
 
 
 def _octets(key: str | bytes, text: str | bytes) -> bytes:
-    if not isinstance(text, str):
+    if isinstance(text, bytes | bytearray | memoryview):
         return bytes(text)
+    if not isinstance(text, str):  # bytes(5) would be five NUL bytes: never what a test meant
+        raise TypeError(
+            f"header {key!r}: {text!r} is {type(text).__name__}; a header name or value is str (sent as "
+            f"Latin-1) or bytes (sent as is), e.g. {str(text)!r}"
+        )
     try:
         return text.encode("latin-1")
     except UnicodeEncodeError:

@@ -43,7 +43,7 @@ class HostOptions:
 
     log_level: int = LogLevel.TRACE
     random_seed: int | None = 0
-    start_time_ns: int | None = None
+    start_time_ns: int | None = None  # wall clock start, ns since the epoch; None: the real time
     deadline_seconds: float = 5.0
     memory_limit: int = 1 << 30
     log_tail: int = 20

@@ -17,6 +17,7 @@ from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .memory import GuestMemory, GuestMemoryError
 from .native import ADDRESS_SPACE
 from .runtime import CompiledModule, Runtime
+from .sdk_exports import known_sdk_export
 from .vm_trace import traced_allocate, traced_call
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class VM:
         self.fuel_limit = fuel_limit
         self.fuel_used: dict[str, int] = {}  # per callback, when the runtime consumes fuel
         self.calls: dict[str, int] = {}
+        self.allocations = 0  # calls of the allocator (not in ``calls``: kept off the hot path's dict)
         self.hostcall_counts: dict[str, int] = {}
         self.unimplemented_used: list[str] = []
         self.callback = ""  # the callback running now, named in misuse diagnostics
@@ -103,7 +105,8 @@ class VM:
         # The exports array outlives close(): the memory handle points into it.
         self._exports = linking.resolve_exports(self, plan, self.instance)
         for name, reason in plan.unknown:
-            diagnostics.record_export(host, self.name, name, reason)
+            if known_sdk_export(name) is None:  # an SDK's own export is named by the classification
+                diagnostics.record_export(host, self.name, name, reason)
         if plan.error:
             raise ModuleLoadError(self.name, plan.error)
         if plan.memory is None:
@@ -252,6 +255,7 @@ class VM:
     def _allocate(self, size: int) -> int:
         if self.checked_calls:
             return self._allocate_checked(size)
+        self.allocations += 1
         u32 = self._alloc_caller.u32
         u32[0] = size
         saved_current, saved_effective = self.current, self.effective
@@ -272,7 +276,8 @@ class VM:
         return ptr
 
     def _allocate_checked(self, size: int) -> int:
-        name = "malloc" if "malloc" in self.func_objects else "proxy_on_memory_allocate"
+        name = self.allocator_name
+        self.allocations += 1
         try:
             ptr = self.func_objects[name](self.store, size) & M32
         except wasmtime.Trap as trap:
@@ -330,6 +335,17 @@ class VM:
         return native.new_trap(f"harness fault in {name}")
 
     harness_fault: BaseException | None = None
+
+    @property
+    def allocator_name(self) -> str:
+        """The export the host allocates guest memory with (cpp-host prefers ``malloc``)."""
+        return "malloc" if "malloc" in self.funcs else "proxy_on_memory_allocate"
+
+    def callback_counts(self) -> dict[str, int]:
+        """Calls per export, the allocator's included."""
+        if not self.allocations:
+            return dict(self.calls)
+        return {**self.calls, self.allocator_name: self.calls.get(self.allocator_name, 0) + self.allocations}
 
     def close(self) -> None:
         self._links.unregister(self._link_key)

@@ -77,6 +77,9 @@ class RunCollector:
         )
         entry["duration_s"] = round(entry["duration_s"] + float(report.duration), 4)
         outcome = case_outcome(report)
+        if record.get("harness_fault") and report.failed:
+            outcome = "error"  # our fault, not a finding (conformance/harness.py)
+            entry["harness_fault"] = record["harness_fault"]
         if outcome != "passed" or report.when == "call":
             entry["outcome"] = outcome
             entry["message"] = _message(report)
@@ -108,7 +111,12 @@ class RunCollector:
             "inputs": self.inputs,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration_s": round(time.time() - self.started, 3),
-            "verdict": "fail" if failed or not cases else "pass",
+            # error: a harness fault left some case's result unknown (check exits 3)
+            "verdict": "error"
+            if any(c.get("harness_fault") for c in cases)
+            else "fail"
+            if failed or not cases
+            else "pass",
             "counts": {k: counts.get(k, 0) for k in OUTCOMES},
             "areas": [{**a, "counts": {k: a["counts"].get(k, 0) for k in OUTCOMES}} for a in areas.values()],
             "modules": [

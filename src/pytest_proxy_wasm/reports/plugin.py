@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ..conformance.evidence import text_lines
+from .inputs import configuration_inputs
 from .model import RunCollector, module_info
 
 MODEL_KEY = pytest.StashKey[dict[str, Any]]()
@@ -40,6 +41,7 @@ def _inputs(config: pytest.Config) -> dict[str, Any]:
         "callouts": [f"{c}={s}:{b}" for c, s, b in given["callouts"]],
         "requests": [encode_request(r) for r in given["requests"]],
         "origin": str(config.getoption("--proxy-wasm-origin", default="") or ""),
+        **configuration_inputs(config),
     }
 
 
