@@ -277,7 +277,7 @@ class DiffBackend:
         twins = None if chain is None else [self.twins[id(p)] for p in chain]
         before = len([r for r in self.emulator.logs if r.source != "host"])
         emulated = self.emulator.connect(chain, **kwargs)
-        real = self.envoy.connect(twins, **kwargs)
+        real = _envoy_side(lambda: self.envoy.connect(twins, **kwargs), emulated)
         left = comparable_tcp(emulated, emulated.logs[before:])
         left["metrics"] = self._without_histograms(left["metrics"])
         _raise(_diff(left, comparable_tcp(real)), emulated, real)
@@ -291,7 +291,7 @@ class DiffBackend:
             self.requests += 1  # the same request id on both sides, as a client would send it
             headers.append(("x-request-id", f"pytest-proxy-wasm-{self.requests}"))
         emulated = self.emulator.request(chain, headers=headers, **kwargs)
-        real = self.envoy.request(twins, headers=headers, **kwargs)
+        real = _envoy_side(lambda: self.envoy.request(twins, headers=headers, **kwargs), emulated)
         left, right = comparable(emulated), comparable(real)
         left["metrics"] = self._without_histograms(left["metrics"])
         _raise(_diff(left, right), emulated, real)
@@ -332,6 +332,19 @@ class DiffBackend:
     def close(self) -> None:
         self.emulator.close()
         self.envoy.close()
+
+
+def _envoy_side(run: Any, emulated: Any) -> Any:
+    """Envoy's side of an exchange; an Envoy that died or hung is the difference (docs/backends.md)."""
+    from .envoy.faults import EnvoyFault
+
+    try:
+        return run()
+    except EnvoyFault as fault:
+        status = getattr(emulated, "status", None)
+        answered = f"answered {status}" if status is not None else f"closed by {emulated.closed_by}"
+        line = f"{fault.summary}; the emulator {answered}"
+        raise BackendMismatch(f"the emulator and Envoy disagree\n  {line}\n{fault}", [line]) from fault
 
 
 class _Mirror:

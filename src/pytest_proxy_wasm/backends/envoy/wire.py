@@ -107,16 +107,16 @@ def exchange(
                 sock.sendall(segment)
             except OSError:  # Envoy answered (and closed) before the whole body was sent
                 break
-        stream = sock.makefile("rb")
-        status_line = stream.readline(65537).decode("latin-1").strip()
-        if not status_line:
-            return None
-        headers = read_headers(stream)
-        code = int(status_line.split()[1])
-        body, trailers = read_body(
-            stream,
-            headers,
-            response_to_head=method == "HEAD",
-            no_body_status=code in (204, 304) or code < 200,
-        )
-        return Message(status_line, headers, body, trailers)
+        with sock.makefile("rb") as stream:  # closed on a timeout or reset too
+            status_line = stream.readline(65537).decode("latin-1").strip()
+            if not status_line:
+                return None
+            headers = read_headers(stream)
+            code = int(status_line.split()[1])
+            body, trailers = read_body(
+                stream,
+                headers,
+                response_to_head=method == "HEAD",
+                no_body_status=code in (204, 304) or code < 200,
+            )
+            return Message(status_line, headers, body, trailers)
