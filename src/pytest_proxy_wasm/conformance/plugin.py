@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
+from ..host.proxy_crash import ProxyCrash
 from ..host.runtime import Runtime
 from .cases import (
     AREAS,
@@ -32,6 +33,8 @@ from .classify import KIND_OPTIONS, classify, header_lines, skip_reason
 from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
 from .inputs import add_input_options, input_options
+from .proxy_crash import CASE_ID as CRASH_CASE
+from .proxy_crash import skip_reason as crash_skip_reason
 from .registry import load_cases
 from .support import synthetic_callout_failure
 from .trace_details import failing_trace
@@ -189,6 +192,9 @@ class CaseItem(pytest.Item):
                 run.details["warning"] = warning
                 self.record["warning"] = warning
         except AssertionError:
+            crash = next((h.proxy_crash for h in run.hosts if h.proxy_crash), None)
+            if crash is not None and case.id != CRASH_CASE:  # the failure is the crash: reported once
+                pytest.skip(crash_skip_reason(crash))
             self.evidence = self._finding(run)
             raise
         except NotApplicable as exc:
@@ -198,6 +204,8 @@ class CaseItem(pytest.Item):
             if owner != case.id:
                 pytest.skip(f"the module does not load ({owner} fails): {exc.reason}")
             raise AssertionError(exc.reason) from None
+        except ProxyCrash as exc:  # lifecycle.envoy_survives reports it; the case cannot go on
+            pytest.skip(crash_skip_reason(exc))
         except PluginStartError as exc:
             if case.id != "lifecycle.start_configure":
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
