@@ -4,6 +4,7 @@ plugin causes (a gRPC call to the cluster ``authorino``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -15,7 +16,9 @@ import pytest
 from pytest_proxy_wasm.backends import BackendMismatch, make_backend
 from pytest_proxy_wasm.backends.envoy.backend import EnvoyBackend
 from pytest_proxy_wasm.backends.envoy.faults import EnvoyExited, EnvoyHung, EnvoyRefused
+from pytest_proxy_wasm.cli import main
 from pytest_proxy_wasm.host.options import HostOptions
+from pytest_proxy_wasm.host.proxy_crash import ProxyCrash
 from pytest_proxy_wasm.plugin import envoy_unavailable_reason
 
 REASON = envoy_unavailable_reason("envoy")
@@ -158,3 +161,93 @@ def test_diff_mode_names_envoys_death_next_to_the_emulators_answer(tmp_path: Pat
         assert first.endswith("; the emulator answered 200")
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize(
+    ("service", "cluster"),
+    [("ext-authz", "ext-authz"), ("\n\x06\n\x04auth", "auth")],
+    ids=["a name that does not parse", "a serialized GrpcService"],
+)
+def test_service_bytes_envoy_does_not_crash_on_agree_with_the_emulator(
+    tmp_path: Path, service: str, cluster: str
+) -> None:
+    backend = make_backend("diff", workdir=tmp_path / "envoy")
+    try:
+        backend.expect_grpc_call(cluster, "auth.Authorizer", "Check").respond_with(b"")
+        plugin = backend.load_plugin(GRPC_AUTH, plugin_config={"cluster": service})
+        assert backend.request(plugin).status == 200  # compared field by field with Envoy's answer
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("service", ["ignored__", ""])
+def test_other_names_that_parse_crash_envoy_as_the_emulator_says(tmp_path: Path, service: str) -> None:
+    backend = make_backend("diff", workdir=tmp_path / "envoy")
+    try:
+        plugin = backend.load_plugin(GRPC_AUTH, plugin_config={"cluster": service})
+        with pytest.raises(ProxyCrash) as crash:
+            backend.request(plugin)
+        assert "signal 6 (SIGABRT)" in crash.value.envoy  # type: ignore[attr-defined]
+    finally:
+        backend.close()
+
+
+# -- every backend path: the command line, check, and a pytest session ---------------------------------
+
+
+@pytest.mark.parametrize("backend", ["emulator", "envoy", "diff"])
+def test_run_exits_4_naming_the_crash(backend: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["run", str(GRPC_AUTH), "--plugin-config", '{"cluster": "authorino"}', "--backend", backend]
+    assert main(args) == 4
+    err = capsys.readouterr().err
+    if backend == "envoy":
+        assert (
+            "exited with signal 6 (SIGABRT) during request 1 (GET /)" in err and "panic: unset oneof" in err
+        )
+    else:
+        assert "the plugin's gRPC call crashes Envoy 1.40 in proxy_on_request_headers" in err
+
+
+def test_check_reports_the_crash_as_a_finding_confirmed_on_envoy(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    args = ["check", str(GRPC_AUTH), "--plugin-config", '{"cluster": "authorino"}', "--backend", "envoy"]
+    code = main([*args, "--select", "lifecycle", "-q", "--seed", "1", "--report-dir", str(reports)])
+    assert code == 1
+    cases = {c["id"]: c for c in json.loads((reports / "run.json").read_text())["cases"]}
+    crash = cases["lifecycle.envoy_survives"]
+    assert crash["outcome"] == "failed"
+    assert "the plugin's gRPC call crashes Envoy 1.40" in crash["message"]
+    replay = crash["evidence"]["replay"]
+    assert replay["verdict"] == "confirmed" and "exited with signal 6 (SIGABRT)" in replay["detail"]
+    assert cases["lifecycle.stream_orders"]["outcome"] == "skipped"  # the crash is reported once
+
+
+KILLING_TEST = """
+import os, signal
+
+def kill(backend):
+    envoy = getattr(backend, "envoy", backend)
+    os.kill(envoy.process.process.pid, signal.SIGKILL)
+    envoy.process.process.wait(timeout=10)
+
+def test_between_requests(proxy_wasm_backend):
+    plugin = proxy_wasm_backend.load_plugin({module!r})
+    assert proxy_wasm_backend.request(plugin).status == 200
+    kill(proxy_wasm_backend)
+    assert proxy_wasm_backend.request(plugin).status == 200  # never a silent 200
+
+def test_after_the_last_request(proxy_wasm_backend):
+    plugin = proxy_wasm_backend.load_plugin({module!r})
+    assert proxy_wasm_backend.request(plugin).status == 200
+    kill(proxy_wasm_backend)
+"""
+
+
+@pytest.mark.parametrize("backend", ["envoy", "diff"])
+def test_a_pytest_session_sees_the_named_failure(pytester: pytest.Pytester, backend: str) -> None:
+    pytester.makepyfile(KILLING_TEST.format(module=str(HEADERS)))
+    result = pytester.runpytest_subprocess("-p", "no:xdist", "--proxy-wasm-backend", backend)
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    output = result.stdout.str()
+    assert "exited with signal 9 (SIGKILL) after request 1" in output
+    assert "noticed at the end of the test" in output  # the teardown error of the second test
