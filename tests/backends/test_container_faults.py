@@ -53,7 +53,7 @@ def test_a_killed_container_during_a_request(backend: EnvoyContainerBackend) -> 
     assert "exit code 137 (signal 9, SIGKILL) during request 1 (GET /private)" in fault.value.summary
 
 
-def test_a_container_killed_after_the_last_request_fails_the_end_check(
+def test_a_container_killed_after_the_last_request_fails_the_check(
     backend: EnvoyContainerBackend,
 ) -> None:
     plugin = backend.load_plugin(FIXTURES / "headers.wasm")
