@@ -11,8 +11,6 @@ from ..host.proxy_crash import ProxyCrash
 from .cases import CaseFailure, CaseRun, case
 from .support import STANDARD_CONNECTIONS, STANDARD_REQUESTS
 
-CASE_ID = "lifecycle.envoy_survives"
-
 
 @case(
     "lifecycle",
@@ -37,7 +35,3 @@ def envoy_survives(run: CaseRun) -> None:
     except ProxyCrash as crash:
         run.details["proxy_crash"] = crash.summary
         raise CaseFailure(crash.summary) from None
-
-
-def skip_reason(crash: ProxyCrash) -> str:
-    return f"the plugin crashes Envoy ({CASE_ID} fails): {crash.summary}"
