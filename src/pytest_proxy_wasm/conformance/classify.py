@@ -93,7 +93,8 @@ def classify(run: CaseRun) -> dict[str, Any]:
     tcp_refused = tcp.get("callback") == "proxy_on_context_create"
     http_refused = http.get("callback") == "proxy_on_context_create"
     if not tcp_refused and "callback" not in tcp and exported & TCP_CALLBACKS:
-        http_refused = http_refused or http.get("callback") == "proxy_on_request_headers"
+        crashed = str(http.get("failure", "")).startswith("proxy_crash")  # a call made: the context is real
+        http_refused = http_refused or (http.get("callback") == "proxy_on_request_headers" and not crashed)
     if not http_refused and "callback" not in http and exported & HTTP_CALLBACKS:
         tcp_refused = tcp_refused or tcp.get("callback") == "proxy_on_new_connection"
     # An SDK that keeps serving a stream type its root creates no context for shows it by doing nothing:

@@ -34,7 +34,7 @@ from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
 from .inputs import add_input_options, input_options
 from .registry import load_cases
-from .support import synthetic_callout_failure
+from .support import crash_skip_reason, synthetic_callout_failure
 from .trace_details import failing_trace
 
 HERE = Path(__file__).resolve().parent
@@ -247,11 +247,6 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.case.id} [{self.target.module.name}]"
-
-
-def crash_skip_reason(crash: ProxyCrash) -> str:
-    # conformance/proxy_crash.py is not imported here: importing it would register its case early
-    return f"the plugin crashes Envoy (lifecycle.envoy_survives fails): {crash.summary}"
 
 
 def classification(config: pytest.Config, target: Target) -> dict[str, Any]:
