@@ -26,7 +26,9 @@ from .process import EnvoyProcess
 from .wire import Message, exchange
 
 ADMIN_PROBE_SECONDS = 2.0  # a hung Envoy is one whose admin endpoint does not answer either
-EXIT_GRACE_SECONDS = 3.0  # an aborting Envoy writes its backtrace before it is gone
+# The client sees the connection end when the dying Envoy's sockets close, a moment before the
+# process can be reaped; a reset stream of a live Envoy costs this much extra.
+EXIT_GRACE_SECONDS = 0.5
 AFRESH = "VMs, shared data and metrics start afresh"
 
 
@@ -135,7 +137,7 @@ class FaultWatch:
         """After the client's exchange: a dead Envoy, a hung one, or a refusing listener is a fault."""
         assert self.process is not None
         if error is not None or not answered:
-            self._wait_exit(1.0 if isinstance(error, TimeoutError) else EXIT_GRACE_SECONDS)
+            self._wait_exit(EXIT_GRACE_SECONDS)
         if not self.process.running():
             self._raise(self._exited(f"during {what}"))
         process = self.process
