@@ -50,7 +50,7 @@ def test_killed_between_requests_is_named_at_the_next_request_and_not_replaced(b
         backend.request(plugin)
     message = str(fault.value)
     assert "exited with signal 9 (SIGKILL) after request 1" in message
-    assert "before request 2" in message
+    assert "noticed at the next use, before exchange 2" in message
     assert "last lines of Envoy's log" in message and "proxy_on_delete(2)" in message
     assert backend.starts == 1  # no silent new Envoy
     with pytest.raises(EnvoyExited):  # and it stays reported until the test asks for a restart
@@ -251,3 +251,11 @@ def test_a_pytest_session_sees_the_named_failure(pytester: pytest.Pytester, back
     output = result.stdout.str()
     assert "exited with signal 9 (SIGKILL) after request 1" in output
     assert "noticed at the end of the test" in output  # the teardown error of the second test
+
+
+def test_a_tcp_connection_after_envoy_died_is_named(backend: EnvoyBackend) -> None:
+    plugin = backend.load_plugin(FIXTURES / "rust" / "tcp.wasm")
+    assert backend.connect(plugin, downstream=[b"hello"], upstream_reply=[b"world"]).upstream_received
+    kill(backend)
+    with pytest.raises(EnvoyExited, match=r"SIGKILL\) after connection 1 \(noticed at the next use"):
+        backend.connect(plugin, downstream=[b"hello"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .faults import (
@@ -57,6 +57,7 @@ class FaultWatch:
     exchanges = 0  # requests and connections sent to this backend's Envoys
     restart_notes: tuple[str, ...] = ()  # said in the next Outcome's diagnostics
     _what = ""  # the exchange under way, as fault messages name it
+    _kind = "request"  # or "connection": what the last exchange was
 
     def _stop_process(self) -> None:  # EnvoyBackend's
         raise NotImplementedError
@@ -73,7 +74,9 @@ class FaultWatch:
     # -- checks ------------------------------------------------------------------------------------
 
     def _where(self) -> str:
-        return f"after request {self.exchanges}" if self.exchanges else "after start-up, before any request"
+        return (
+            f"after {self._kind} {self.exchanges}" if self.exchanges else "after start-up, before any request"
+        )
 
     def _exited(self, when: str) -> EnvoyExited:
         process = self.process
@@ -99,7 +102,7 @@ class FaultWatch:
         """Before Envoy is used (a request, a connection, a new chain): report an earlier fault or a
         death since the last exchange; restart only when the test asked for it."""
         if self.fault is None and self.process is not None and not self.process.running():
-            noticed = f"(noticed at the next use, before request {self.exchanges + 1})"
+            noticed = f"(noticed at the next use, before exchange {self.exchanges + 1})"
             self.fault = self._exited(f"{self._where()} {noticed}")
         if self.fault is None:
             return
@@ -123,6 +126,7 @@ class FaultWatch:
     def _watched(self, port: int, request: Sequence[bytes], method: str) -> Message | None:
         """The client's exchange, with a dead, hung or refusing Envoy raised by name."""
         self.exchanges += 1
+        self._kind = "request"
         start_line = request[0].split(b"\r\n", 1)[0].rsplit(b" ", 1)[0].decode("latin-1")
         self._what = f"request {self.exchanges} ({start_line})"
         result, error = None, None
@@ -132,6 +136,17 @@ class FaultWatch:
             error = exc
         self._after_exchange(error, result is not None, self._what)
         return result
+
+    def _watched_connection(self, run: Callable[[], Any]) -> Any:
+        """A TCP connection (``run()``), with a dead or refusing Envoy raised by name."""
+        self.exchanges += 1
+        self._kind = "connection"
+        self._what = f"connection {self.exchanges}"
+        try:
+            return run()
+        except OSError as exc:
+            self._after_exchange(exc, False, self._what)
+            raise
 
     def _after_exchange(self, error: BaseException | None, answered: bool, what: str) -> None:
         """After the client's exchange: a dead Envoy, a hung one, or a refusing listener is a fault."""
