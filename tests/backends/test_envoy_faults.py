@@ -259,3 +259,23 @@ def test_a_tcp_connection_after_envoy_died_is_named(backend: EnvoyBackend) -> No
     kill(backend)
     with pytest.raises(EnvoyExited, match=r"SIGKILL\) after connection 1 \(noticed at the next use"):
         backend.connect(plugin, downstream=[b"hello"])
+
+
+def test_the_marker_asks_for_a_restart_and_the_outcome_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        f"""
+import os, signal, pytest
+
+@pytest.mark.proxy_wasm(restart_envoy_after_exit=True)
+def test_restarted(proxy_wasm_backend):
+    plugin = proxy_wasm_backend.load_plugin({str(HEADERS)!r})
+    proxy_wasm_backend.request(plugin)
+    os.kill(proxy_wasm_backend.process.process.pid, signal.SIGKILL)
+    proxy_wasm_backend.process.process.wait(timeout=10)
+    outcome = proxy_wasm_backend.request(plugin)
+    assert outcome.status == 200 and proxy_wasm_backend.starts == 2
+    assert any("signal 9 (SIGKILL) after request 1" in d for d in outcome.diagnostics)
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:xdist", "--proxy-wasm-backend", "envoy")
+    result.assert_outcomes(passed=1)
