@@ -119,7 +119,11 @@ class EnvoyProcess:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self._raise(f"exited with code {self.process.returncode}")
+                from .faults import exit_text
+
+                self._raise(
+                    f"exited with {exit_text(self.process.returncode)}"
+                )  # "code 1", "signal 6 (SIGABRT)"
             if self.admin_file.exists() and self.admin_file.read_text().strip():
                 self.admin = "http://" + self.admin_file.read_text().strip()
                 port = self._listener_port()
