@@ -279,3 +279,40 @@ def test_restarted(proxy_wasm_backend):
     )
     result = pytester.runpytest_subprocess("-p", "no:xdist", "--proxy-wasm-backend", "envoy")
     result.assert_outcomes(passed=1)
+
+
+CRASH_AT_CONFIGURE = """
+(module
+  (import "env" "proxy_grpc_call"
+    (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "authorino")
+  (global $next (mut i32) (i32.const 1024))
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "malloc") (param $n i32) (result i32) (local $p i32)
+    (local.set $p (global.get $next))
+    (global.set $next (i32.add (global.get $next) (local.get $n)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (drop (call $call (i32.const 100) (i32.const 9) (i32.const 100) (i32.const 1) (i32.const 100)
+      (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 1000)
+      (i32.const 200)))
+    (i32.const 1)))
+"""
+
+
+def test_a_crash_at_configure_is_a_start_failure_on_both_backends(tmp_path: Path) -> None:
+    import wasmtime
+
+    from pytest_proxy_wasm import Host, PluginStartError
+    from pytest_proxy_wasm.backends.envoy.process import EnvoyStartError
+
+    module = bytes(wasmtime.wat2wasm(CRASH_AT_CONFIGURE))
+    with Host() as host, pytest.raises(PluginStartError, match="proxy_on_configure failed: proxy_crash: "):
+        host.load_plugin(module)
+    with EnvoyBackend(tmp_path / "envoy") as envoy, pytest.raises(EnvoyStartError) as failure:
+        envoy.load_plugin(module)
+    assert failure.value.reason == "exited with signal 6 (SIGABRT)"
+    assert "panic: unset oneof" in failure.value.log_tail
