@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth authz_shim)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -26,6 +26,7 @@ declare -A DESCRIPTIONS=(
   [canary]="math/rand draw per request against canary_percent (pluginConfig); sets x-canary: true|false"
   [jwt_auth]="Gateway-style HS256 JWT check: exp/nbf against proxy_get_current_time_nanoseconds; x-jwt-sub upstream"
   [service_ticker]="Root-only service (twin of rust/service): ticks count in shared data (CAS), enqueue an event, HTTP callout report"
+  [authz_shim]="External-authorization shim: unary gRPC Check to the cluster 'authorino' (pluginConfig cluster); crashes Envoy 1.40 with that name (issue 25)"
 )
 
 if [ $# -gt 0 ]; then

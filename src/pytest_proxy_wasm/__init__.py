@@ -17,6 +17,7 @@ from .host.host import Host
 from .host.http import HttpStream
 from .host.options import HostOptions
 from .host.plugin import Plugin
+from .host.proxy_crash import ProxyCrash
 from .host.runtime import Runtime
 from .outcome import LogRecord, Outcome, UpstreamRequest
 
@@ -39,6 +40,7 @@ __all__ = [
     "Plugin",
     "PluginFailedError",
     "PluginStartError",
+    "ProxyCrash",
     "ProxyWasmError",
     "Runtime",
     "UnknownAbiVersionError",

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from . import check_cli
 from .backends import BackendMismatch, make_backend
+from .backends.envoy.faults import EnvoyFault
 from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
 from .host.clock_start import NOW_FORMATS, parse_now
 from .host.options import HostOptions
+from .host.proxy_crash import ProxyCrash
 from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
@@ -174,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 EXIT_MISMATCH = 3  # run --backend diff: the emulator and Envoy disagreed (README, "From the shell")
+EXIT_PROXY_FAULT = 4  # Envoy exited, hung or refused, or the emulator says the plugin crashes Envoy
 
 
 def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
@@ -198,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args)) if hasattr(args, "handler") else run(args)
     except BackendMismatch as exc:
         return _mismatch(exc, bool(getattr(args, "json", False)))
+    except (EnvoyFault, ProxyCrash) as exc:
+        print(f"pytest-proxy-wasm: {exc}", file=sys.stderr)
+        return EXIT_PROXY_FAULT
     except ProxyWasmError as exc:
         print(f"pytest-proxy-wasm: {exc}", file=sys.stderr)
         return 2

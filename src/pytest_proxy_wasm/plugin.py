@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import fields
@@ -65,6 +66,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="trace every hostcall and callback (Outcome.trace; shown in the report of a failing test)",
+    )
+    group.addoption(
+        "--proxy-wasm-reuse-envoy",
+        action="store_true",
+        default=os.environ.get("PYTEST_PROXY_WASM_REUSE_ENVOY", "") not in ("", "0"),
+        help="envoy/container backends: keep one Envoy across tests and restart it only when a test's "
+        "configuration differs (VM state, shared data and metrics then carry over; docs/backends.md)",
     )
     group.addoption(
         "--proxy-wasm-strict",
@@ -194,20 +202,19 @@ def proxy_wasm_backend(
         reason = envoy_unavailable_reason(name)
         if reason:
             pytest.skip(reason)
-    backend = make_backend(
-        name,
-        runtime=proxy_wasm_runtime,
-        options=proxy_wasm_host_options,
-        workdir=tmp_path / "envoy" if name != "emulator" else None,
-    )
-    if hasattr(backend, "description"):  # e.g. the container backend's image, in junitxml reports
-        request.node.user_properties.append(("proxy_wasm_backend", backend.description))
-    watch_host(request.node, getattr(backend, "emulator", backend))
-    try:
+    from .backends.envoy.pool import REUSABLE_BACKENDS, backend_for_test, envoy_pool
+
+    options = proxy_wasm_host_options
+    pool = envoy_pool(request.config) if name in REUSABLE_BACKENDS else None
+    kind = (name, options.workers, options.trace, options.restart_envoy_after_exit)
+    workdir = envoy_workdir(request, tmp_path, pool is not None) if name != "emulator" else None
+    make = functools.partial(make_backend, name, runtime=proxy_wasm_runtime, options=options, workdir=workdir)
+    with backend_for_test(pool, kind, make) as backend:
+        if hasattr(backend, "description"):  # e.g. the container backend's image, in junitxml reports
+            request.node.user_properties.append(("proxy_wasm_backend", backend.description))
+        watch_host(request.node, getattr(backend, "emulator", backend))
         yield backend
         backend.check()
-    finally:
-        backend.close()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -217,6 +224,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call":
         add_host_sections(item, report)
     return report
+
+
+def envoy_workdir(request: pytest.FixtureRequest, tmp_path: Path, shared: bool) -> Path:
+    """The test's own directory, or one for the session when the Envoy is reused across tests."""
+    factory = getattr(request.config, "_tmp_path_factory", None)
+    return factory.mktemp("envoy-shared") if shared and factory is not None else tmp_path / "envoy"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from .backends.envoy.pool import POOL_KEY
+
+    pool = config.stash.get(POOL_KEY, None)
+    if pool is not None:
+        pool.close()
 
 
 def envoy_unavailable_reason(name: str) -> str | None:

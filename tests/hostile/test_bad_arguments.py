@@ -267,6 +267,10 @@ def cases(spec: Hostcall) -> list[Case]:
                 variant(f"arg{i} unknown {role} {unknown:#x}", {i: unknown})
         if role == "value":
             variant(f"arg{i} huge value", {i: huge})
+    if spec.name in ("proxy_grpc_call", "proxy_grpc_stream"):
+        # empty service bytes parse as a GrpcService without a target: Envoy 1.40 aborts, and the
+        # emulator says so with ProxyCrash (tests/host/test_grpc_service.py), not a status
+        out = [case for case in out if case.label != "arg1 size zero"]
     assert len(out) <= MAX_CASES
     return out
 

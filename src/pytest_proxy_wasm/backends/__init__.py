@@ -23,6 +23,21 @@ def make_backend(
 ) -> Backend:
     """Create a backend by name; the caller owns it and must ``close()`` it."""
     workers = options.workers if options is not None else 1  # Envoy's --concurrency agrees
+    backend = _make(name, runtime, options, workdir, image, workers)
+    envoy = getattr(backend, "envoy", backend)  # diff mode: its Envoy side
+    if options is not None and hasattr(envoy, "restart_after_exit"):
+        envoy.restart_after_exit = options.restart_envoy_after_exit  # docs/backends.md "Envoy faults"
+    return backend
+
+
+def _make(
+    name: str,
+    runtime: Runtime | None,
+    options: HostOptions | None,
+    workdir: Path | None,
+    image: str | None,
+    workers: int,
+) -> Backend:
     if name == "emulator":
         return EmulatorBackend(runtime, options)
     if name == "envoy":

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import ExpectationError
 from ..host.abi.enums import FailurePolicy
 from ..host.callouts import HttpCallExpectation, HttpCallRecord
 from ..host.grpc_fakes import GrpcCallRecord, GrpcExpectation
 from ..host.options import ConfigInput
+from ..host.proxy_crash import ProxyCrash
 from ..host.trace_diff import divergence_report
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .base import Backend, Headers
@@ -281,8 +282,11 @@ class DiffBackend:
         chain = None if plugins is None else list(plugins) if isinstance(plugins, list | tuple) else [plugins]
         twins = None if chain is None else [self.twins[id(p)] for p in chain]
         before = len([r for r in self.emulator.logs if r.source != "host"])
-        emulated = self.emulator.connect(chain, **kwargs)
-        real = self.envoy.connect(twins, **kwargs)
+        try:
+            emulated = self.emulator.connect(chain, **kwargs)
+        except ProxyCrash as crash:
+            _both_crash(crash, lambda: self.envoy.connect(twins, **kwargs))
+        real = _envoy_side(lambda: self.envoy.connect(twins, **kwargs), emulated)
         left = comparable_tcp(emulated, emulated.logs[before:])
         left["metrics"] = self._without_histograms(left["metrics"])
         _raise(_diff(left, comparable_tcp(real)), emulated, real)
@@ -295,8 +299,11 @@ class DiffBackend:
         if not any(k.lower() in ("x-request-id", b"x-request-id") for k, _ in headers):
             self.requests += 1  # the same request id on both sides, as a client would send it
             headers.append(("x-request-id", f"pytest-proxy-wasm-{self.requests}"))
-        emulated = self.emulator.request(chain, headers=headers, **kwargs)
-        real = self.envoy.request(twins, headers=headers, **kwargs)
+        try:
+            emulated = self.emulator.request(chain, headers=headers, **kwargs)
+        except ProxyCrash as crash:  # the emulator says Envoy aborts here: does it?
+            _both_crash(crash, lambda: self.envoy.request(twins, headers=headers, **kwargs))
+        real = _envoy_side(lambda: self.envoy.request(twins, headers=headers, **kwargs), emulated)
         left, right = comparable(emulated), comparable(real)
         left["metrics"] = self._without_histograms(left["metrics"])
         self.last_answers = (emulated, real)
@@ -338,6 +345,33 @@ class DiffBackend:
     def close(self) -> None:
         self.emulator.close()
         self.envoy.close()
+
+
+def _envoy_side(run: Any, emulated: Any) -> Any:
+    """Envoy's side of an exchange; an Envoy that died or hung is the difference (docs/backends.md)."""
+    from .envoy.faults import EnvoyFault
+
+    try:
+        return run()
+    except EnvoyFault as fault:
+        status = getattr(emulated, "status", None)
+        answered = f"answered {status}" if status is not None else f"closed by {emulated.closed_by}"
+        line = f"{fault.summary}; the emulator {answered}"
+        raise BackendMismatch(f"the emulator and Envoy disagree\n  {line}\n{fault}", [line]) from fault
+
+
+def _both_crash(crash: ProxyCrash, run: Any) -> NoReturn:
+    """The emulator predicts an Envoy crash: agreement re-raises it (with Envoy's words), else a mismatch."""
+    from .envoy.faults import EnvoyFault
+
+    try:
+        real = run()
+    except EnvoyFault as fault:
+        crash.envoy = fault.summary  # type: ignore[attr-defined]
+        raise crash from fault
+    answered = getattr(real, "status", None)
+    line = f"the emulator says {crash.summary}; Envoy answered {answered} and runs on"
+    raise BackendMismatch(f"the emulator and Envoy disagree\n  {line}", [line]) from crash
 
 
 class _Mirror:

@@ -13,11 +13,13 @@ The result is a plain JSON-able dict (``classification`` in every case record an
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from ..errors import ModuleLoadError, PluginStartError
 from ..host.abi.signatures import callbacks_for
 from ..host.plugin import Plugin
+from ..host.proxy_crash import ProxyCrash
 from ..host.sdk_exports import sdk_exports
 from .cases import Case, CaseRun
 
@@ -106,7 +108,8 @@ def classify(run: CaseRun) -> dict[str, Any]:
     tcp_refused = tcp.get("callback") == "proxy_on_context_create"
     http_refused = http.get("callback") == "proxy_on_context_create"
     if not tcp_refused and "callback" not in tcp and exported & TCP_CALLBACKS:
-        http_refused = http_refused or http.get("callback") == "proxy_on_request_headers"
+        crashed = str(http.get("failure", "")).startswith("proxy_crash")  # a call made: the context is real
+        http_refused = http_refused or (http.get("callback") == "proxy_on_request_headers" and not crashed)
     if not http_refused and "callback" not in http and exported & HTTP_CALLBACKS:
         tcp_refused = tcp_refused or tcp.get("callback") == "proxy_on_new_connection"
     # An SDK that keeps serving a stream type its root creates no context for shows it by doing nothing:
@@ -140,12 +143,13 @@ def _probe(run: CaseRun, kind: str) -> dict[str, Any]:
     timer = plugin.root.tick_period_ms
     started = dict(plugin.vm.hostcall_counts)
     before = dict(plugin.vm.calls)
-    if kind == "http":
-        host.request(
-            plugin, method="POST", path="/", headers=[("x-probe", "1")], body=b"{}", upstream_body=b"ok"
-        )
-    else:
-        host.connect(plugin, downstream=[b"ping"], upstream_reply=[b"pong"])
+    with contextlib.suppress(ProxyCrash):  # the probe still saw the callbacks (lifecycle.envoy_survives)
+        if kind == "http":
+            host.request(
+                plugin, method="POST", path="/", headers=[("x-probe", "1")], body=b"{}", upstream_body=b"ok"
+            )
+        else:
+            host.connect(plugin, downstream=[b"ping"], upstream_reply=[b"pong"])
     made = {n: c - started.get(n, 0) for n, c in plugin.vm.hostcall_counts.items() if c - started.get(n, 0)}
     return {
         **_failure(plugin, before),

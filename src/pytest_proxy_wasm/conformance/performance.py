@@ -16,7 +16,7 @@ from ..host.host import Host
 from ..host.http import HttpStream
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
-from .cases import CaseRun, case, check
+from .cases import CaseFailure, CaseRun, case, check
 from .support import STANDARD_REQUESTS
 
 ROUNDS = 60
@@ -154,7 +154,13 @@ def envoy_latency(run: CaseRun) -> None:
             )
         ]
 
-    report = measure([], requests=LOAD_REQUESTS, seconds=LOAD_SECONDS, connections=16, specs=chain)
+    from ..backends.envoy.faults import EnvoyFault
+
+    try:
+        report = measure([], requests=LOAD_REQUESTS, seconds=LOAD_SECONDS, connections=16, specs=chain)
+    except EnvoyFault as fault:  # a finding on Envoy itself (lifecycle.envoy_survives explains a crash)
+        run.details["envoy_fault"] = str(fault)
+        raise CaseFailure(fault.summary) from None
     baseline, loaded = report["envoy_without_plugins"], report["envoy_with_plugins"]
     figures = {
         "plugin_cpu_us_per_request": report["plugin_cpu_us_per_request"],

@@ -16,6 +16,7 @@ import pytest
 
 from ..clock_option import run_start_ns
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
+from ..host.proxy_crash import ProxyCrash
 from ..host.runtime import Runtime
 from . import harness
 from .cases import (
@@ -35,7 +36,7 @@ from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
 from .inputs import add_input_options, input_options
 from .registry import load_cases
-from .support import synthetic_callout_failure
+from .support import crash_skip_reason, synthetic_callout_failure
 from .trace_details import failing_trace
 
 HERE = Path(__file__).resolve().parent
@@ -200,6 +201,11 @@ class CaseItem(pytest.Item):
         except AssertionError as exc:
             if not isinstance(exc, CaseFailure):
                 harness.raise_vm_faults(case.id, run)
+            crash = next((h.proxy_crash for h in run.hosts if h.proxy_crash), None)
+            if (
+                crash is not None and case.id != "lifecycle.envoy_survives"
+            ):  # the failure is the crash: reported once
+                pytest.skip(crash_skip_reason(crash))
             try:
                 self.evidence = self._finding(run)
             except Exception as broken:  # building the evidence is our code: a fault there is ours
@@ -212,6 +218,8 @@ class CaseItem(pytest.Item):
             if owner != case.id:
                 pytest.skip(f"the module does not load ({owner} fails): {exc.reason}")
             raise AssertionError(exc.reason) from None
+        except ProxyCrash as exc:  # lifecycle.envoy_survives reports it; the case cannot go on
+            pytest.skip(crash_skip_reason(exc))
         except PluginStartError as exc:
             harness.raise_vm_faults(case.id, run)
             if case.id != "lifecycle.start_configure":

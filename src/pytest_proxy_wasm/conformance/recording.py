@@ -12,6 +12,7 @@ from ..host.failures import VmFailure
 from ..host.host import Host
 from ..host.options import HostOptions
 from ..host.plugin import Plugin
+from ..host.proxy_crash import ProxyCrash
 from ..host.runtime import Runtime
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .evidence import LOG_LINES, Exchange, PluginSetup
@@ -62,7 +63,11 @@ class RecordingHost(Host):
     def request(self, plugins: Plugin | Iterable[Plugin] | None = None, **kwargs: Any) -> Outcome:
         chain = self._chain(plugins)
         before = [p.vm.failure for p in chain]
-        outcome = super().request(chain, **kwargs)
+        try:
+            outcome = super().request(chain, **kwargs)
+        except ProxyCrash as crash:  # the exchange Envoy would crash on is the evidence (and replayed)
+            self._record(chain, before, kwargs, crash_outcome(crash))
+            raise
         self._record(chain, before, kwargs, outcome)
         return outcome
 
@@ -111,6 +116,14 @@ class RecordingHost(Host):
         recorded.append(exchange)
         if len(recorded) > 400:  # keep the first (a baseline) and the latest
             del recorded[1:200]
+
+
+CRASH_DETAILS = "proxy crash"  # an emulated exchange Envoy would not survive (replay.py)
+
+
+def crash_outcome(crash: ProxyCrash) -> Outcome:
+    """What the client of a crashing Envoy gets: no answer; the crash named as the failure."""
+    return Outcome(None, [], b"", None, [], plugin_failed=crash.summary, details=CRASH_DETAILS, reset=True)
 
 
 def setup(plugin: Plugin, target_sha: str | None, module_bytes: Mapping[str, bytes]) -> PluginSetup:

@@ -12,7 +12,10 @@ EXTRA_MODULES = ("tcp_variants",)
 # Areas whose cases send HTTP requests: they apply to HTTP filters unless a case says otherwise.
 HTTP_AREAS = ("http_robustness", "performance", "differential")
 
-EXTRA = ("misuse",)  # case modules named after what they check, not an area (their cases name one)
+EXTRA = (
+    "misuse",
+    "proxy_crash",
+)  # case modules named after what they check, not an area (their cases name one)
 
 
 def load_cases() -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..backends.envoy.faults import EnvoyFault
 from ..errors import ProxyWasmError
 from ..outcome import Outcome
 from .evidence import Evidence, Exchange, outcome_summary, panic_lines
+from .recording import CRASH_DETAILS
 
 CONFIRMED, EMULATOR_ONLY, NOT_REPLAYED = "confirmed", "emulator only", "not replayed"
 
@@ -27,7 +29,8 @@ def envoy_label() -> str:
 
 
 def _not_replayed(reason: str) -> dict[str, Any]:
-    return {"verdict": NOT_REPLAYED, "label": "not replayed on Envoy", "detail": reason, "outcomes": []}
+    return {"verdict": NOT_REPLAYED, "label": "not replayed on Envoy", "detail": reason, "outcomes": [],
+            "panic": []}  # fmt: skip
 
 
 def _why_not(exchanges: list[Exchange]) -> str | None:
@@ -75,6 +78,10 @@ def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dic
             return outcome_summary(backend.connect(handles, **exchange.request)), _lines(backend)
         outcome: Outcome = backend.request(handles, **exchange.request)
         return outcome_summary(outcome), _lines(backend)
+    except EnvoyFault as fault:  # Envoy died (or hung): the summary says how, the log tail shows it
+        summary = {"status": None, "local_reply": False, "plugin_failed": None, "hung": False,
+                   "reset": True, "details": "", "envoy_fault": fault.summary}  # fmt: skip
+        return summary, _lines(backend) + fault.log_tail.splitlines()
     except ProxyWasmError as exc:  # Envoy refused the plugin (start or configure failed)
         summary = {"status": None, "local_reply": False, "plugin_failed": str(exc), "hung": False,
                    "reset": False, "details": "plugin refused at start"}  # fmt: skip
@@ -90,7 +97,10 @@ def _lines(backend: Any) -> list[str]:
 
 
 def _same(emulator: dict[str, Any], envoy: dict[str, Any]) -> bool:
-    """Envoy shows the finding too: both plugins failed, or the same answer (TCP: same closer and bytes)."""
+    """Envoy shows the finding too: both plugins failed, or the same answer (TCP: same closer and bytes);
+    an exchange the emulator says crashes Envoy is confirmed only by an Envoy that died on it."""
+    if emulator.get("details") == CRASH_DETAILS or envoy.get("envoy_fault"):
+        return emulator.get("details") == CRASH_DETAILS and bool(envoy.get("envoy_fault"))
     if emulator["plugin_failed"] and envoy["plugin_failed"]:
         return True
     keys = ("status", "closed_by", "client_received")
@@ -100,6 +110,10 @@ def _same(emulator: dict[str, Any], envoy: dict[str, Any]) -> bool:
 
 
 def _result(outcome: dict[str, Any]) -> str:
+    if outcome.get("envoy_fault"):  # "Envoy 1.40 (pid N) exited with ...": the label is said already
+        return str(outcome["envoy_fault"]).split(") ", 1)[-1]
+    if outcome.get("details") == CRASH_DETAILS:
+        return "says Envoy crashes here"
     failed = " (plugin failed)" if outcome["plugin_failed"] else ""
     if "closed_by" in outcome:
         return f"closed by {outcome['closed_by']}, client got {outcome['client_received']}{failed}"

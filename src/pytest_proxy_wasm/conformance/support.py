@@ -310,3 +310,8 @@ def assert_same(
             "difference comes from the plugin's random draws, not from state"
         )
     raise CaseFailure(f"{what} (same on every random seed 0-{max(SEEDS)}): " + "; ".join(diff))
+
+
+def crash_skip_reason(crash: Any) -> str:
+    """Why a case is skipped when the plugin crashes Envoy: lifecycle.envoy_survives reports it once."""
+    return f"the plugin crashes Envoy (lifecycle.envoy_survives fails): {crash.summary}"

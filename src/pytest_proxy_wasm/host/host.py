@@ -22,6 +22,7 @@ from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
 from .plugin import Plugin
 from .properties import PropertyValue, StreamInfo
+from .proxy_crash import ProxyCrash
 from .request_head import split_host
 from .runtime import CompiledModule, Runtime
 from .scheduler import Scheduler
@@ -60,6 +61,12 @@ def _plugin_name(module: str | os.PathLike[str] | bytes | CompiledModule, name: 
 
 class Host(CalloutDeclarations):
     """Everything one Envoy process would hold for the test: create one per test (the fixture does)."""
+
+    proxy_crash: ProxyCrash | None = None  # set when a plugin did what makes Envoy abort (proxy_crash.py)
+
+    def crashed(self) -> None:  # the crash Envoy would have had, for this exchange and every later one
+        if self.proxy_crash is not None:
+            raise self.proxy_crash
 
     def __init__(self, runtime: Runtime | None = None, options: HostOptions | None = None) -> None:
         self._owns_runtime = runtime is None
@@ -234,6 +241,7 @@ class Host(CalloutDeclarations):
         target = self.clock.monotonic_ns + int(milliseconds * 1_000_000)
         while (found := self.scheduler.next_due(target)) is not None:
             self.scheduler.fire(*found)
+            self.crashed()
         self.clock.advance_ns(max(0, target - self.clock.monotonic_ns))
 
     # -- stream intents (deferred until the callback returns, as Envoy does) --------------------------
@@ -333,6 +341,7 @@ class Host(CalloutDeclarations):
             _pair_list(upstream_trailers) if upstream_trailers is not None else None,
         )
         first = len(self.tracer.records) if self.tracer is not None else 0
+        self.crashed()
         outcome = exchange.run(
             method=method,
             path=path,
@@ -343,6 +352,7 @@ class Host(CalloutDeclarations):
             trailers=trailers,
             upstream=response,
         )
+        self.crashed()
         return with_trace(self, outcome, first)
 
     def close(self) -> None:
@@ -386,4 +396,7 @@ class Host(CalloutDeclarations):
         )
         chunks = [downstream] if isinstance(downstream, bytes | str) else list(downstream)
         first = len(self.tracer.records) if self.tracer is not None else 0
-        return with_trace(self, TcpConnection(self, chain).run(chunks, upstream_reply, close_from), first)
+        self.crashed()
+        outcome = TcpConnection(self, chain).run(chunks, upstream_reply, close_from)
+        self.crashed()
+        return with_trace(self, outcome, first)

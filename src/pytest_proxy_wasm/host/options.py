@@ -58,6 +58,9 @@ class HostOptions:
     trace: bool = False  # record every hostcall and callback (Outcome.trace); free when off
     strict: bool = False  # any misuse diagnostic fails the test (pytest) or the case (check)
     diverge_hostcall: str = ""  # test-only: this hostcall answers NOT_FOUND, to exercise the trace diff
+    # Envoy backends: after Envoy exited (or hung), start a new one at the next use (said in that
+    # Outcome's diagnostics) instead of raising the fault again; never done unless asked
+    restart_envoy_after_exit: bool = False
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)

@@ -16,6 +16,7 @@ from .abi.signatures import callbacks_for
 from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .memory import GuestMemory, GuestMemoryError
 from .native import ADDRESS_SPACE
+from .proxy_crash import ProxyCrash
 from .runtime import CompiledModule, Runtime
 from .sdk_exports import known_sdk_export
 from .vm_trace import traced_allocate, traced_call
@@ -227,7 +228,9 @@ class VM:
             return None
         except BaseException as exc:  # a hostcall raised: wasmtime-py re-raises it here
             self.pending_fault = (
-                exc if isinstance(exc, ProcExit) else HarnessFault(f"{type(exc).__name__}: {exc}")
+                exc
+                if isinstance(exc, ProcExit | ProxyCrash)
+                else HarnessFault(f"{type(exc).__name__}: {exc}")
             )
             self._fail_from_call(name, native.CallResult(str(exc), None))
             return None
@@ -293,6 +296,10 @@ class VM:
         fault, self.pending_fault = self.pending_fault, None
         if isinstance(fault, ProcExit):
             self.fail(name, f"proc_exit({fault.code}) called", "proc_exit")
+        elif isinstance(fault, ProxyCrash):  # Envoy would abort here: the host raises it (host.py)
+            fault.callback, fault.plugin = name, self.name
+            self.fail(name, fault.reason, "proxy_crash")
+            self.host.proxy_crash = fault
         elif fault is not None:
             self.fail(name, f"{type(fault).__name__}: {fault}", "harness_fault")
             self.harness_fault = fault
@@ -327,6 +334,9 @@ class VM:
         if isinstance(exc, ProcExit):
             self.pending_fault = exc
             return native.new_trap(f"proc_exit({exc.code})")
+        if isinstance(exc, ProxyCrash):
+            self.pending_fault = exc
+            return native.new_trap(f"Envoy crash in {name}")
         if not isinstance(exc, Exception):
             self.pending_fault = exc
         else:

@@ -30,10 +30,11 @@ from .process import EnvoyProcess, EnvoyStartError
 from .tcp import TcpUpstream
 from .tcp_connections import TcpConnections, count_lines
 from .trace_lines import misuse_of, parse_trace
-from .wire import Message, encode_request, exchange
+from .watch import FaultWatch
+from .wire import Message, encode_request
 
 
-class EnvoyBackend(TcpConnections, CalloutDeclarations):
+class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
     """Starts (and restarts, when the chain or clusters change) one Envoy; everything on 127.0.0.1."""
 
     name = "envoy"
@@ -149,6 +150,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         direct_response: tuple[int, bytes] | None = None,
         services: Sequence[PluginSpec] | None = None,
     ) -> EnvoyProcess:
+        self._before_use()
         services = list(self.services if services is None else services)
         grpc_clusters = tuple((n, self.grpc.unreachable(n)) for n in self.grpc.clusters())
         key = (
@@ -288,10 +290,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         wire_request = encode_request(
             method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
-        try:
-            response = exchange(process.port, wire_request, method)
-        except TimeoutError:
-            response = None
+        response = self._watched(process.port, wire_request, method)
         entry = access_log.next_entry()
         deletes = sum(not spec.network for spec in chain)
 
@@ -307,6 +306,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
             return stream_gone and answered >= calls and grpc_done >= unary
 
         logs = self._consume_log(settle=0.5, until=settled)
+        self._after_response(response)
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
     def _outcome(
@@ -335,7 +335,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         return {
             "plugin_failed": self._failed,
             "metrics": self.metrics(),
-            "diagnostics": list(self._last_failures) + [str(m) for m in misuse],
+            "diagnostics": self._take_restart_notes() + list(self._last_failures) + [str(m) for m in misuse],
             "backend": self.name,
             "trace": list(self._last_trace),
             "misuse": misuse,
@@ -349,6 +349,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
 
     def advance(self, milliseconds: float) -> None:
         time.sleep(milliseconds / 1000)
+        self._still_alive(f"{self._where()}, during advance({milliseconds:g})")
         if self.process is not None:
             self._consume_log()
 
@@ -365,6 +366,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         del self.records[:]
 
     def check(self) -> None:
+        self._check_alive_at_end()
         self.callouts.check()
         self.grpc.check()
 

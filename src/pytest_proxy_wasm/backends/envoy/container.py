@@ -269,6 +269,23 @@ class EnvoyContainer(EnvoyProcess):
         if container is not None:
             container.stop()
 
+    in_container = True
+
+    def exit_code(self) -> int | None:
+        self._checked = 0.0
+        return self._exit_code()
+
+    def identity(self) -> str:
+        wrapped = self.container.get_wrapped_container() if self.container is not None else None
+        return f"container {wrapped.short_id}" if wrapped is not None else "container not started"
+
+    def output_lines(self) -> list[str]:
+        try:
+            output = self.container.get_wrapped_container().logs().decode("utf-8", "replace")
+        except Exception:  # removed under us
+            return []
+        return str(output).splitlines()
+
 
 class EnvoyContainerBackend(EnvoyBackend):
     """The Envoy backend with Envoy inside an image (official, pulled, or built from the wheel)."""

@@ -124,6 +124,15 @@ def on_envoy(process: EnvoyProcess, run: Callable[[int], dict[str, Any]]) -> dic
     completed = process.stats().get(COMPLETED, 0)
     cpu = cpu_seconds(pid)
     report = run(process.port)
+    if not process.running():  # the chain crashed Envoy under load: say so, not a refused stats call
+        from .faults import EnvoyExited, exit_text, log_excerpt, panic_line
+
+        lines = process.all_log_lines()
+        how = exit_text(process.exit_code(), container=process.in_container)
+        raise EnvoyExited(
+            f"Envoy ({process.identity()}) exited with {how} during the load run; {panic_line(lines[-200:])}",
+            log_excerpt(lines, process.output_lines()),
+        )
     cpu = cpu_seconds(pid) - cpu
     served = process.stats().get(COMPLETED, 0) - completed
     return {

@@ -54,6 +54,8 @@ def envoy_version(binary: Path | None = None) -> str:
 class EnvoyProcess:
     """One Envoy. ``start()`` returns when the listener accepts traffic or raises ``EnvoyStartError``."""
 
+    in_container = False  # exit codes 128+N mean signal N
+
     def __init__(
         self,
         config_path: Path,
@@ -117,7 +119,11 @@ class EnvoyProcess:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self._raise(f"exited with code {self.process.returncode}")
+                from .faults import exit_text
+
+                self._raise(
+                    f"exited with {exit_text(self.process.returncode)}"
+                )  # "code 1", "signal 6 (SIGABRT)"
             if self.admin_file.exists() and self.admin_file.read_text().strip():
                 self.admin = "http://" + self.admin_file.read_text().strip()
                 port = self._listener_port()
@@ -196,6 +202,23 @@ class EnvoyProcess:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    # -- what the fault reports read (backends/envoy/faults.py) --------------------------------------
+
+    def exit_code(self) -> int | None:
+        """The return code once Envoy exited (negative: killed by that signal), else ``None``."""
+        return self.process.poll() if self.process is not None else None
+
+    def identity(self) -> str:
+        return f"pid {self.process.pid}" if self.process is not None else "not started"
+
+    def all_log_lines(self) -> list[str]:
+        return self.log_file.read_text(errors="replace").splitlines() if self.log_file.exists() else []
+
+    def output_lines(self) -> list[str]:
+        """What Envoy wrote to stderr (its crash dump goes there too)."""
+        path = self.workdir / "envoy.stderr"
+        return path.read_text(errors="replace").splitlines() if path.exists() else []
 
     def stop(self) -> None:
         process, self.process = self.process, None

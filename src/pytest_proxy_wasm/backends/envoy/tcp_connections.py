@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...outcome import LogRecord, TcpOutcome
 from ..spec import PluginSpec
@@ -33,6 +33,12 @@ class TcpConnections:
     def _observed(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    if TYPE_CHECKING:  # FaultWatch's (watch.py), later in EnvoyBackend's bases: no stub may shadow them
+
+        def _watched_connection(self, run: Any) -> Any: ...
+
+        def _still_alive(self, what: str) -> None: ...
+
     def connect(
         self,
         plugins: Any = None,
@@ -46,10 +52,13 @@ class TcpConnections:
         process = self._ensure(chain, network=True)
         self._consume_log()
         chunks = chunks_of([downstream] if isinstance(downstream, bytes | str) else list(downstream))
-        result = drive(process.port, self.tcp_upstream, chunks, upstream_reply, close_from)
+        result = self._watched_connection(
+            lambda: drive(process.port, self.tcp_upstream, chunks, upstream_reply, close_from)
+        )
         logs = self._consume_log(
             settle=0.5, until=lambda lines: count_lines(lines, "proxy_on_delete(") >= len(chain)
         )
+        self._still_alive(f"during connection {getattr(self, 'exchanges', 0)}, after it closed")
         return TcpOutcome(
             upstream_received=result.upstream_received,
             client_received=result.client_received,

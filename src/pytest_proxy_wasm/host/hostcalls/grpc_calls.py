@@ -4,7 +4,8 @@ Sources: proxy-wasm-cpp-host ``src/exports.cc`` (memory checks first, the token 
 everything acts on the root of the effective context) and Envoy ``context.cc`` (``grpcCall``,
 ``grpcStream``: bytes that are not a serialized ``GrpcService`` are a cluster name, and an unknown
 cluster is PARSE_FAILURE; ``grpcSend``/``grpcClose``/``grpcCancel``: BAD_ARGUMENT for a token of the
-wrong kind, NOT_FOUND for an unknown one). The emulator always treats the service bytes as a cluster name.
+wrong kind, NOT_FOUND for an unknown one). The service bytes are first parsed as Envoy parses them
+(``host/grpc_service.py``): a GrpcService without a target crashes Envoy 1.40 (``ProxyCrash``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from ..abi.enums import WasmResult
 from ..abi.pairs import decode_pairs
+from ..grpc_service import grpc_service_target
+from ..proxy_crash import grpc_call_crash
 from . import hostcall
 
 if TYPE_CHECKING:
@@ -37,7 +40,15 @@ def _open(
     ret_token: int,
 ) -> int:
     memory = vm.memory
-    cluster = _text(memory.read(*service))
+    raw_service = memory.read(*service)
+    cluster = _text(raw_service)
+    parsed = grpc_service_target(raw_service)
+    if parsed is not None and not parsed.target:
+        raise grpc_call_crash(f"proxy_grpc_{kind}", raw_service)
+    if parsed is not None and parsed.target == "envoy_grpc":
+        cluster = parsed.cluster_name  # Envoy uses the message's cluster (skip_cluster_check)
+    elif parsed is not None:
+        raise NotImplementedError(f"a GrpcService with {parsed.target} (Envoy's Google gRPC client)")
     name = _text(memory.read(*service_name))
     method_name = _text(memory.read(*method))
     pairs = decode_pairs(memory.read(*metadata)) or []
