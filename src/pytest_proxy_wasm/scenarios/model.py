@@ -241,7 +241,6 @@ class Expect(Model):
 
     status: int | None = None
     headers: dict[str, Any] | None = None
-    trailers: dict[str, Any] | None = None
     body: Any = None
     local_reply: bool | None = None
     plugin_failed: bool | None = None

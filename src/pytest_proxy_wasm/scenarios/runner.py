@@ -142,6 +142,9 @@ class ScenarioRun:
         self.scenario = scenario
         self.backend = backend
         self.chain: list[Any] = []
+        # Where the current step's logs and call records start (the first step: at the very start,
+        # so what the plugins did while starting counts there).
+        self.logs_from = self.calls_from = self.grpc_from = 0
 
     def start(self) -> None:
         """The clusters first (Envoy starts with them; plugins and services may call out as soon as
@@ -245,13 +248,12 @@ class ScenarioRun:
                 close_after=answer.close_after,
             )
 
-    def run_step(self, index: int, step: Step, logs_from: int) -> StepResult:
+    def run_step(self, index: int, step: Step) -> StepResult:
         backend = self.backend
         # Diff mode: the emulator's records (each exchange's callouts are compared by the backend;
         # calls made while time passes depend on real timing on Envoy and are not compared).
         records: Any = getattr(backend, "emulator", backend)
         result = StepResult(index, step.name)
-        calls_from, grpc_from = len(records.http_calls), len(records.grpc_calls)
         for name, cluster in step.clusters.items():
             self.declare(name, cluster, f"steps[{index}].clusters", replace=True)
         try:
@@ -261,14 +263,17 @@ class ScenarioRun:
         except (BackendMismatch, PluginFailedError) as exc:
             result.error = str(exc)
             result.mismatch = isinstance(exc, BackendMismatch)
-        result.logs = _lines_since(backend, logs_from)
+        result.logs = _lines_since(backend, self.logs_from)
+        http_calls, grpc_calls = records.http_calls[self.calls_from :], records.grpc_calls[self.grpc_from :]
+        self.logs_from, self.calls_from = len(backend.logs), len(records.http_calls)
+        self.grpc_from = len(records.grpc_calls)
         if step.expect is not None and result.error is None:
             outcome = result.outcome
             seen = Observed(
                 outcome,
                 logs=result.logs,
-                http_calls=records.http_calls[calls_from:],
-                grpc_calls=records.grpc_calls[grpc_from:],
+                http_calls=http_calls,
+                grpc_calls=grpc_calls,
                 metrics=dict(outcome.metrics) if outcome is not None else current_metrics(backend),
                 shared_data=shared_data_reader(backend),
                 backend=backend.name,
@@ -323,10 +328,8 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
     run = ScenarioRun(scenario, backend)
     result = ScenarioResult(scenario, backend.name)
     run.start()
-    logs_from = 0
     for index, step in enumerate(scenario.steps):
-        step_result = run.run_step(index, step, logs_from)
-        logs_from = len(backend.logs)
+        step_result = run.run_step(index, step)
         result.steps.append(step_result)
         if step_result.error is not None:
             break
