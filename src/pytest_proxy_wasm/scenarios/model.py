@@ -120,6 +120,7 @@ class PluginDecl(Model):
     name: str | None = None
     failure_policy: str = "FAIL_CLOSED"
     workload: str = ""  # WasmPlugin YAML only: the proxy (as `run --workload` takes it)
+    start_failure: str | None = None  # a regex: the plugin must refuse to start with a matching reason
 
 
 @dataclass

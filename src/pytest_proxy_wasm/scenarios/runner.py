@@ -3,13 +3,15 @@ step in order on the same backend, its expectations checked into a ``StepResult`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend
 from ..backends.diff import BackendMismatch
-from ..errors import ExpectationError, PluginFailedError
+from ..errors import ExpectationError, PluginFailedError, PluginStartError
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .checks import FieldCheck, Observed, check_step
 from .loader import ScenarioError
@@ -69,10 +71,11 @@ class ScenarioResult:
     backend: str
     steps: list[StepResult] = field(default_factory=list)
     error: str | None = None
+    start: list[FieldCheck] = field(default_factory=list)  # plugins[].start_failure, checked
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(s.passed for s in self.steps)
+        return self.error is None and all(c.passed for c in self.start) and all(s.passed for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class ScenarioResult:
             "backend": self.backend,
             "passed": self.passed,
             "error": self.error,
+            "start": [c.to_json() for c in self.start],
             "steps": [s.to_json() for s in self.steps],
         }
 
@@ -88,6 +92,10 @@ class ScenarioResult:
         """Each step's outcome; failing fields as expected against actual."""
         title = self.scenario.name or self.scenario.source or "scenario"
         lines = [f"{title} on {self.backend}: {'PASS' if self.passed else 'FAIL'}"]
+        for check in self.start:
+            lines.append(f"  {check.field}: {'PASS' if check.passed else 'FAIL'}")
+            if not check.passed or verbose:
+                lines += ["    " + line for line in check.describe().splitlines()]
         for step in self.steps:
             lines.append(f"  {step.title()}: {_summary(step)} {'PASS' if step.passed else 'FAIL'}")
             if step.error:
@@ -142,6 +150,7 @@ class ScenarioRun:
         self.scenario = scenario
         self.backend = backend
         self.chain: list[Any] = []
+        self.start_checks: list[FieldCheck] = []
         # Where the current step's logs and call records start (the first step: at the very start,
         # so what the plugins did while starting counts there).
         self.logs_from = self.calls_from = self.grpc_from = 0
@@ -174,23 +183,40 @@ class ScenarioRun:
             return
         if plugin.workload:
             self._refuse(f"plugins[{index}].workload", "only a WasmPlugin YAML module takes a workload")
-        self.chain.append(
-            self.backend.load_plugin(
-                path,
-                plugin_config=plugin.config,
-                vm_config=plugin.vm_config,
-                env=plugin.env,
-                root_id=plugin.root_id,
-                vm_id=plugin.vm_id,
-                name=plugin.name,
-                failure_policy=plugin.failure_policy,
-            )
+        if plugin.start_failure is not None:
+            self._expect_start_failure(plugin, index, path)
+            return
+        self.chain.append(self._start(plugin, path))
+
+    def _expect_start_failure(self, plugin: PluginDecl, index: int, path: Path) -> None:
+        """The plugin must refuse to start (``PluginStartError``); it is then not in the chain."""
+        name = f"plugins[{index}].start_failure"
+        try:
+            handle = self._start(plugin, path)
+        except PluginStartError as exc:
+            reason = str(exc)
+            passed = re.search(plugin.start_failure or "", reason) is not None
+            self.start_checks.append(FieldCheck(name, plugin.start_failure, reason, passed))
+            return
+        self.chain.append(handle)
+        self.start_checks.append(FieldCheck(name, plugin.start_failure, "(the plugin started)", False))
+
+    def _start(self, plugin: PluginDecl, path: Path) -> Any:
+        return self.backend.load_plugin(
+            path,
+            plugin_config=plugin.config,
+            vm_config=plugin.vm_config,
+            env=plugin.env,
+            root_id=plugin.root_id,
+            vm_id=plugin.vm_id,
+            name=plugin.name,
+            failure_policy=plugin.failure_policy,
         )
 
     def _load_wasmplugin(self, plugin: PluginDecl, index: int) -> None:
         from ..istio import Fetcher, load_wasmplugins
 
-        settings = ("config", "vm_config", "env", "root_id", "vm_id", "name")
+        settings = ("config", "vm_config", "env", "root_id", "vm_id", "name", "start_failure")
         given = [name for name in settings if getattr(plugin, name) not in (None, "", {})]
         if plugin.failure_policy != "FAIL_CLOSED":
             given.append("failure_policy")
@@ -328,6 +354,7 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
     run = ScenarioRun(scenario, backend)
     result = ScenarioResult(scenario, backend.name)
     run.start()
+    result.start = run.start_checks
     for index, step in enumerate(scenario.steps):
         step_result = run.run_step(index, step)
         result.steps.append(step_result)
