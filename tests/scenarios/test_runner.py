@@ -185,3 +185,18 @@ def test_a_wasmplugin_yaml_module_takes_no_plugin_settings(tmp_path: Path) -> No
             run_scenario(scenario, backend)
     finally:
         backend.close()
+
+
+def test_settings_the_schema_cannot_check_are_named_with_their_line(tmp_path: Path) -> None:
+    text = "plugins:\n  - module: rust/headers.wasm\n  - module: missing.wasm\nsteps: [{}]\n"
+    backend = EmulatorBackend()
+    try:
+        with pytest.raises(ScenarioError) as info:
+            run_scenario(loads_scenario(text, base_dir=FIXTURES, source="s.yaml"), backend)
+        assert str(info.value) == f"s.yaml:3: plugins[1].module: no such file: {FIXTURES / 'missing.wasm'}"
+        text = "steps:\n  - request: {}\n  - clusters:\n      x:\n        grpc: [{answers: [{}]}]\n"
+        with pytest.raises(ScenarioError, match=r"^s\.yaml:5: steps\[1\]\.clusters\.x\.grpc: gRPC answers"):
+            run_scenario(loads_scenario(text, source="s.yaml"), backend)
+        assert backend.plugins == []  # refused before anything started
+    finally:
+        backend.close()

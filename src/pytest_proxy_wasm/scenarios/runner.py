@@ -158,12 +158,28 @@ class ScenarioRun:
     def start(self) -> None:
         """The clusters first (Envoy starts with them; plugins and services may call out as soon as
         they start), then the services, then the chain."""
+        self._check_settings()
         for name, cluster in self.scenario.clusters.items():
-            self.declare(name, cluster, "clusters")
+            self.declare(name, cluster)
         for service in self.scenario.services:
             self._load_service(service)
         for index, plugin in enumerate(self.scenario.plugins):
             self._load_plugin(plugin, index)
+
+    def _check_settings(self) -> None:
+        """What the schema cannot say, before anything starts: every module file is there, and gRPC
+        answers are declared at the top level only."""
+        modules = [("services", i, s.module) for i, s in enumerate(self.scenario.services)]
+        modules += [("plugins", i, p.module) for i, p in enumerate(self.scenario.plugins)]
+        for kind, index, module in modules:
+            path = self.scenario.resolve(module)
+            if not path.is_file():
+                self._refuse(f"{kind}[{index}].module", f"no such file: {path}")
+        for index, step in enumerate(self.scenario.steps):
+            for name, cluster in step.clusters.items():
+                if cluster.grpc:
+                    where = f"steps[{index}].clusters.{name}.grpc"
+                    self._refuse(where, "gRPC answers are declared in the top-level clusters")
 
     def _load_service(self, service: ServiceDecl) -> None:
         self.backend.load_service(
@@ -229,15 +245,15 @@ class ScenarioRun:
         self.chain += loaded.http_handles
 
     def _refuse(self, field: str, reason: str) -> None:
-        raise ScenarioError(self.scenario.source or "<scenario>", None, field, reason)
+        path = tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", field) if p)
+        line = self.scenario.line_of(path)
+        raise ScenarioError(self.scenario.source or "<scenario>", line, field, reason)
 
-    def declare(self, name: str, cluster: Cluster, where: str, replace: bool = False) -> None:
+    def declare(self, name: str, cluster: Cluster, replace: bool = False) -> None:
         """A cluster's HTTP answers (``replace``: instead of those declared before) and gRPC answers."""
         backend = self.backend
         if replace:
             backend.withdraw(name)
-            if cluster.grpc:
-                self._refuse(f"{where}.{name}.grpc", "gRPC answers are declared in the top-level clusters")
         if cluster.answers:
             expectation = backend.expect_http_call(name, method=cluster.method, path=cluster.path)
             for answer in cluster.answers:
@@ -281,7 +297,7 @@ class ScenarioRun:
         records: Any = getattr(backend, "emulator", backend)
         result = StepResult(index, step.name)
         for name, cluster in step.clusters.items():
-            self.declare(name, cluster, f"steps[{index}].clusters", replace=True)
+            self.declare(name, cluster, replace=True)
         try:
             if step.advance_ms:
                 backend.advance(step.advance_ms)
