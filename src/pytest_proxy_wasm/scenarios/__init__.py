@@ -46,7 +46,8 @@ from .model import (
     UpstreamAnswer,
     body_fields,
 )
-from .runner import ScenarioResult, StepResult, run_scenario
+from .results import ScenarioResult, StepResult
+from .runner import run_scenario
 
 __all__ = [
     "SCENARIO_VERSION",
