@@ -8,10 +8,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_proxy_wasm import cli
+from pytest_proxy_wasm.backends import Backend, DiffBackend, EmulatorBackend
 from pytest_proxy_wasm.cli import _callout, main
+from pytest_proxy_wasm.outcome import Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -166,3 +170,25 @@ def test_a_service(capsys: pytest.CaptureFixture[str]) -> None:
     logs = [log["message"] for log in json.loads(capsys.readouterr().out)["logs"]]
     assert "service: vm started" in logs
     assert "service: tick 1" in logs
+
+
+class _ExtraHeaderEmulator(EmulatorBackend):
+    """Stands in for Envoy: an emulator whose upstream adds one header, so diff mode disagrees."""
+
+    def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
+        kwargs["upstream_headers"] = [*(kwargs.get("upstream_headers") or []), ("x-only-here", "1")]
+        return super().request(plugins, **kwargs)
+
+
+def test_a_diff_mismatch_in_a_scenario_exits_3(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def make(name: str, **kwargs: Any) -> Backend:
+        assert name == "diff"
+        return DiffBackend(EmulatorBackend(), _ExtraHeaderEmulator())
+
+    monkeypatch.setattr(cli, "make_backend", make)
+    assert main(["run", str(SCENARIOS / "rust-headers.proxywasm.yaml"), "--backend", "diff"]) == 3
+    out = capsys.readouterr().out
+    assert "step 1 (the defaults): - FAIL\n    the emulator and Envoy disagree" in out
+    assert "only on Envoy:        [('x-only-here', '1')]" in out

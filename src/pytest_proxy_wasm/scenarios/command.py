@@ -51,7 +51,11 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         choices=POLICIES,
         help="per module, or one for all (default FAIL_CLOSED)",
     )
-    run.add_argument("--scheme", default="http", help="the request's :scheme (default http)")
+    run.add_argument(
+        "--scheme",
+        default="http",
+        help="the request's :scheme (default http; Envoy's plain HTTP/1.1 listener here always sets http)",
+    )
     run.add_argument(
         "--direct-response",
         type=_direct_response,
