@@ -72,6 +72,13 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         help="start MODULE as a singleton envoy.bootstrap.wasm service (repeatable)",
     )
     run.add_argument(
+        "--save-scenario",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write this exchange as a scenario file, expecting what it observed (docs/scenarios.md)",
+    )
+    run.add_argument(
         "--grpc-callout",
         type=_grpc_callout,
         action="append",
