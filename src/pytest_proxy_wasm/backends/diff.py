@@ -175,6 +175,11 @@ class DiffBackend:
         self.envoy = envoy
         self.requests = 0
         self.twins: dict[int, Any] = {}  # emulator plugin -> Envoy's plugin spec
+        # A request that hangs on the emulator waits this long for Envoy's answer: none = both hung.
+        self.hang_wait_s = 5.0
+        self.skip_repeated_hangs = False  # once Envoy confirmed a hang, later hangs are not sent to it
+        self.hangs_confirmed = 0
+        self.hangs_skipped = 0
 
     def load_plugin(
         self,
@@ -291,11 +296,30 @@ class DiffBackend:
             self.requests += 1  # the same request id on both sides, as a client would send it
             headers.append(("x-request-id", f"pytest-proxy-wasm-{self.requests}"))
         emulated = self.emulator.request(chain, headers=headers, **kwargs)
-        real = self.envoy.request(twins, headers=headers, **kwargs)
+        if emulated.hung and self.skip_repeated_hangs and self.hangs_confirmed:
+            self.hangs_skipped += 1
+            return emulated
+        real = self._on_envoy(emulated.hung, twins, headers=headers, **kwargs)
         left, right = comparable(emulated), comparable(real)
+        if emulated.hung or real.hung:
+            left["hung"], right["hung"] = emulated.hung, real.hung
+            if emulated.hung and real.hung:  # neither answered; Envoy's details are the client giving up
+                left["details"] = right["details"] = ""
+                self.hangs_confirmed += 1
         left["metrics"] = self._without_histograms(left["metrics"])
         _raise(_diff(left, right), emulated, real)
         return emulated
+
+    def _on_envoy(self, hung: bool, twins: Any, **kwargs: Any) -> Outcome:
+        """The request on Envoy; when it hung on the emulator, Envoy gets ``hang_wait_s`` to answer."""
+        previous = getattr(self.envoy, "response_timeout", None)
+        if hung and previous is not None:
+            self.envoy.response_timeout = self.hang_wait_s  # type: ignore[attr-defined]
+        try:
+            return self.envoy.request(twins, **kwargs)
+        finally:
+            if hung and previous is not None:
+                self.envoy.response_timeout = previous  # type: ignore[attr-defined]
 
     def _without_histograms(self, metrics: dict[str, int]) -> dict[str, int]:
         """Envoy's admin endpoint has no sample count for histograms: compare counters and gauges."""

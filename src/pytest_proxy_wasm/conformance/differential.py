@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body":
     needs_backend="envoy|diff",
 )
 def generated_requests(run: CaseRun) -> None:
-    backend = make_backend("diff", runtime=run.runtime)
+    backend: Any = make_backend("diff", runtime=run.runtime)  # a DiffBackend
     target = run.target
     try:
         for cluster, status, body in target.callouts:
@@ -70,7 +70,7 @@ def generated_requests(run: CaseRun) -> None:
 
         tick_only: list[str] = []  # differences a tick explains: a warning, and the search goes on
 
-        def one(request: dict[str, Any]) -> None:
+        def compare(request: dict[str, Any]) -> None:
             try:
                 backend.request(plugin, **request)
             except BackendMismatch as exc:
@@ -82,7 +82,18 @@ def generated_requests(run: CaseRun) -> None:
                 run.evidence(input=request, note=f"emulator and Envoy differ: {exc}")
                 raise CaseFailure(str(exc)) from None
 
+        backend.skip_repeated_hangs = True  # each hang would cost Envoy's wait: one confirms them all
+        hung: list[dict[str, Any]] = []
+
+        def one(request: dict[str, Any]) -> None:
+            before = backend.hangs_confirmed + backend.hangs_skipped
+            compare(request)
+            if backend.hangs_confirmed + backend.hangs_skipped > before:
+                hung.append(request)
+
         explore(run, REQUESTS, one, run.user_requests(DEFAULTS))
+        if hung:
+            _hangs(run, backend, hung, int(run.details.get("examples_run", 0)))
         if tick_only:
             raise CaseWarning(
                 f"{tick_only[0]}\n({len(tick_only)} request(s); the module sets a timer at start: on Envoy "
@@ -91,3 +102,25 @@ def generated_requests(run: CaseRun) -> None:
             )
     finally:
         backend.close()
+
+
+def _hangs(run: CaseRun, backend: Any, hung: list[dict[str, Any]], examples: int) -> None:
+    """Requests that hung on the emulator (Envoy did not answer the first either; later ones were not
+    sent to it). They agree; when every request hung, nothing was compared: the case could not run."""
+    from .support import hang_text, request
+
+    host, plugin = run.started()
+    outcome = request(host, plugin, **{**hung[0], "body": hung[0]["body"] or b""})  # where it hangs, named
+    run.details["hung_on_both"] = {
+        "requests": len(hung),
+        "confirmed_on_envoy": backend.hangs_confirmed,
+        "not_sent_to_envoy": backend.hangs_skipped,
+        "envoy_wait_s": backend.hang_wait_s,
+    }
+    if len(hung) < examples:
+        return
+    run.evidence(input=hung[0])
+    raise CaseFailure(
+        f"every request hung on the emulator ({hang_text(outcome)}); Envoy did not answer the first within "
+        f"{backend.hang_wait_s:g} s either: no answer could be compared"
+    )

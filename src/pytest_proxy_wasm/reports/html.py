@@ -71,7 +71,10 @@ def as_bytes(value: Any) -> Any:
 
 
 def render_html(model: dict[str, Any]) -> str:
-    areas: dict[str, list[dict[str, Any]]] = {}
+    from .normalize import normalize
+
+    model = normalize(model)
+    areas: dict[str, list[dict[str, Any]]] = {a["name"]: [] for a in model["areas"]}
     for case in model["cases"]:
         areas.setdefault(case["area"], []).append(case)
     charts = [bar_chart("Time per area", [(a["name"], a["duration_s"]) for a in model["areas"]], "s")]

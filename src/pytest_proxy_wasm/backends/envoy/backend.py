@@ -73,6 +73,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         self.last_start_seconds = 0.0
         self.trace = trace  # parse the [vm->host] lines into Outcome.trace (Envoy writes them anyway)
         self._last_trace: list[TraceRecord] = []
+        self.response_timeout = 60.0  # seconds the client waits for an answer; past it the Outcome is hung
 
     # -- the chain ------------------------------------------------------------------------------------
 
@@ -286,10 +287,11 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         wire_request = encode_request(
             method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
+        hung = False
         try:
-            response = exchange(process.port, wire_request, method)
-        except TimeoutError:
-            response = None
+            response = exchange(process.port, wire_request, method, timeout=self.response_timeout)
+        except TimeoutError:  # Envoy did not answer in time: the client gives up (Envoy sees a disconnect)
+            response, hung = None, True
         entry = access_log.next_entry()
         deletes = sum(not spec.network for spec in chain)
 
@@ -305,7 +307,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
             return stream_gone and answered >= calls and grpc_done >= unary
 
         logs = self._consume_log(settle=0.5, until=settled)
-        return self._outcome(response, entry, logs, seen_upstream, seen_calls)
+        return self._outcome(response, entry, logs, seen_upstream, seen_calls, hung=hung)
 
     def _outcome(
         self,
@@ -314,6 +316,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         logs: list[LogRecord],
         seen_upstream: int,
         seen_calls: int,
+        hung: bool = False,
     ) -> Outcome:
         requests = self.upstream.requests
         return Outcome(
@@ -322,7 +325,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
             if len(requests) > seen_upstream
             else None,
             logs=logs,
-            hung=False,
+            hung=hung,
             callouts=[record.to_json() for record in self.callouts.records[seen_calls:]],
             **self._observed(),
         )
