@@ -189,7 +189,7 @@ def run_report(args: argparse.Namespace) -> int:
             if str(path) == "-":
                 print(text)
             else:
-                path.write_text(text, encoding="utf-8")
+                path.write_text(text, encoding="utf-8", errors="backslashreplace")
         except Exception as exc:
             print(f"pytest-proxy-wasm report: the {writer} writer failed ({one_line(exc)})", file=sys.stderr)
             failed += 1

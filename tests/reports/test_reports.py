@@ -43,7 +43,9 @@ def test_json_validates_against_the_shipped_schema(model: dict[str, Any]) -> Non
     jsonschema.validate(model, schema())
     assert model["verdict"] == "fail"
     # one trap, one finding: the other cases failing on it are blocked by it
-    assert [c["id"] for c in model["cases"] if c["outcome"] == "failed"] == ["failure_policy.fail_closed_battery"]
+    assert [c["id"] for c in model["cases"] if c["outcome"] == "failed"] == [
+        "failure_policy.fail_closed_battery"
+    ]
     blocked = {c["id"] for c in model["cases"] if c["outcome"] == "blocked"}
     assert blocked == FAILING - {"failure_policy.fail_closed_battery"}
     assert model["counts"]["blocked"] == 3 and model["counts"]["failed"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -38,6 +39,7 @@ def bar_chart(title: str, items: list[tuple[str, float]], unit: str) -> Markup:
     return Markup(svg)
 
 
+@cache  # one compiled template per process
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pytest_proxy_wasm.reports", "templates"),

@@ -80,6 +80,9 @@ def _testcase(suite: ET.Element, case: dict[str, Any], sha: dict[str, str], seve
 
 
 def render_junit(model: dict[str, Any]) -> str:
+    from .normalize import normalize
+
+    model = normalize(model)
     cases = model["cases"]
     counts = model["counts"]
     suite = ET.Element(
@@ -104,4 +107,5 @@ def render_junit(model: dict[str, Any]) -> str:
         _testcase(suite, case, sha, several)
     root = ET.Element("testsuites")
     root.append(suite)
+    ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode")

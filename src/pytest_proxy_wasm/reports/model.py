@@ -90,6 +90,7 @@ class RunCollector:
             outcome = "blocked"  # failed on the cause of an earlier finding (conformance/causes.py)
         elif outcome == "passed" and record.get("warning"):
             outcome = "warned"
+            entry["severity"] = "warn"  # what the finding is, whatever the case's severity
         if outcome != "passed" or report.when == "call":
             entry["outcome"] = outcome
             entry["message"] = _message(report)

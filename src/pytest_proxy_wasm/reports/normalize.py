@@ -40,6 +40,11 @@ def _counts(value: Any) -> dict[str, int]:
     return out
 
 
+def _tally(cases: list[dict[str, Any]]) -> dict[str, int]:
+    seen = {*OUTCOMES, *(c["outcome"] for c in cases)}
+    return _counts({k: sum(c["outcome"] == k for c in cases) for k in seen})
+
+
 def _strings(value: Any) -> list[str]:
     return [_text(v) for v in _list(value)]
 
@@ -153,10 +158,8 @@ def normalize(model: Any) -> dict[str, Any]:
     """A copy of ``model`` that every writer can render."""
     m = _dict(model)
     cases = [case(c) for c in _list(m.get("cases"))]
-    counts = _counts(m.get("counts"))
-    if cases and sum(counts.get(k, 0) for k in OUTCOMES) != len(cases):
-        seen = {*OUTCOMES, *(c["outcome"] for c in cases)}
-        counts = _counts({k: sum(c["outcome"] == k for c in cases) for k in seen})
+    # the counts are the cases' (a saved passed-with-warning case is now counted as warned)
+    counts = _tally(cases) if cases else _counts(m.get("counts"))
     tool = _dict(m.get("tool"))
     verdict = _text(m.get("verdict"))
     if verdict not in ("pass", "fail"):
@@ -165,7 +168,8 @@ def normalize(model: Any) -> dict[str, Any]:
     for given in _list(m.get("areas")):
         area = _dict(given)
         area.update(name=_text(area.get("name"), "unknown"), duration_s=_number(area.get("duration_s")))
-        areas.append({**area, "counts": _counts(area.get("counts"))})
+        mine = [c for c in cases if c["area"] == area["name"]]
+        areas.append({**area, "counts": _tally(mine) if mine else _counts(area.get("counts"))})
     return {
         **m,
         "tool": {

@@ -89,7 +89,7 @@ def write_reports(model: dict[str, Any], directory: Path) -> tuple[dict[str, Pat
     for writer, name, render in _renderers():
         path = directory / name
         try:
-            path.write_text(render(model), encoding="utf-8")
+            path.write_text(render(model), encoding="utf-8", errors="backslashreplace")  # lone surrogates
         except Exception as exc:  # any writer bug: keep the other outputs, name this one
             failures.append(WriterFailure(writer, path, one_line(exc)))
             continue
