@@ -36,7 +36,7 @@ TCP_OUTCOME = st.fixed_dictionaries(
         "closed_by": TEXT,
         "client_received": TEXT,
         "upstream_received": TEXT,
-    }  # fmt: skip
+    }
 )
 REPLAY = optional(
     {
@@ -60,7 +60,7 @@ EVIDENCE = optional(
                     "request": st.dictionaries(KEY, JSONISH, max_size=3),
                     "text": TEXT,
                     "outcome": st.none() | HTTP_OUTCOME | TCP_OUTCOME,
-                }  # fmt: skip
+                }
             ),
             max_size=3,
         ),
@@ -164,7 +164,7 @@ def run_models(draw: st.DrawFn) -> dict[str, Any]:
                 {"name": st.just("pytest-proxy-wasm"), "version": TEXT},
                 {"wasmtime": st.none() | TEXT, "pytest": st.none() | TEXT, "python": TEXT},
             )
-        ),  # fmt: skip
+        ),
         "envoy_version": draw(st.none() | TEXT),
         "backend": draw(st.sampled_from(["emulator", "envoy", "diff", "container", "all"])),
         "inputs": draw(st.dictionaries(KEY, JSONISH, max_size=2)),

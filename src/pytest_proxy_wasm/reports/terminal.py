@@ -34,7 +34,10 @@ def terminal_lines(model: dict[str, Any], report_dir: str | None = None) -> list
         out.append(f"  {len(blocked)} blocked ({why}):")
         out += [f"    BLOCKED {c['id']} [{c['module']}] by {c['blocked_by']}" for c in blocked]
     warned = [c for c in model["cases"] if c["outcome"] == "warned"]
-    out += [f"  WARNED {c['id']} [{c['module']}]: {' '.join((c['warning'] or '').split())[:200]}" for c in warned]
+    for case in warned:
+        out.append(
+            f"  WARNED {case['id']} [{case['module']}]: {' '.join((case['warning'] or '').split())[:200]}"
+        )
     if report_dir:
         out.append(f"reports: {report_dir}/run.json, run.html, summary.md, junit.xml")
     return out
