@@ -348,9 +348,17 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, Any] 
     return teststatus(report)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Cases run area by area in the order of ``AREAS`` (module first), so the first case to meet a
-    cause, the one that reports it, is the most basic one."""
+    cause, the one that reports it, is the most basic one. The fuel-metering compile that
+    ``performance.callback_cost`` needs starts now, in the background."""
+    from .performance import start_fuel_compile
+
+    for item in items:
+        if isinstance(item, CaseItem) and item.case.id == "performance.callback_cost":
+            kind = classification(config, item.target)
+            if not hasattr(config, "workerinput") and not skip_reason(item.case, kind, item.target.kind):
+                start_fuel_compile(item.target.module, runtime(config).cache_dir)
     order = {area: i for i, area in enumerate(AREAS)}
     slots = [n for n, item in enumerate(items) if isinstance(item, CaseItem)]
     found = [item for item in items if isinstance(item, CaseItem)]
