@@ -122,6 +122,8 @@ def test_causes_fold_what_varies_and_keep_where() -> None:
     assert (
         normalize("panicked at src/lib.rs:12:5: boom 0xdeadbeef") == "panicked at src/lib.rs:12:5: boom 0x#"
     )
+    trap = "wasm trap: unreachable (in <unknown>!<wasm function 7>)"
+    assert normalize(trap) == trap  # the function a trap is in tells two traps apart
     panic = ["[stderr] panic: ", "[stderr] runtime error: index out of range [7] with length 2"]
     go = {"callback": "proxy_on_request_headers", "failure_kind": "proc_exit", "panic": panic}
     other = {

@@ -16,10 +16,10 @@ from typing import Any
 _HANG = re.compile(r"(paused|is buffering) in (proxy_on_\w+)")
 _LABEL = re.compile(r"^\[(?:stderr|stdout|critical|error|warn|info|debug|trace)\]\s*")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
-# Source locations (lib.rs:12:5, main.go:40) name the line that panicked: kept; other numbers vary per
-# input (index 5 with length 3) and are folded.
+# Source locations (lib.rs:12:5, main.go:40) and the wasm function a trap is in name where it failed:
+# kept; other numbers vary per input (index 5 with length 3) and are folded.
 _NUMBER = re.compile(r"(?<![.\w])\d+(?![\w])")
-_LOCATION = re.compile(r"\.(rs|go|ts|c|cc|cpp|zig):\d+(:\d+)?")
+_LOCATION = re.compile(r"\.(rs|go|ts|c|cc|cpp|zig):\d+(:\d+)?|wasm function \d+|wasm-function\[\d+\]")
 
 
 @dataclass(frozen=True)
