@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +68,12 @@ class FakeServer(http.server.ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Envoy resetting the upstream mid-answer (a request rejected on its body) is not an error:
+        say nothing. Anything else keeps socketserver's report."""
+        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def record(self, message: Message) -> None:
         with self._lock:
