@@ -189,3 +189,16 @@ def test_bad_scenarios_name_the_field(tmp_path: Path, text: str, message: str) -
 @pytest.mark.parametrize("extra", [["--request", "/v2/"], ["--callout", "cluster"]])
 def test_bad_inputs_are_usage_errors(extra: list[str]) -> None:
     assert main(["check", str(AS_BASIC_AUTH), "-q", "--select", "module", *extra]) == 4
+
+
+def test_a_multi_line_plugin_config_file_reaches_the_plugin(tmp_path: Path) -> None:
+    """``--plugin-config @FILE`` goes to the child pytest as one token: pytest expands a separate
+    argument starting with ``@`` as a file of arguments (a JSON file over several lines broke)."""
+    config = tmp_path / "config.json"
+    config.write_text('{\n  "username": "admin",\n  "password": "s3cret"\n}\n')
+    module = FIXTURES / "go" / "basic_auth.wasm"
+    args = build_parser().parse_args(["check", str(module), "--plugin-config", f"@{config}"])
+    out = pytest_args(args, tmp_path / "pytest.ini")
+    assert f"--proxy-wasm-plugin-config=@{config}" in out and not any(a.startswith("@") for a in out)
+    code = main(["check", str(module), "-q", "--plugin-config", f"@{config}", "--select", "lifecycle"])
+    assert code == 0  # the configuration was read: basic auth starts

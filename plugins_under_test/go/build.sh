@@ -28,6 +28,10 @@ declare -A DESCRIPTIONS=(
   [service_ticker]="Root-only service (twin of rust/service): ticks count in shared data (CAS), enqueue an event, HTTP callout report"
   [authz_shim]="External-authorization shim: unary gRPC Check to the cluster 'authorino' (pluginConfig cluster); crashes Envoy 1.40 with that name (issue 25)"
 )
+# issue 21: a bot detector that holds requests without User-Agent forever; a 6-8 MB API gateway
+PLUGINS+=(bot_detect gateway)
+DESCRIPTIONS[bot_detect]="Bot detection: 403 on a User-Agent deny-list; a request without User-Agent is paused forever (a real hang, on Envoy too)"
+DESCRIPTIONS[gateway]="API gateway (6-8 MB): JSON config, JWT HS256/RS256/ES256/EdDSA via x509, CORS, CIDR allow-list, regexp block rules, token bucket"
 
 if [ $# -gt 0 ]; then
   for p in "$@"; do

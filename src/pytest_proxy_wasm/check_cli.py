@@ -97,6 +97,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     report.add_argument("run_json", type=Path)
     report.add_argument("--html", type=Path, default=None, help="write the HTML page here")
     report.add_argument("--markdown", type=Path, default=None, help="write the Markdown summary here")
+    report.add_argument("--junit", type=Path, default=None, help="write the JUnit XML here")
     report.set_defaults(handler=run_report)
 
 
@@ -115,8 +116,8 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     for flag, value in (("--proxy-wasm-plugin-config", args.plugin_config),
                         ("--proxy-wasm-vm-config", args.vm_config),
                         ("--proxy-wasm-select", args.select)):  # fmt: skip
-        if value:
-            out += [flag, _absolute_at(value)]
+        if value:  # one token: pytest expands a separate argument starting with @ as an args file
+            out += [f"{flag}={_absolute_at(value)}"]
     for item in args.env:
         out += ["--proxy-wasm-env", item]
     for flag, value in (("--proxy-wasm-root-id", args.root_id), ("--proxy-wasm-vm-id", args.vm_id),
@@ -140,8 +141,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         out += ["--proxy-wasm-now", f"{args.now_ns // 10**9}.{args.now_ns % 10**9:09d}"]
     if args.report_dir is not None:
         directory = args.report_dir.resolve()
-        out += ["--proxy-wasm-report-dir", str(directory), "--junitxml", str(directory / "junit.xml"),
-                "-o", "junit_family=xunit2", "-o", "junit_suite_name=proxy-wasm-conformance"]  # fmt: skip
+        out += ["--proxy-wasm-report-dir", str(directory)]  # junit.xml too, from the run model
     return out
 
 
@@ -178,19 +178,32 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    """Re-render a saved run; a writer that fails is named in one line (exit 3), the others still write."""
     from .reports.html import render_html
+    from .reports.junit import render_junit
     from .reports.markdown import render_markdown
-    from .reports.writers import load_json
+    from .reports.writers import load_json, one_line
 
     try:
         model = load_json(args.run_json)
     except (OSError, ValueError) as exc:
         print(f"pytest-proxy-wasm report: {exc}", file=sys.stderr)
         return 2
-    if args.html is None and args.markdown is None:
-        print(render_markdown(model))
-    if args.html is not None:
-        args.html.write_text(render_html(model), encoding="utf-8")
-    if args.markdown is not None:
-        args.markdown.write_text(render_markdown(model) + "\n", encoding="utf-8")
-    return 0
+    outputs = [("HTML", args.html, render_html), ("JUnit", args.junit, render_junit),
+               ("Markdown", args.markdown, lambda m: render_markdown(m) + "\n")]  # fmt: skip
+    if all(path is None for _, path, _ in outputs):
+        outputs = [("Markdown", Path("-"), render_markdown)]
+    failed = 0
+    for writer, path, render in outputs:
+        if path is None:
+            continue
+        try:
+            text = render(model)
+            if str(path) == "-":
+                print(text)
+            else:
+                path.write_text(text, encoding="utf-8", errors="backslashreplace")
+        except Exception as exc:
+            print(f"pytest-proxy-wasm report: the {writer} writer failed ({one_line(exc)})", file=sys.stderr)
+            failed += 1
+    return 3 if failed else 0

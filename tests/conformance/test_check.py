@@ -24,7 +24,7 @@ def check(tmp_path: Path, module: str, *extra: str) -> tuple[int, dict[str, obje
 def failing(run: dict[str, object]) -> set[str]:
     cases = run["cases"]
     assert isinstance(cases, list)
-    return {c["id"] for c in cases if c["outcome"] in ("failed", "xpassed", "error")}
+    return {c["id"] for c in cases if c["outcome"] in ("failed", "xpassed", "error", "blocked")}
 
 
 @pytest.mark.parametrize(
@@ -80,6 +80,11 @@ def test_hostile_modules_fail_naming_the_case(
     code, run = check(tmp_path, module, "--select", select)
     assert failing(run) == expected
     assert (code, run["verdict"]) == (1, "fail")
+    cases = run["cases"]
+    assert isinstance(cases, list)
+    # one cause each: one finding, the other cases failing on it blocked by it
+    [finding] = [c for c in cases if c["outcome"] == "failed"]
+    assert all(c["blocked_by"] == finding["id"] for c in cases if c["outcome"] == "blocked")
 
 
 def test_unexpected_pass_of_an_expected_failure_fails(tmp_path: Path) -> None:

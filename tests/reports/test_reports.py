@@ -42,7 +42,13 @@ def model(run_dir: Path) -> dict[str, Any]:
 def test_json_validates_against_the_shipped_schema(model: dict[str, Any]) -> None:
     jsonschema.validate(model, schema())
     assert model["verdict"] == "fail"
-    assert {c["id"] for c in model["cases"] if c["outcome"] == "failed"} == FAILING
+    # one trap, one finding: the other cases failing on it are blocked by it
+    assert [c["id"] for c in model["cases"] if c["outcome"] == "failed"] == [
+        "failure_policy.fail_closed_battery"
+    ]
+    blocked = {c["id"] for c in model["cases"] if c["outcome"] == "blocked"}
+    assert blocked == FAILING - {"failure_policy.fail_closed_battery"}
+    assert model["counts"]["blocked"] == 3 and model["counts"]["failed"] == 1
 
 
 def test_schema_rejects_a_broken_run(model: dict[str, Any]) -> None:

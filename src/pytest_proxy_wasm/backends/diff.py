@@ -181,6 +181,11 @@ class DiffBackend:
         self.requests = 0
         self.twins: dict[int, Any] = {}  # emulator plugin -> Envoy's plugin spec
         self.last_answers: tuple[Any, Any] = (None, None)  # (emulator, Envoy) Outcomes of the last request
+        # A request that hangs on the emulator waits this long for Envoy's answer: none = both hung.
+        self.hang_wait_s = 5.0
+        self.skip_repeated_hangs = False  # once Envoy confirmed a hang, later hangs are not sent to it
+        self.hangs_confirmed = 0
+        self.hangs_skipped = 0
 
     def load_plugin(
         self,
@@ -303,12 +308,32 @@ class DiffBackend:
             emulated = self.emulator.request(chain, headers=headers, **kwargs)
         except ProxyCrash as crash:  # the emulator says Envoy aborts here: does it?
             _both_crash(crash, lambda: self.envoy.request(twins, headers=headers, **kwargs))
-        real = _envoy_side(lambda: self.envoy.request(twins, headers=headers, **kwargs), emulated)
+        if emulated.hung and self.skip_repeated_hangs and self.hangs_confirmed:
+            self.hangs_skipped += 1
+            self.last_answers = (emulated, None)  # not sent to Envoy
+            return emulated
+        real = _envoy_side(lambda: self._on_envoy(emulated.hung, twins, headers=headers, **kwargs), emulated)
         left, right = comparable(emulated), comparable(real)
+        if emulated.hung or real.hung:
+            left["hung"], right["hung"] = emulated.hung, real.hung
+            if emulated.hung and real.hung:  # neither answered; Envoy's details are the client giving up
+                left["details"] = right["details"] = ""
+                self.hangs_confirmed += 1
         left["metrics"] = self._without_histograms(left["metrics"])
         self.last_answers = (emulated, real)
         _raise(_diff(left, right), emulated, real)
         return emulated
+
+    def _on_envoy(self, hung: bool, twins: Any, **kwargs: Any) -> Outcome:
+        """The request on Envoy; when it hung on the emulator, Envoy gets ``hang_wait_s`` to answer."""
+        previous = getattr(self.envoy, "exchange_timeout", None)
+        if hung and previous is not None:
+            self.envoy.exchange_timeout = self.hang_wait_s  # type: ignore[attr-defined]
+        try:
+            return self.envoy.request(twins, **kwargs)
+        finally:
+            if hung and previous is not None:
+                self.envoy.exchange_timeout = previous  # type: ignore[attr-defined]
 
     def _without_histograms(self, metrics: dict[str, int]) -> dict[str, int]:
         """Envoy's admin endpoint has no sample count for histograms: compare counters and gauges."""

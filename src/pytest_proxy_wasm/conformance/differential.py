@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body":
     needs_backend="envoy|diff",
 )
 def generated_requests(run: CaseRun) -> None:
-    backend = make_backend(
+    backend: Any = make_backend(  # a DiffBackend
         "diff", runtime=run.runtime, options=HostOptions(start_time_ns=run.target.start_time_ns)
     )
     target = run.target
@@ -76,7 +76,7 @@ def generated_requests(run: CaseRun) -> None:
         answers = run.details.setdefault("answers", [])  # what each backend answered (the report)
         users = [describe(r) for r in run.user_requests(DEFAULTS)]
 
-        def one(request: dict[str, Any]) -> None:
+        def compare(request: dict[str, Any]) -> None:
             try:
                 backend.request(plugin, **request)
                 _record(answers, request, getattr(backend, "last_answers", (None, None)), users)
@@ -90,7 +90,18 @@ def generated_requests(run: CaseRun) -> None:
                 run.evidence(input=request, note=f"emulator and Envoy differ: {exc}")
                 raise CaseFailure(str(exc)) from None
 
+        backend.skip_repeated_hangs = True  # each hang would cost Envoy's wait: one confirms them all
+        hung: list[dict[str, Any]] = []
+
+        def one(request: dict[str, Any]) -> None:
+            before = backend.hangs_confirmed + backend.hangs_skipped
+            compare(request)
+            if backend.hangs_confirmed + backend.hangs_skipped > before:
+                hung.append(request)
+
         explore(run, REQUESTS, one, run.user_requests(DEFAULTS))
+        if hung:
+            _hangs(run, backend, hung, int(run.details.get("examples_run", 0)))
         if tick_only:
             raise CaseWarning(
                 f"{tick_only[0]}\n({len(tick_only)} request(s); the module sets a timer at start: on Envoy "
@@ -137,3 +148,25 @@ def _record(
         if len(answers) >= ANSWERS_KEPT and generated:
             answers.pop(generated[0])
     answers.append(entry)
+
+
+def _hangs(run: CaseRun, backend: Any, hung: list[dict[str, Any]], examples: int) -> None:
+    """Requests that hung on the emulator (Envoy did not answer the first either; later ones were not
+    sent to it). They agree; when every request hung, nothing was compared: the case could not run."""
+    from .support import hang_text, request
+
+    host, plugin = run.started()
+    outcome = request(host, plugin, **{**hung[0], "body": hung[0]["body"] or b""})  # where it hangs, named
+    run.details["hung_on_both"] = {
+        "requests": len(hung),
+        "confirmed_on_envoy": backend.hangs_confirmed,
+        "not_sent_to_envoy": backend.hangs_skipped,
+        "envoy_wait_s": backend.hang_wait_s,
+    }
+    if len(hung) < examples:
+        return
+    run.evidence(input=hung[0])
+    raise CaseFailure(
+        f"every request hung on the emulator ({hang_text(outcome)}); Envoy did not answer the first within "
+        f"{backend.hang_wait_s:g} s either: no answer could be compared"
+    )

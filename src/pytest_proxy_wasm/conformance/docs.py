@@ -47,9 +47,12 @@ chain fails the VM on the first request, and Envoy answers 503 `wasm_fail_stream
 Each case says what it assumes about the platform, and has a severity: `fail` for what breaks traffic
 on Envoy with its defaults, `warn` for what only a non-default platform input triggers (for example a
 binary or malformed plugin configuration, which Istio's JSON `pluginConfig` never sends). A warning
-never fails the verdict: the case passes and the finding is kept in its details under `warning` (and
-listed after the run). A failure in a callout-answer callback (`proxy_on_http_call_response`, gRPC)
-on the check's stand-in answer (every cluster answers 200 `ok`) is also only a warning: on Envoy the
+never fails the verdict: the case's outcome is `warned` (severity `warn`), with the finding in its
+`warning` field; every output counts it (`counts.warned` in `run.json`, `N warned` in the terminal, the
+HTML header and the Markdown summary, `outcome=warned` and `warning` properties in JUnit).
+`module.hostcall_misuse` warns this way (and also emits a `MisuseWarning`) unless `--strict` is given.
+A failure in a callout-answer callback (`proxy_on_http_call_response`, gRPC) on the check's stand-in
+answer (every cluster answers 200 `ok`) is also only a warning: on Envoy the
 cluster may not exist or answers something else.
 
 ## Verdict rules
@@ -66,6 +69,22 @@ cluster may not exist or answers something else.
   with that reason. Only a difference under every seed is a finding.
 * **Hangs**: a stream that never completes is reported as hung, naming the plugin and the callback it
   is stuck in and what it waits for (pending events, callouts answered or not), never as `status None`.
+* **One cause, one finding** (`conformance/causes.py`): cases run area by area in the order above
+  (`module` first). The first case that fails on a root cause is the finding; a later case of the same
+  module failing on the same cause is `blocked` by it, not failed: its own check could not run past
+  the cause, and its message says so (`blocked by http_robustness.generated_exchanges (the stream
+  hangs: ...): this case's own check (...) could not run past it`). The cause is the failed callback
+  with its trap kind and panic message (numbers folded: `index out of range [5]` and `[7]` are one
+  cause; source locations such as `lib.rs:12:5` kept), or, for a hang, the callback the stream is
+  stuck in and how (`paused` after `StopIteration`, `buffering`). Other failures (different answers, a
+  memory curve) are never grouped. The finding lists the cases it blocked (`blocks`); only the finding
+  is replayed on Envoy. Under pytest-xdist the run model groups the workers' cases again.
+* **Hangs on Envoy**: with `--backend envoy|diff` a finding whose input hung on the emulator is sent to
+  a fresh Envoy, which gets 5 s to answer; no answer confirms it: "confirmed: Envoy 1.40 did not answer
+  within 5 s" (Envoy itself would wait for the client, or its 5-minute stream idle timeout). In
+  `differential.generated_requests` a request that hangs on the emulator waits 5 s for Envoy once;
+  later hanging requests are not sent to Envoy (`details.hung_on_both`), and when every request hung
+  the case could compare nothing: it fails on the hang, so it is blocked by the hang's finding.
 """
 
 _TAIL = """
@@ -80,10 +99,21 @@ it. Bad inputs are refused before the suite starts, naming the option, file, ent
 
 ## Reading the report
 
-`--report-dir DIR` writes `run.json` (schema `reports/schemas/run-v2.schema.json`, `schema_version` 2),
-`run.html` (self-contained: no network), `summary.md` and `junit.xml` (pytest's JUnit with the
-module sha256, ABI and backend as properties). `pytest-proxy-wasm report DIR/run.json --html out.html`
-re-renders a saved run.
+`--report-dir DIR` writes `run.json` (schema `reports/schemas/run-v3.schema.json`, `schema_version` 3),
+`run.html` (self-contained: no network), `summary.md` and `junit.xml`, all four from the same run
+model. `pytest-proxy-wasm report DIR/run.json [--html out.html] [--markdown out.md] [--junit out.xml]`
+re-renders a saved run (versions 1, 2 and 3; a version 2 case that passed with a warning is shown as
+`warned`). A writer that fails never takes the others with it: the other files are written, one line
+on stderr names the writer (`pytest-proxy-wasm: the HTML writer failed (...); run.html was not
+written (the other reports were written)`) and the exit status is 3.
+
+`run.json` per case: `outcome`, `severity`, `message`, `evidence`, `warning` (warned cases), `cause`
+(`{key, label}` of a failure), `blocked_by` (blocked cases), `blocks` (the cases a finding blocked);
+`counts` has every outcome (`passed`, `warned`, `failed`, `blocked`, `skipped`, `xfailed`, `xpassed`,
+`error`). `junit.xml` (xunit2 shape, suite `proxy-wasm-conformance`): suite properties `backend`,
+`verdict`, `count:<outcome>`, `module:<name>:sha256` and `:abi`; per testcase the properties `case`,
+`area`, `module_sha256`, `outcome`, `severity`, `warning`, `cause`, `blocks`, `evidence`; a finding is a
+`<failure>`, a blocked case `<skipped type="blocked">`, a not applicable case `<skipped type="pytest.skip">`.
 
 * **Verdict**: FAIL when any case failed, or a case listed as an expected failure passed; ERROR when
   a harness fault left a case's result unknown (see "Harness faults").
@@ -97,20 +127,25 @@ re-renders a saved run.
 * **Differential answers** (`differential.generated_requests`, `details.answers`): what the emulator
   and Envoy each answered (status, local reply details, what reached the upstream, a failure, the body)
   for your requests, every request where they differed (`differs: true`) and the last generated ones.
-* **Outcomes**: `passed`; `failed` (the module broke the rule; the message says how and the rule is
-  quoted); `xfailed` (failed as the expectations file says); `xpassed` (listed as failing but passed:
-  update the expectations file); `skipped` (not applicable, with the reason: e.g. the module does not
-  load, so every later case depends on the failing `module.*` case).
+* **Outcomes**: `passed`; `warned` (passed with a warning; never fails the verdict); `failed` (the module
+  broke the rule; the message says how and the rule is quoted); `blocked` (failed on the cause of an
+  earlier finding, named in `blocked_by`; never fails the verdict by itself, the finding does);
+  `xfailed` (failed as the expectations file says); `xpassed` (listed as failing but passed: update the
+  expectations file); `skipped` (not applicable, with the reason: e.g. the module does not load, so
+  every later case depends on the failing `module.*` case). The terminal counts blocked and warned cases
+  as pytest categories (`1 failed, 21 passed, 16 skipped, 12 blocked`).
 * **Generated requests** (`http_robustness.*`): the seed, the number of examples and the shrunk
   minimal failing request are in the case details; rerun with `--seed N` to reproduce.
 * **Evidence** (every finding): the minimal input (bytes as `b"\\x80"`), the failed callback and trap,
-  the plugin's panic/error lines; with `--backend envoy|diff`, "confirmed on Envoy 1.40" or "emulator
+  the plugin's panic/error lines, the cause and the cases it blocked; with `--backend envoy|diff`,
+  "confirmed on Envoy 1.40", "confirmed: Envoy 1.40 did not answer within 5 s" (a hang) or "emulator
   only" after replaying the input on Envoy. `check --request 'GET /v2/'` / `--requests FILE` add your
   own requests (see the README).
 * **Hostcall coverage**: which hostcalls and callbacks the module used during the run and how often,
   and which imported hostcalls / exported callbacks were never reached.
 * **Performance**: mean and p95 wall time per callback, mean callback time per request and linear
-  memory per open stream, and wasmtime fuel per request (from a fuel-metering runtime).
+  memory per open stream, and wasmtime fuel per request (from a fuel-metering runtime: its compile of
+  the module, unoptimized since fuel counts wasm operators, starts in the background at collection).
   `--budget request_us=200 --budget callback_us=100 --budget context_bytes=4096` fails
   `performance.*` cases above those limits.
 
@@ -134,7 +169,7 @@ real findings there: the shipped `fixtures/expectations/*.yaml` do.
 | 0 | every case passed, was skipped as not applicable, or failed as expected |
 | 1 | a case failed, or an expected failure passed |
 | 2 | interrupted (or `report` could not read the run) |
-| 3 | a harness fault (a bug on our side, never a finding: see "Harness faults"), or pytest's internal error |
+| 3 | a harness fault (our bug, never a finding: "Harness faults"), or a report writer failed (named) |
 | 4 | usage error: bad option, missing module, unreadable expectations file |
 | 5 | no case selected (`--select` matched nothing) |
 

@@ -285,7 +285,9 @@ def text_lines(ev: dict[str, Any]) -> list[str]:
         source = f" ({ev['source']})" if ev.get("source") and i == 0 else ""
         out.append(f"{label}{source}: {item.get('text', '')}")
         result = item.get("outcome")
-        if result:
+        if result and result.get("hung"):
+            out.append("  -> no answer: the stream hung")
+        elif result:
             out.append(
                 f"  -> status {result.get('status')}"
                 + (" (plugin failed)" if result.get("plugin_failed") else "")

@@ -8,8 +8,10 @@ second, fuel-metering runtime.
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from ..host.host import Host
@@ -80,9 +82,40 @@ def callback_cost(run: CaseRun) -> None:
     _budgets(run, figures)
 
 
+def _fuel_runtime(cache_dir: Path | None) -> Runtime:
+    """The fuel-metering runtime. Unoptimized: fuel counts wasm operators, the same at any optimization
+    level, and a big Go module compiles in three quarters of the time (docs/performance.md)."""
+    return Runtime(cache_dir=cache_dir, consume_fuel=True, optimize=False)  # cached per engine settings
+
+
+def _compile_thread(module: Path) -> str:
+    return f"proxy-wasm-fuel-compile:{module}"
+
+
+def start_fuel_compile(module: Path, cache_dir: Path | None) -> None:
+    """Compile ``module`` for the fuel-metering runtime into the on-disk cache in a background thread,
+    while the other areas run (wasmtime compiles outside the GIL); ``callback_cost`` waits for it."""
+    if cache_dir is None or any(t.name == _compile_thread(module) for t in threading.enumerate()):
+        return
+
+    def compile_now() -> None:
+        runtime = _fuel_runtime(cache_dir)
+        try:
+            runtime.load(module)
+        except Exception:
+            pass  # callback_cost compiles again and reports what goes wrong
+        finally:
+            runtime.close()
+
+    threading.Thread(target=compile_now, name=_compile_thread(module), daemon=True).start()
+
+
 def _fuel_per_request(run: CaseRun) -> dict[str, int]:
     """Fuel per callback for one request of each standard kind, on a fuel-metering runtime."""
-    runtime = Runtime(cache_dir=run.runtime.cache_dir, consume_fuel=True)  # cached per engine settings
+    for thread in threading.enumerate():
+        if thread.name == _compile_thread(run.target.module):
+            thread.join()  # compiled in the background since collection (start_fuel_compile)
+    runtime = _fuel_runtime(run.runtime.cache_dir)
     try:
         host = Host(
             runtime,

@@ -19,6 +19,7 @@ from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, Unk
 from ..host.proxy_crash import ProxyCrash
 from ..host.runtime import Runtime
 from . import harness
+from .blocking import first_with, settle, teststatus
 from .cases import (
     AREAS,
     REGISTRY,
@@ -31,6 +32,7 @@ from .cases import (
     env_pairs,
     read_config,
 )
+from .causes import cause_of
 from .classify import KIND_OPTIONS, classify, header_lines, skip_reason
 from .evidence import Evidence
 from .expectations import Expectations, ExpectationsError, load, merge
@@ -207,7 +209,7 @@ class CaseItem(pytest.Item):
             ):  # the failure is the crash: reported once
                 pytest.skip(crash_skip_reason(crash))
             try:
-                self.evidence = self._finding(run)
+                self.evidence = self._finding(run, str(exc))
             except Exception as broken:  # building the evidence is our code: a fault there is ours
                 raise harness.fault(case.id, broken) from broken
             raise
@@ -224,7 +226,7 @@ class CaseItem(pytest.Item):
             harness.raise_vm_faults(case.id, run)
             if case.id != "lifecycle.start_configure":
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
-            self.evidence = self._finding(run)
+            self.evidence = self._finding(run, str(exc))
             raise AssertionError(str(exc)) from None
         except harness.CheckHarnessFault:
             raise
@@ -250,10 +252,18 @@ class CaseItem(pytest.Item):
                 self.record["evidence"] = self.evidence.to_json()
                 self.user_properties.append(("evidence", "\n".join(self.evidence.lines())))
 
-    def _finding(self, run: CaseRun) -> Evidence:
-        """Evidence for the failure (after closing the hosts), replayed on Envoy when it runs."""
+    def _finding(self, run: CaseRun, message: str) -> Evidence:
+        """Evidence for the failure (after closing the hosts), and its root cause: the first case failing
+        on a cause is replayed on Envoy when it runs; later ones are blocked by it (causes.py)."""
         run.close()
         evidence = run.finding()
+        cause = cause_of(message, evidence.to_json())
+        if cause is not None:
+            self.record["cause"] = cause.to_json()
+            blocked_by = first_with(self.config, self.target.module.name, cause, self.case.id)
+            if blocked_by is not None:
+                self.record["blocked_by"] = blocked_by
+                return evidence
         if self.target.backend in ("envoy", "diff") and self.case.area != "differential":
             from .replay import replay
 
@@ -306,19 +316,6 @@ def pytest_proxy_wasm_update_report(config: pytest.Config, report: dict[str, Any
             module["classification"] = found
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Warnings (severity ``warn`` findings) pass, but are listed."""
-    warned = [
-        r for r in terminalreporter.stats.get("passed", []) if getattr(r, "proxy_wasm", {}).get("warning")
-    ]
-    if warned:
-        terminalreporter.section("proxy-wasm conformance warnings (do not fail the verdict)")
-        for report in warned:
-            record = report.proxy_wasm
-            line = f"WARN {record['case']['id']} [{record['module']}]: {record['warning']}"
-            terminalreporter.write_line(line[:300])
-
-
 def _abi(run: CaseRun) -> str | None:
     try:
         return run.compiled().abi.value
@@ -369,9 +366,34 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.stash[RUNTIME_KEY].close()
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: sees the report after xfail handling
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     if isinstance(item, CaseItem) and (call.when == "call" or report.outcome != "passed"):
         report.proxy_wasm = item.record
+        settle(report, item.record, str(item.path))
     return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, Any] | None:
+    """Blocked and warned cases are counted as such in the terminal (conformance/blocking.py)."""
+    return teststatus(report)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Cases run area by area in the order of ``AREAS`` (module first), so the first case to meet a
+    cause, the one that reports it, is the most basic one. The fuel-metering compile that
+    ``performance.callback_cost`` needs starts now, in the background."""
+    from .performance import start_fuel_compile
+
+    for item in items:
+        if isinstance(item, CaseItem) and item.case.id == "performance.callback_cost":
+            kind = classification(config, item.target)
+            if not hasattr(config, "workerinput") and not skip_reason(item.case, kind, item.target.kind):
+                start_fuel_compile(item.target.module, runtime(config).cache_dir)
+    order = {area: i for i, area in enumerate(AREAS)}
+    slots = [n for n, item in enumerate(items) if isinstance(item, CaseItem)]
+    found = [item for item in items if isinstance(item, CaseItem)]
+    cases = sorted(found, key=lambda i: order.get(i.case.area, len(order)))
+    for n, item in zip(slots, cases, strict=True):
+        items[n] = item  # other tests of the session keep their places

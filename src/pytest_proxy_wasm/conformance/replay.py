@@ -15,6 +15,10 @@ from .evidence import Evidence, Exchange, outcome_summary, panic_lines
 from .recording import CRASH_DETAILS
 
 CONFIRMED, EMULATOR_ONLY, NOT_REPLAYED = "confirmed", "emulator only", "not replayed"
+# How long a replay waits for Envoy to answer a request that hung on the emulator. Envoy itself would
+# wait for the client or its stream idle timeout (5 minutes by default): no answer in this time confirms
+# the hang.
+HANG_WAIT_S = 5.0
 
 
 def envoy_label() -> str:
@@ -37,8 +41,6 @@ def _why_not(exchanges: list[Exchange]) -> str | None:
     if not exchanges:
         return "the finding has no request to replay"
     for exchange in exchanges:
-        if isinstance(exchange.outcome, Outcome) and exchange.outcome.hung:
-            return "the stream hangs on the emulator (Envoy would wait for its stream timeout)"
         if any(not p.is_target and p.module is None for p in exchange.chain):
             return "the exchange runs a module this check cannot hand to Envoy"
     return None
@@ -48,6 +50,8 @@ def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dic
     from ..backends.envoy.backend import EnvoyBackend
 
     backend = EnvoyBackend(workdir)
+    if isinstance(exchange.outcome, Outcome) and exchange.outcome.hung:
+        backend.exchange_timeout = HANG_WAIT_S
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())
@@ -103,6 +107,8 @@ def _same(emulator: dict[str, Any], envoy: dict[str, Any]) -> bool:
         return emulator.get("details") == CRASH_DETAILS and bool(envoy.get("envoy_fault"))
     if emulator["plugin_failed"] and envoy["plugin_failed"]:
         return True
+    if bool(emulator.get("hung")) != bool(envoy.get("hung")):
+        return False
     keys = ("status", "closed_by", "client_received")
     return all(emulator.get(k) == envoy.get(k) for k in keys) and bool(emulator["plugin_failed"]) == bool(
         envoy["plugin_failed"]
@@ -114,6 +120,8 @@ def _result(outcome: dict[str, Any]) -> str:
         return str(outcome["envoy_fault"]).split(") ", 1)[-1]
     if outcome.get("details") == CRASH_DETAILS:
         return "says Envoy crashes here"
+    if outcome.get("hung"):
+        return "hung (no answer)"
     failed = " (plugin failed)" if outcome["plugin_failed"] else ""
     if "closed_by" in outcome:
         return f"closed by {outcome['closed_by']}, client got {outcome['client_received']}{failed}"
@@ -138,12 +146,18 @@ def replay(target: Any, ev: Evidence, workdir: Path | None = None) -> dict[str, 
         return _not_replayed(f"{label} could not run the replay: {type(exc).__name__}: {exc}")
     emulated = [outcome_summary(e.outcome) for e in exchanges]
     same = all(_same(a, b) for a, b in zip(emulated, outcomes, strict=True))
+    hung = same and any(o.get("hung") for o in outcomes)
     shown = "; ".join(
         f"emulator {_result(a)}, {label} {_result(b)}" for a, b in zip(emulated, outcomes, strict=True)
     )
     return {
         "verdict": CONFIRMED if same else EMULATOR_ONLY,
-        "label": f"confirmed on {label}" if same else "emulator only",
+        "label": f"confirmed: {label} did not answer within {HANG_WAIT_S:g} s"
+        if hung
+        else f"confirmed on {label}"
+        if same
+        else "emulator only",
+        "hung": hung,
         "detail": shown,
         "envoy": label,
         "outcomes": outcomes,

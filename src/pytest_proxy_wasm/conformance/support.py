@@ -146,7 +146,8 @@ def hang_report(exchange: Exchange) -> str:
         stuck.append(f"after a local reply {exchange.local_reply.status} ({exchange.local_reply.details})")
     host = exchange.host
     calls = host.callouts.records[exchange.first_call :]
-    waits = [f"{len(host.scheduler)} pending event(s): " + ", ".join(e.label for e in host.scheduler.events)]
+    events = ", ".join(e.label for e in host.scheduler.events)
+    waits = [f"{len(host.scheduler)} pending event(s): {events}" if events else "no pending event"]
     if calls:
         unanswered = [c.cluster for c in calls if c.answered_status is None]
         waits.append(

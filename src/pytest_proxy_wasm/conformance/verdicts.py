@@ -16,12 +16,14 @@ from ..errors import ModuleLoadError, PluginStartError
 from ..host.proxy_crash import ProxyCrash
 from ..host.runtime import Runtime
 from .cases import REGISTRY, CaseFailure, CaseRun, CaseWarning, NotApplicable, Target
+from .causes import cause_of, regroup
 from .classify import classify, skip_reason
 from .registry import load_cases
 from .support import crash_skip_reason, synthetic_callout_failure
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES_JSON = ROOT / "docs" / "conformance-samples.json"
+RESULT_KEYS = ("outcome", "message", "details", "warning")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ SAMPLES = (
         ("lifecycle",),
         ("lifecycle.envoy_survives",),
     ),
+    Sample(
+        "go/bot_detect.wasm",
+        "a Go plugin holding requests without User-Agent forever (one hang: one finding, the rest blocked)",
+        ("http_robustness", "isolation", "failure_policy", "resources.memory_bounded"),
+        ("http_robustness.generated_exchanges",),
+    ),
 )
 
 
@@ -85,7 +93,10 @@ def run_case(
                 return {"outcome": "skipped", "message": crash_skip_reason(crash)}
             stand_in = synthetic_callout_failure(run)
             if case.severity != "warn" and stand_in is None and not isinstance(exc, CaseWarning):
-                return {"outcome": "failed", "message": str(exc), "details": run.details}
+                run.close()
+                cause = cause_of(str(exc), run.finding().to_json())
+                found = {"outcome": "failed", "message": str(exc), "details": run.details}
+                return {**found, "cause": cause.to_json()} if cause else found
             return {"outcome": "passed", "message": "", "warning": f"{exc} {stand_in or ''}".strip()}
     except NotApplicable as exc:
         return {"outcome": "skipped", "message": str(exc)}
@@ -109,6 +120,10 @@ def sample_verdict(sample: Sample, runtime: Runtime, fixtures: Path, seed: int =
     )
     kind = classify(CaseRun(target, runtime))
     cases = {case_id: run_case(case_id, target, runtime, kind) for case_id in selected(sample.select)}
+    grouped = [{"id": c, "module": sample.module, "title": REGISTRY[c].title, **r} for c, r in cases.items()]
+    regroup(grouped)  # one cause, one finding (causes.py)
+    for entry in grouped:
+        cases[entry["id"]] = {k: v for k, v in entry.items() if k in RESULT_KEYS}
     failed = sorted(c for c, r in cases.items() if r["outcome"] == "failed")
     return {
         "module": sample.module,

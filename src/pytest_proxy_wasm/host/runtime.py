@@ -68,17 +68,21 @@ class Runtime:
         *,
         max_wasm_stack: int = 1 << 20,
         consume_fuel: bool = False,
+        optimize: bool = True,
     ) -> None:
         """``consume_fuel``: count wasmtime fuel per callback (a stable instruction-like count) and allow
-        fuel limits; slower, so off by default."""
+        fuel limits; slower, so off by default. ``optimize=False``: Cranelift without optimizations, a
+        quicker compile of slower code (fuel counts wasm operators: the same either way)."""
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.max_wasm_stack = max_wasm_stack
         config.memory_may_move = False  # GuestMemory caches the base pointer
         config.consume_fuel = consume_fuel
+        if not optimize:
+            config.cranelift_opt_level = "none"
         self.consume_fuel = consume_fuel
         self.engine = wasmtime.Engine(config)
-        fuel = "-fuel" if consume_fuel else ""
+        fuel = ("-fuel" if consume_fuel else "") + ("" if optimize else "-o0")
         self.settings_key = f"wasmtime-{metadata.version('wasmtime')}-epoch-stack{max_wasm_stack}{fuel}"
         self.cache_dir = (
             _default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)

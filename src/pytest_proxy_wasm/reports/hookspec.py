@@ -9,4 +9,4 @@ import pytest
 
 @pytest.hookspec
 def pytest_proxy_wasm_update_report(config: pytest.Config, report: dict[str, Any]) -> None:
-    """Change the run model (a JSON-able dict, see ``run-v2.schema.json``) before it is written."""
+    """Change the run model (a JSON-able dict, see ``run-v3.schema.json``) before it is written."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -38,6 +39,7 @@ def bar_chart(title: str, items: list[tuple[str, float]], unit: str) -> Markup:
     return Markup(svg)
 
 
+@cache  # one compiled template per process
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pytest_proxy_wasm.reports", "templates"),
@@ -71,7 +73,10 @@ def as_bytes(value: Any) -> Any:
 
 
 def render_html(model: dict[str, Any]) -> str:
-    areas: dict[str, list[dict[str, Any]]] = {}
+    from .normalize import normalize
+
+    model = normalize(model)
+    areas: dict[str, list[dict[str, Any]]] = {a["name"]: [] for a in model["areas"]}
     for case in model["cases"]:
         areas.setdefault(case["area"], []).append(case)
     charts = [bar_chart("Time per area", [(a["name"], a["duration_s"]) for a in model["areas"]], "s")]

@@ -10,9 +10,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: evidence on each finding, the check's inputs
-SCHEMA_ID = "https://pytest-proxy-wasm.invalid/schemas/run-v2.schema.json"
-OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed", "error")
+from ..conformance.causes import regroup
+
+SCHEMA_VERSION = 3  # 2: evidence on each finding, the check's inputs; 3: warned and blocked cases, causes
+SCHEMA_ID = "https://pytest-proxy-wasm.invalid/schemas/run-v3.schema.json"
+OUTCOMES = ("passed", "warned", "failed", "blocked", "skipped", "xfailed", "xpassed", "error")
+FAILING = ("failed", "xpassed", "error")  # the outcomes that fail the verdict
+RECORD_KEYS = ("details", "logs", "hostcalls", "callbacks", "evidence", "warning", "cause", "blocked_by")
 
 
 def _version(name: str) -> str | None:
@@ -73,6 +77,11 @@ class RunCollector:
                 "hostcalls": {},
                 "callbacks": {},
                 "evidence": None,
+                "severity": record["case"].get("severity", "fail"),
+                "warning": None,
+                "cause": None,
+                "blocked_by": None,
+                "blocks": [],
             },
         )
         entry["duration_s"] = round(entry["duration_s"] + float(report.duration), 4)
@@ -80,22 +89,28 @@ class RunCollector:
         if record.get("harness_fault") and report.failed:
             outcome = "error"  # our fault, not a finding (conformance/harness.py)
             entry["harness_fault"] = record["harness_fault"]
+        elif outcome == "skipped" and record.get("blocked_by") and report.when == "call":
+            outcome = "blocked"  # failed on the cause of an earlier finding (conformance/causes.py)
+        elif outcome == "passed" and record.get("warning"):
+            outcome = "warned"
+            entry["severity"] = "warn"  # what the finding is, whatever the case's severity
         if outcome != "passed" or report.when == "call":
             entry["outcome"] = outcome
             entry["message"] = _message(report)
-        for key in ("details", "logs", "hostcalls", "callbacks", "evidence"):
+        for key in RECORD_KEYS:
             if key in record:
                 entry[key] = record[key]
 
     def build(self, envoy_version: str | None = None) -> dict[str, Any]:
         cases = list(self.cases.values())
+        regroup(cases)
         counts = Counter(c["outcome"] for c in cases)
         areas: dict[str, dict[str, Any]] = {}
         for c in cases:
             area = areas.setdefault(c["area"], {"name": c["area"], "duration_s": 0.0, "counts": Counter()})
             area["duration_s"] = round(area["duration_s"] + c["duration_s"], 4)
             area["counts"][c["outcome"]] += 1
-        failed = counts["failed"] + counts["xpassed"] + counts["error"]
+        failed = sum(counts[k] for k in FAILING)
         return {
             "$schema": SCHEMA_ID,
             "schema_version": SCHEMA_VERSION,

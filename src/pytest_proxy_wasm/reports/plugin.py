@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..conformance.evidence import text_lines
 from .inputs import configuration_inputs
 from .model import RunCollector, module_info
 
 MODEL_KEY = pytest.StashKey[dict[str, Any]]()
+FAILURES_KEY = pytest.StashKey[list[str]]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -83,34 +84,40 @@ class ReportPlugin:
         model = self.collector.build()
         config.hook.pytest_proxy_wasm_update_report(config=config, report=model)
         config.stash[MODEL_KEY] = model
+        failures: list[str] = []
         report_dir = config.getoption("--proxy-wasm-report-dir")
         if report_dir:
-            from .writers import write_all
+            from .writers import write_reports
 
-            write_all(model, Path(report_dir))
+            _, failed = write_reports(model, Path(report_dir))
+            failures += [f.line() for f in failed]
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             from .markdown import render_markdown
+            from .writers import one_line
 
-            with open(summary, "a", encoding="utf-8") as handle:
-                handle.write(render_markdown(model) + "\n")
+            try:
+                with open(summary, "a", encoding="utf-8") as handle:
+                    handle.write(render_markdown(model) + "\n")
+            except Exception as exc:
+                failures.append(f"the Markdown writer failed on $GITHUB_STEP_SUMMARY ({one_line(exc)})")
+        if failures:
+            config.stash[FAILURES_KEY] = failures
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            print("pytest-proxy-wasm: " + "; ".join(failures) + " (the other reports were written)",
+                  file=sys.stderr)  # fmt: skip
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         model = self.config.stash.get(MODEL_KEY, None)
         if model is None:
             return
-        write = terminalreporter.write_line
+        from .terminal import terminal_lines
+        from .writers import one_line
+
         terminalreporter.section("proxy-wasm conformance")
-        counts = ", ".join(f"{v} {k}" for k, v in model["counts"].items() if v)
-        write(f"verdict: {model['verdict'].upper()} ({counts or 'no cases'})")
-        for area in model["areas"]:
-            write(f"  {area['name']:<16} {area['duration_s']:7.2f} s")
-        for case in model["cases"]:
-            if case["outcome"] in ("failed", "xpassed", "error"):
-                first = (case["message"].splitlines() or [""])[0]
-                write(f"  FAILED {case['id']} [{case['module']}]: {first[:150]}")
-                for line in text_lines(case.get("evidence") or {}):
-                    write("      " + line.replace("\n", "\n      "))
-        report_dir = self.config.getoption("--proxy-wasm-report-dir")
-        if report_dir:
-            write(f"reports: {report_dir}/run.json, run.html, summary.md")
+        try:
+            lines = terminal_lines(model, self.config.getoption("--proxy-wasm-report-dir"))
+        except Exception as exc:  # the terminal writer failed: say so in one line, the files are written
+            lines = [f"pytest-proxy-wasm: the terminal writer failed ({one_line(exc)})"]
+        for line in lines + self.config.stash.get(FAILURES_KEY, []):
+            terminalreporter.write_line(line)

@@ -291,6 +291,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
             method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
         response = self._watched(process.port, wire_request, method)
+        hung = self.timed_out  # no answer in time, Envoy alive: the client gave up (Envoy sees a disconnect)
         entry = access_log.next_entry()
         deletes = sum(not spec.network for spec in chain)
 
@@ -307,7 +308,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
 
         logs = self._consume_log(settle=0.5, until=settled)
         self._after_response(response)
-        return self._outcome(response, entry, logs, seen_upstream, seen_calls)
+        return self._outcome(response, entry, logs, seen_upstream, seen_calls, hung=hung)
 
     def _outcome(
         self,
@@ -316,6 +317,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         logs: list[LogRecord],
         seen_upstream: int,
         seen_calls: int,
+        hung: bool = False,
     ) -> Outcome:
         requests = self.upstream.requests
         return Outcome(
@@ -324,7 +326,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
             if len(requests) > seen_upstream
             else None,
             logs=logs,
-            hung=False,
+            hung=hung,
             callouts=[record.to_json() for record in self.callouts.records[seen_calls:]],
             **self._observed(),
         )

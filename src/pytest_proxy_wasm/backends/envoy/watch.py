@@ -52,7 +52,8 @@ class FaultWatch:
     specs: list[Any]
     services: list[Any]
     restart_after_exit = False  # HostOptions.restart_envoy_after_exit (make_backend sets it)
-    exchange_timeout = 60.0  # seconds without an answer before Envoy is judged hung
+    exchange_timeout = 60.0  # seconds without an answer: a hung stream, or a hung Envoy (admin silent too)
+    timed_out = False  # the last exchange had no answer within exchange_timeout (Envoy still alive)
     fault: EnvoyFault | None = None  # the fault being reported, until restart()
     exchanges = 0  # requests and connections sent to this backend's Envoys
     restart_notes: tuple[str, ...] = ()  # said in the next Outcome's diagnostics
@@ -134,6 +135,7 @@ class FaultWatch:
             result = exchange(port, request, method, self.exchange_timeout)
         except OSError as exc:  # refused, reset, timed out
             error = exc
+        self.timed_out = isinstance(error, TimeoutError)
         self._after_exchange(error, result is not None, self._what)
         return result
 
