@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker ip_allow body_validator route_meter)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -25,6 +25,9 @@ declare -A DESCRIPTIONS=(
   [body_sum]="Sums on_request_body sizes and compares with content-length (carries the cumulative-size bug): 400 on mismatch"
   [canary]="math/rand draw per request against canary_percent (pluginConfig); sets x-canary: true|false"
   [service_ticker]="Root-only service (twin of rust/service): ticks count in shared data (CAS), enqueue an event, HTTP callout report"
+  [ip_allow]="IP allow-list on the source.address property (the client address Envoy's connection manager decides): 403 outside it"
+  [body_validator]="Continues request headers, buffers the body, 403 from on_request_body for a non-JSON body or a missing required field"
+  [route_meter]="Rate-limit shim: reads request.url_path and other request.* properties in every callback, strips a :path prefix, 429 over quota"
 )
 
 if [ $# -gt 0 ]; then

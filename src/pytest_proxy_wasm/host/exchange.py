@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..outcome import Outcome, UpstreamRequest, assemble_outcome
 from .abi.enums import StreamType
+from .client_address import mutate_request_headers
 from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
@@ -45,6 +46,7 @@ class UpstreamResponse:
         self.trailers = trailers
 
 
+ROUTE_TIMEOUT_MS = b"30000"
 DIRECT_RESPONSE_BODY_LIMIT = 4096  # Envoy's route config max_direct_response_body_size_bytes default
 
 
@@ -128,6 +130,9 @@ class Exchange(FilterWalk):
         self.direct_response: LocalResponse | None = None  # a direct_response route instead of the upstream
         self.first_call = len(host.callouts.records)
         self.first_grpc = len(host.grpc.records)
+        # the client connection's address and the connection manager's settings (Host.request may
+        # override them per exchange)
+        self.peer, self.client_settings = host.client_defaults()
 
     def _downstream_headers(
         self,
@@ -142,7 +147,9 @@ class Exchange(FilterWalk):
         """The request header map as Envoy's HTTP/1.1 codec and connection manager hand it to filters
         (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
         single-chunk body after the test's own headers (where curl writes it; chunked framing is
-        stripped), then x-forwarded-proto and x-request-id."""
+        stripped), then what the connection manager adds: x-forwarded-for (use_remote_address),
+        x-forwarded-proto, x-envoy-internal or x-envoy-external-address, x-request-id
+        (host/client_address.py decides the client address, ``source.address``)."""
         pairs = [
             (b":authority", authority.encode()),
             (b":path", path.encode()),
@@ -153,11 +160,12 @@ class Exchange(FilterWalk):
         names = {k for k, _ in headers}
         if len(chunks) == 1 and trailers is None and b"content-length" not in names:
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
-        if b"x-forwarded-proto" not in names:
-            pairs.append((b"x-forwarded-proto", scheme.encode()))
-        if b"x-request-id" not in names:
-            pairs.append((b"x-request-id", request_id(self.info.random_bits)))
-        return HeaderMap.of_lowered(pairs)
+        request = HeaderMap.of_lowered(pairs)
+        self.info.source = mutate_request_headers(
+            request, scheme, self.peer, self.client_settings, self.host.options.envoy_local_address,
+            lambda: request_id(self.info.random_bits),
+        )  # fmt: skip
+        return request
 
     # -- running -------------------------------------------------------------------------------------
 
@@ -230,6 +238,8 @@ class Exchange(FilterWalk):
         if d.request and self.direct_response is not None and self.local_reply is None:
             self._send_local_reply(self.direct_response)
             return
+        if d.request:  # the router: the route's timeout (30 s in the Envoy backends' bootstrap)
+            headers.replace_inline(b"x-envoy-expected-rq-timeout-ms", ROUTE_TIMEOUT_MS)
         super()._sink_headers(d, headers, eos)
 
     def _drain_own_callouts(self) -> None:
@@ -352,7 +362,9 @@ class Exchange(FilterWalk):
 
     def _outcome(self) -> Outcome:
         upstream_request = None
-        if self.upstream_headers is not None and self.upstream_received:
+        if self.upstream_headers is not None:
+            # The router forwards the headers once they leave the last filter; a local reply before
+            # the whole request arrived resets that upstream request (verified against Envoy 1.40).
             headers = self.upstream_headers
             upstream_request = UpstreamRequest(
                 method=(headers.get(b":method") or b"").decode("latin1"),
@@ -360,6 +372,7 @@ class Exchange(FilterWalk):
                 headers=headers.as_text(),
                 body=bytes(self.upstream_body),
                 trailers=self.upstream_trailers.as_text() if self.upstream_trailers else [],
+                reset=not self.upstream_received,
             )
         status = None
         response_headers: list[tuple[str, str]] = []

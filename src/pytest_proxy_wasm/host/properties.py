@@ -146,7 +146,8 @@ def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
         where = {"source": info.source, "destination": info.destination, "upstream": info.upstream}[root]
         if where is None:
             return None
-        address: dict[str, PropertyValue] = {"address": f"{where[0]}:{where[1]}", "port": where[1]}
+        ip = f"[{where[0]}]" if ":" in where[0] else where[0]  # Envoy's asString
+        address: dict[str, PropertyValue] = {"address": f"{ip}:{where[1]}", "port": where[1]}
         return address.get(name)
     if root == "connection":
         return {"id": info.connection_id, "mtls": False}.get(name)

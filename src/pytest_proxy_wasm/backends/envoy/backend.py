@@ -13,15 +13,17 @@ from typing import Any
 
 from ...host.abi.enums import FailurePolicy
 from ...host.callouts import Callouts
+from ...host.client_address import ClientAddressSettings, for_exchange
 from ...host.declarations import CalloutDeclarations
 from ...host.exchange import direct_reply
-from ...host.options import ConfigInput
+from ...host.options import ConfigInput, HostOptions
 from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome
 from ..spec import PluginSpec
 from . import bootstrap
 from .convert import Headers, body_chunks, custom_metrics, pairs
-from .fakes import CalloutCluster, Upstream, UpstreamReply
+from .downstream import hcm_fields, send, settled
+from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
 from .grpc_server import GrpcCluster, GrpcFakes
 from .logs import parse, start_failure
 from .outcomes import AccessLog, response_fields, upstream_request_of
@@ -29,7 +31,7 @@ from .process import EnvoyProcess, EnvoyStartError
 from .tcp import TcpUpstream
 from .tcp_connections import TcpConnections, count_lines
 from .trace_lines import misuse_of, parse_trace
-from .wire import Message, encode_request, exchange
+from .wire import Message, encode_request
 
 
 class EnvoyBackend(TcpConnections, CalloutDeclarations):
@@ -45,6 +47,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         startup_timeout: float = 60.0,  # an exit is seen at once; V8 compiles Go modules slowly
         workers: int = 1,
         trace: bool = False,
+        options: HostOptions | None = None,
     ) -> None:
         self._own_workdir = workdir is None
         self.workdir = (
@@ -73,6 +76,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         self.last_start_seconds = 0.0
         self.trace = trace  # parse the [vm->host] lines into Outcome.trace (Envoy writes them anyway)
         self._last_trace: list[TraceRecord] = []
+        self.client_defaults = (options or HostOptions()).client_defaults()  # peer, client-address settings
 
     # -- the chain ------------------------------------------------------------------------------------
 
@@ -147,8 +151,10 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         network: bool = False,
         direct_response: tuple[int, bytes] | None = None,
         services: Sequence[PluginSpec] | None = None,
+        client: ClientAddressSettings | None = None,
     ) -> EnvoyProcess:
         services = list(self.services if services is None else services)
+        client = client or self.client_defaults[1]
         grpc_clusters = tuple((n, self.grpc.unreachable(n)) for n in self.grpc.clusters())
         key = (
             tuple(chain),
@@ -157,6 +163,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
             network,
             direct_response,
             tuple(services),
+            client,
         )
         if self.process is not None and self.process.running() and key == self._running_key:
             return self.process
@@ -184,6 +191,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
             clusters,
             network=network,
             direct_response=direct_response,
+            connection_manager=hcm_fields(client),
         )
         process = self.make_runner(config_path)
         started = time.monotonic()
@@ -265,13 +273,23 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
         direct_response: tuple[int, bytes | str] | None = None,
+        peer_address: str | None = None,
+        use_remote_address: bool | None = None,
+        xff_num_trusted_hops: int | None = None,
+        skip_xff_append: bool | None = None,
+        internal_address_cidrs: Sequence[str] | None = None,
     ) -> Outcome:
         chain = self._chain(plugins)
         direct = None
         if direct_response is not None:  # a direct_response route (a restart when it changes)
             reply = direct_reply(*direct_response)
             direct = (reply.status, reply.body)
-        process = self._ensure(chain, direct_response=direct)
+        peer, client = for_exchange(
+            self.client_defaults, peer_address, use_remote_address=use_remote_address,
+            xff_num_trusted_hops=xff_num_trusted_hops, skip_xff_append=skip_xff_append,
+            internal_address_cidrs=internal_address_cidrs,
+        )  # fmt: skip
+        process = self._ensure(chain, direct_response=direct, client=client)
         self._consume_log()
         chunks = body_chunks(body)
         self.upstream.reply = UpstreamReply(
@@ -286,25 +304,12 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         wire_request = encode_request(
             method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
-        try:
-            response = exchange(process.port, wire_request, method)
-        except TimeoutError:
-            response = None
+        response = send(process.port, wire_request, method, peer, self.upstream)
         entry = access_log.next_entry()
         deletes = sum(not spec.network for spec in chain)
-
-        def settled(lines: list[str]) -> bool:
-            # the stream is gone and every callout this exchange made has had its answer delivered
-            calls = len(self.callouts.records) - seen_calls
-            answered = count_lines(lines, "proxy_on_http_call_response(")
-            unary = sum(r.kind == "call" for r in self.grpc.records[seen_grpc:])
-            grpc_done = count_lines(lines, "proxy_on_grpc_receive(") + count_lines(
-                lines, "proxy_on_grpc_close("
-            )
-            stream_gone = count_lines(lines, "proxy_on_delete(") >= deletes
-            return stream_gone and answered >= calls and grpc_done >= unary
-
-        logs = self._consume_log(settle=0.5, until=settled)
+        calls, grpc = lambda: len(self.callouts.records) - seen_calls, lambda: self.grpc.records[seen_grpc:]
+        logs = self._consume_log(settle=0.5, until=settled(deletes, calls, grpc))
+        wait_for(lambda: self.upstream.reading == 0, 2.0)  # a reset request is recorded once read
         return self._outcome(response, entry, logs, seen_upstream, seen_calls)
 
     def _outcome(
@@ -316,11 +321,10 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
         seen_calls: int,
     ) -> Outcome:
         requests = self.upstream.requests
+        upstream = upstream_request_of(requests[seen_upstream]) if len(requests) > seen_upstream else None
         return Outcome(
             **response_fields(response, entry),
-            upstream_request=upstream_request_of(requests[seen_upstream])
-            if len(requests) > seen_upstream
-            else None,
+            upstream_request=upstream,
             logs=logs,
             hung=False,
             callouts=[record.to_json() for record in self.callouts.records[seen_calls:]],

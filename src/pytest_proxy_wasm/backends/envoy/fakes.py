@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ...host.callouts import CalloutResponse, Callouts, HttpCallRecord, canonical, response_maps
 from ...host.headers import HeaderMap, as_latin1
-from .wire import Message, Pairs, read_body
+from .wire import Message, Pairs, read_body_checked
 
 
 @dataclass
@@ -28,10 +28,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return
 
     def _serve(self) -> None:
-        headers = [(k, v) for k, v in self.headers.items()]
-        body, trailers = read_body(self.rfile, headers)  # type: ignore[arg-type]
-        message = Message(self.requestline, headers, body, trailers)
-        self.server.record(message)
+        self.server.head_seen()
+        try:
+            headers = [(k, v) for k, v in self.headers.items()]
+            body, trailers, complete = read_body_checked(self.rfile, headers)  # type: ignore[arg-type]
+            message = Message(self.requestline, headers, body, trailers, reset=not complete)
+            self.server.record(message)
+        finally:
+            self.server.head_done()
+        if not complete:  # Envoy reset the request mid-body: nothing to answer
+            self.close_connection = True
+            return
         reply = self.server.answer(message)
         if reply is None:  # a reset: close without answering
             self.close_connection = True
@@ -57,6 +64,8 @@ class FakeServer(http.server.ThreadingHTTPServer):
         self.name = name
         self.answer = answer
         self.requests: list[Message] = []
+        self.heads = 0  # request heads received (the body may still be arriving)
+        self.reading = 0  # requests whose body is still being read
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(
@@ -71,6 +80,15 @@ class FakeServer(http.server.ThreadingHTTPServer):
     def record(self, message: Message) -> None:
         with self._lock:
             self.requests.append(message)
+
+    def head_seen(self) -> None:
+        with self._lock:
+            self.heads += 1
+            self.reading += 1
+
+    def head_done(self) -> None:
+        with self._lock:
+            self.reading -= 1
 
     def close(self) -> None:
         self.stopping.set()
