@@ -194,7 +194,6 @@ class Exchange(FilterWalk):
         )
         self.info.request_headers = request
         self.grpc_request, self.head_request = is_grpc_request(request), is_head_request(request)
-        self.info.request_size = sum(len(c) for c in chunks)
         key = id(self)
         self.host.exchanges[key] = self
         try:
@@ -205,6 +204,7 @@ class Exchange(FilterWalk):
             for chunk in chunks:
                 if self._stopped(d):
                     break
+                self.info.request_size += len(chunk)  # Envoy counts bytes received as they arrive
                 self._data(d, 0, chunk, False)
             if chunks and trailer_map is None and not self._stopped(d):
                 self._data(d, 0, b"", True)
