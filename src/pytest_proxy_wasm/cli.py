@@ -12,6 +12,7 @@ from pathlib import Path
 from . import check_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.image import add_image_parser
+from .client_address_cli import add_client_address_arguments, client_address_options
 from .errors import ProxyWasmError
 from .host.options import HostOptions
 from .host.trace import render
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="emulator",
         help="run in the in-process emulator (default), a real Envoy, or both and compare",
     )
+    add_client_address_arguments(run)
     istio_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
@@ -103,7 +105,8 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
     if outcome.response_body:
         lines.append("body: " + outcome.response_body.decode("utf-8", "replace"))
     up = outcome.upstream_request
-    lines.append(f"upstream saw: {up.method} {up.path}" if up else "upstream saw: nothing")
+    reset = " (then reset: the request was incomplete)" if up and up.reset else ""
+    lines.append(f"upstream saw: {up.method} {up.path}{reset}" if up else "upstream saw: nothing")
     if up:
         lines += [f"  {k}: {v}" for k, v in up.headers]
     lines += [f"[{r.level_name}] {r.message}" for r in logs]
@@ -117,7 +120,13 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
+    try:
+        options = HostOptions(trace=bool(getattr(args, "trace", False)), **client_address_options(args))
+        options.client_defaults()  # a bad peer address or setting: a one-line usage error
+    except ValueError as exc:
+        print(f"pytest-proxy-wasm run: {exc}", file=sys.stderr)
+        return 2
+    host = make_backend(args.backend, options=options)
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)

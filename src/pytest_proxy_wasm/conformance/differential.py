@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from ..backends import make_backend
 from ..backends.diff import BackendMismatch
+from ..host.options import HostOptions
 from .cases import CaseFailure, CaseRun, CaseWarning, case
 from .http_robustness import explore, from_regex
 
@@ -54,8 +55,8 @@ DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body":
     needs_backend="envoy|diff",
 )
 def generated_requests(run: CaseRun) -> None:
-    backend = make_backend("diff", runtime=run.runtime)
     target = run.target
+    backend = make_backend("diff", runtime=run.runtime, options=HostOptions(**dict(target.client_address)))
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())

@@ -43,8 +43,9 @@ def _why_not(exchanges: list[Exchange]) -> str | None:
 
 def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dict[str, Any], list[str]]:
     from ..backends.envoy.backend import EnvoyBackend
+    from ..host.options import HostOptions
 
-    backend = EnvoyBackend(workdir)
+    backend = EnvoyBackend(workdir, options=HostOptions(**dict(getattr(target, "client_address", ()))))
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())
