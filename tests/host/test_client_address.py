@@ -154,6 +154,6 @@ def test_host_options_and_request_arguments(proxy_wasm_host: object) -> None:
     from pytest_proxy_wasm import Host
 
     assert isinstance(proxy_wasm_host, Host)
-    assert ipaddress.ip_address(proxy_wasm_host.client_defaults()[0][0]) == ipaddress.ip_address("127.0.0.1")
+    assert ipaddress.ip_address(proxy_wasm_host.client_defaults[0][0]) == ipaddress.ip_address("127.0.0.1")
     with pytest.raises(ValueError, match="xff_num_trusted_hops"):
         proxy_wasm_host.request(None, xff_num_trusted_hops=-2)

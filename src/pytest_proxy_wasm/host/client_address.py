@@ -57,6 +57,7 @@ EDGE_ONLY = (
 PROXY_HEADERS = frozenset((b"x-envoy-internal", b"keep-alive", b"proxy-connection", b"transfer-encoding"))
 _NOT_INTERNAL = frozenset(INTERNAL_ONLY)
 _NOT_EDGE = frozenset((*INTERNAL_ONLY, *EDGE_ONLY))
+_ACTED_ON = PROXY_HEADERS | _NOT_INTERNAL | {b"x-forwarded-for"}  # what the one-pass case must not see
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,15 @@ def mutate_request_headers(
     """The connection manager's changes to the request headers, in Envoy's order (x-forwarded-for,
     x-forwarded-proto, x-envoy-internal or the internal-only headers' removal,
     x-envoy-external-address, x-request-id); returns the client address (``source.address``)."""
+    if not settings.use_remote_address:
+        # The usual case, in one pass: no header the rules act on, so the peer is the client.
+        keys = {key for key, _ in headers.entries}
+        if keys.isdisjoint(_ACTED_ON):
+            if b"x-forwarded-proto" not in keys:
+                headers.entries.append((b"x-forwarded-proto", scheme.encode()))
+            if b"x-request-id" not in keys:
+                headers.entries.append((b"x-request-id", new_request_id()))
+            return peer
     decided = decide(headers, peer, settings, local_address)
     if settings.use_remote_address and settings.xff_num_trusted_hops == 0:
         headers.replace_inline(b"x-forwarded-proto", scheme.encode())  # the peer's value is untrusted
@@ -262,4 +272,27 @@ def for_exchange(
     return (
         parse_peer(peer_address) if peer_address is not None else peer,
         replace(current, **given) if given else current,
+    )
+
+
+def exchange_client(
+    defaults: tuple[tuple[str, int], ClientAddressSettings],
+    peer_address: str | None,
+    use_remote_address: bool | None,
+    xff_num_trusted_hops: int | None,
+    skip_xff_append: bool | None,
+    internal_address_cidrs: Sequence[str] | None,
+) -> tuple[tuple[str, int], ClientAddressSettings]:
+    """``for_exchange`` for ``Host.request``'s arguments; the defaults as they are when none is given."""
+    if (peer_address, use_remote_address, xff_num_trusted_hops, skip_xff_append, internal_address_cidrs) == (
+        None,
+    ) * 5:
+        return defaults
+    return for_exchange(
+        defaults,
+        peer_address,
+        use_remote_address=use_remote_address,
+        xff_num_trusted_hops=xff_num_trusted_hops,
+        skip_xff_append=skip_xff_append,
+        internal_address_cidrs=internal_address_cidrs,
     )

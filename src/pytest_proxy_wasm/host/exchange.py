@@ -46,7 +46,6 @@ class UpstreamResponse:
         self.trailers = trailers
 
 
-ROUTE_TIMEOUT_MS = b"30000"
 DIRECT_RESPONSE_BODY_LIMIT = 4096  # Envoy's route config max_direct_response_body_size_bytes default
 
 
@@ -130,9 +129,8 @@ class Exchange(FilterWalk):
         self.direct_response: LocalResponse | None = None  # a direct_response route instead of the upstream
         self.first_call = len(host.callouts.records)
         self.first_grpc = len(host.grpc.records)
-        # the client connection's address and the connection manager's settings (Host.request may
-        # override them per exchange)
-        self.peer, self.client_settings = host.client_defaults()
+        # the client's peer address and the client-address settings (Host.request may override them)
+        self.client_defaults = self.peer, self.client_settings = host.client_defaults
 
     def _downstream_headers(
         self,
@@ -144,12 +142,9 @@ class Exchange(FilterWalk):
         chunks: list[bytes],
         trailers: HeaderMap | None,
     ) -> HeaderMap:
-        """The request header map as Envoy's HTTP/1.1 codec and connection manager hand it to filters
-        (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
-        single-chunk body after the test's own headers (where curl writes it; chunked framing is
-        stripped), then what the connection manager adds: x-forwarded-for (use_remote_address),
-        x-forwarded-proto, x-envoy-internal or x-envoy-external-address, x-request-id
-        (host/client_address.py decides the client address, ``source.address``)."""
+        """The request map as Envoy 1.40's HTTP/1.1 codec and connection manager hand it to filters:
+        pseudo-headers in codec order, the test's headers, content-length for a single-chunk body (where
+        curl writes it), then the connection manager's (host/client_address.py, ``source.address``)."""
         pairs = [
             (b":authority", authority.encode()),
             (b":path", path.encode()),
@@ -157,8 +152,7 @@ class Exchange(FilterWalk):
             (b":scheme", scheme.encode()),
             *headers,
         ]
-        names = {k for k, _ in headers}
-        if len(chunks) == 1 and trailers is None and b"content-length" not in names:
+        if len(chunks) == 1 and trailers is None and all(k != b"content-length" for k, _ in headers):
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
         request = HeaderMap.of_lowered(pairs)
         self.info.source = mutate_request_headers(
@@ -238,8 +232,8 @@ class Exchange(FilterWalk):
         if d.request and self.direct_response is not None and self.local_reply is None:
             self._send_local_reply(self.direct_response)
             return
-        if d.request:  # the router: the route's timeout (30 s in the Envoy backends' bootstrap)
-            headers.replace_inline(b"x-envoy-expected-rq-timeout-ms", ROUTE_TIMEOUT_MS)
+        if d.request:  # the router adds the route's timeout (30 s in the Envoy backends' bootstrap)
+            headers.replace_inline(b"x-envoy-expected-rq-timeout-ms", b"30000")
         super()._sink_headers(d, headers, eos)
 
     def _drain_own_callouts(self) -> None:

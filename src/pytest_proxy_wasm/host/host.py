@@ -11,7 +11,7 @@ from ..errors import ExpectationError
 from ..outcome import LogRecord, Outcome
 from .abi.enums import FailurePolicy, LogLevel, StreamType
 from .callouts import Callouts
-from .client_address import ClientAddressSettings, for_exchange
+from .client_address import exchange_client
 from .contexts import Context, HttpContext, LocalResponse, RootContext
 from .declarations import CalloutDeclarations
 from .diagnostics import Misuse
@@ -89,7 +89,7 @@ class Host(CalloutDeclarations):
         self.metrics = Metrics()
         self.grpc = GrpcCalls(self)
         self.foreign_functions = ForeignFunctions()
-        self._client_defaults: tuple[tuple[str, int], ClientAddressSettings] | None = None
+        self.client_defaults = self.options.client_defaults()  # (peer, settings); a bad one raises here
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -289,12 +289,6 @@ class Host(CalloutDeclarations):
 
     # -- streams -----------------------------------------------------------------------------------
 
-    def client_defaults(self) -> tuple[tuple[str, int], ClientAddressSettings]:
-        """The peer address and client-address settings from ``options`` (parsed once)."""
-        if self._client_defaults is None:
-            self._client_defaults = self.options.client_defaults()
-        return self._client_defaults
-
     def new_stream_info(self) -> StreamInfo:
         self._connection_ids += 1
         return StreamInfo(
@@ -329,9 +323,7 @@ class Host(CalloutDeclarations):
 
         ``direct_response=(status, body)``: the route is Envoy's ``direct_response`` instead of the upstream
         (the router's local reply once the request headers reach it; see docs/backends.md).
-        ``peer_address`` ("ip[:port]") and the connection manager settings ``use_remote_address``,
-        ``xff_num_trusted_hops``, ``skip_xff_append``, ``internal_address_cidrs``: this exchange's, instead
-        of ``options``' (docs/fidelity.md, "The client address").
+        ``peer_address`` and the client-address settings: this exchange's (docs/fidelity.md).
         """
         chain = list(
             self.plugins if plugins is None else [plugins] if isinstance(plugins, Plugin) else plugins
@@ -339,10 +331,9 @@ class Host(CalloutDeclarations):
         direct = direct_reply(*direct_response) if direct_response is not None else None  # checked first
         exchange = Exchange(self, chain)
         exchange.direct_response = direct
-        exchange.peer, exchange.client_settings = for_exchange(
-            (exchange.peer, exchange.client_settings), peer_address, use_remote_address=use_remote_address,
-            xff_num_trusted_hops=xff_num_trusted_hops, skip_xff_append=skip_xff_append,
-            internal_address_cidrs=internal_address_cidrs,
+        exchange.peer, exchange.client_settings = exchange_client(
+            exchange.client_defaults, peer_address, use_remote_address, xff_num_trusted_hops, skip_xff_append,
+            internal_address_cidrs,
         )  # fmt: skip
         response = UpstreamResponse(
             upstream_status,
