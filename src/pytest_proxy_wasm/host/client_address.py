@@ -238,13 +238,15 @@ def mutate_request_headers(
     settings: ClientAddressSettings,
     local_address: str,
     new_request_id: Callable[[], bytes],
+    names: set[bytes] | None = None,
 ) -> tuple[str, int]:
     """The connection manager's changes to the request headers, in Envoy's order (x-forwarded-for,
     x-forwarded-proto, x-envoy-internal or the internal-only headers' removal,
-    x-envoy-external-address, x-request-id); returns the client address (``source.address``)."""
+    x-envoy-external-address, x-request-id); returns the client address (``source.address``).
+    ``names``: the regular header names in ``headers``, when the caller has them."""
     if not settings.use_remote_address:
         # The usual case, in one pass: no header the rules act on, so the peer is the client.
-        keys = {key for key, _ in headers.entries}
+        keys = names if names is not None else {key for key, _ in headers.entries}
         if keys.isdisjoint(_ACTED_ON):
             if b"x-forwarded-proto" not in keys:
                 headers.entries.append((b"x-forwarded-proto", scheme.encode()))

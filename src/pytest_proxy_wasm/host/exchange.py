@@ -152,13 +152,13 @@ class Exchange(FilterWalk):
             (b":scheme", scheme.encode()),
             *headers,
         ]
-        if len(chunks) == 1 and trailers is None and all(k != b"content-length" for k, _ in headers):
+        names = {k for k, _ in headers}
+        if len(chunks) == 1 and trailers is None and b"content-length" not in names:
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
         request = HeaderMap.of_lowered(pairs)
-        self.info.source = mutate_request_headers(
-            request, scheme, self.peer, self.client_settings, self.host.options.envoy_local_address,
-            lambda: request_id(self.info.random_bits),
-        )  # fmt: skip
+        local, new_id = self.host.options.envoy_local_address, lambda: request_id(self.info.random_bits)
+        settings = self.client_settings
+        self.info.source = mutate_request_headers(request, scheme, self.peer, settings, local, new_id, names)
         return request
 
     # -- running -------------------------------------------------------------------------------------
