@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ...errors import ProxyWasmError
 from ...host.client_address import ClientAddressSettings
 from .tcp_connections import count_lines
 from .wire import Message, exchange
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from .fakes import Upstream
 
 HEAD_FORWARD_WAIT = 1.0  # seconds to wait for the router to forward a request's head upstream
+
+
+class PeerAddressError(ProxyWasmError, ValueError):
+    """The Envoy backend cannot connect from the requested peer address (not an address of this machine)."""
 
 
 def hcm_fields(settings: ClientAddressSettings) -> dict[str, Any]:
@@ -52,7 +57,7 @@ def connect_from(peer: tuple[str, int], port: int, timeout: float) -> socket.soc
         try:
             sock.bind((ip, peer_port))
         except OSError as exc:
-            raise ValueError(
+            raise PeerAddressError(
                 f"the Envoy backend cannot connect from peer address {ip}:{peer_port} ({exc.strerror}): "
                 "a real client can only use an address of this machine, such as 127.0.0.5"
             ) from None
