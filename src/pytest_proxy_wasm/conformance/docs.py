@@ -75,7 +75,8 @@ _TAIL = """
 `on_request_body` after the headers went upstream) and `go/route_meter.wasm` (`request.*` read in
 every callback) pass `check --backend diff` with no finding. What the suite relies on for them:
 streams a case drives directly (`lifecycle.stream_orders`, `http_robustness.reset_midway`) carry
-their request like any exchange, with `request.*` computed from the header map the filter holds, as
+their request like any exchange (with the x-forwarded-proto and x-request-id Envoy's connection
+manager adds), with `request.*` computed from the header map the filter holds, as
 Envoy does (NOT_FOUND outside `on_request_headers` and `on_log`: `fidelity.md`, "Request
 attributes"); the client address follows Envoy's connection manager, and `check --peer-address`,
 `--use-remote-address`, `--xff-num-trusted-hops`, `--skip-xff-append`, `--internal-address-cidr` (or
