@@ -40,6 +40,7 @@ def floor(rng: random.Random) -> Outcome:
             *wire_pairs(HEADERS),
             (b"x-forwarded-proto", b"http"),
             (b"x-request-id", request_id(info.random_bits)),
+            (b"x-envoy-expected-rq-timeout-ms", b"30000"),  # the router's
         ]
     )
     response = HeaderMap.of_lowered(

@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth authz_shim)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth authz_shim ip_allow body_validator route_meter)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -27,6 +27,9 @@ declare -A DESCRIPTIONS=(
   [jwt_auth]="Gateway-style HS256 JWT check: exp/nbf against proxy_get_current_time_nanoseconds; x-jwt-sub upstream"
   [service_ticker]="Root-only service (twin of rust/service): ticks count in shared data (CAS), enqueue an event, HTTP callout report"
   [authz_shim]="External-authorization shim: unary gRPC Check to the cluster 'authorino' (pluginConfig cluster); crashes Envoy 1.40 with that name (issue 25)"
+  [ip_allow]="IP allow-list on the source.address property (the client address Envoy's connection manager decides): 403 outside it"
+  [body_validator]="Continues request headers, buffers the body, 403 from on_request_body for a non-JSON body or a missing required field"
+  [route_meter]="Rate-limit shim: reads request.url_path and other request.* properties in every callback, strips a :path prefix, 429 over quota"
 )
 # issue 21: a bot detector that holds requests without User-Agent forever; a 6-8 MB API gateway
 PLUGINS+=(bot_detect gateway)

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from .check_wasmplugin import add_fetch_options, from_wasmplugin
+from .client_address_cli import add_client_address_arguments, client_address_pytest_args
 from .conformance.cases import AREAS
 from .conformance.inputs import validate_check_inputs
 from .errors import ProxyWasmError
@@ -87,6 +88,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="NAME=VALUE",
         help="performance budget: request_us, callback_us, context_bytes",
     )
+    add_client_address_arguments(check)
     check.add_argument("--strict", action="store_true", help="misuse findings fail (module.hostcall_misuse)")
     check.add_argument("--trace", action="store_true", help="trace hostcalls; failing cases show the trace")
     check.add_argument("--now", default="", metavar="TIME",
@@ -132,6 +134,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         out += ["--proxy-wasm-requests", str(args.requests.resolve())]
     for item in args.budget:
         out += ["--proxy-wasm-budget", item]
+    out += client_address_pytest_args(args)
     for path in args.expect:
         out += ["--proxy-wasm-expect", str(path.resolve())]
     out += ["--proxy-wasm-strict"] * bool(args.strict) + ["--proxy-wasm-trace"] * bool(args.trace)

@@ -13,6 +13,7 @@ from . import check_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.faults import EnvoyFault
 from .backends.envoy.image import add_image_parser
+from .client_address_cli import add_client_address_arguments, client_address_options
 from .errors import ProxyWasmError
 from .host.clock_start import NOW_FORMATS, parse_now
 from .host.options import HostOptions
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="emulator",
         help="run in the in-process emulator (default), a real Envoy, or both and compare",
     )
+    add_client_address_arguments(run)
     istio_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
@@ -139,7 +141,8 @@ def _summary(outcome: Outcome, logs: list[LogRecord], trace: bool = False) -> st
     if outcome.response_body:
         lines.append("body: " + outcome.response_body.decode("utf-8", "replace"))
     up = outcome.upstream_request
-    lines.append(f"upstream saw: {up.method} {up.path}" if up else "upstream saw: nothing")
+    reset = " (then reset: the request was incomplete)" if up and up.reset else ""
+    lines.append(f"upstream saw: {up.method} {up.path}{reset}" if up else "upstream saw: nothing")
     if up:
         lines += [f"  {k}: {v}" for k, v in up.headers]
     lines += [f"[{r.level_name}] {r.message}" for r in logs]
@@ -155,7 +158,12 @@ def _summary(outcome: Outcome, logs: list[LogRecord], trace: bool = False) -> st
 def run(args: argparse.Namespace) -> int:
     now = getattr(args, "now", None)
     trace = bool(getattr(args, "trace", False))
-    options = HostOptions(trace=trace, start_time_ns=now)
+    try:
+        options = HostOptions(trace=trace, start_time_ns=now, **client_address_options(args))
+        options.client_defaults()  # a bad peer address or setting: a one-line usage error
+    except ValueError as exc:
+        print(f"pytest-proxy-wasm run: {exc}", file=sys.stderr)
+        return 2
     if now is not None and args.backend != "emulator":
         print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
     if scenario_command.is_scenario(args.module[0]):

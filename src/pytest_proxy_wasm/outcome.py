@@ -39,13 +39,16 @@ class LogRecord(NamedTuple):
 
 @dataclass(frozen=True)
 class UpstreamRequest:
-    """The request as it reached the upstream, after every plugin."""
+    """The request as it reached the upstream, after every plugin (also one reset after its headers)."""
 
     method: str
     path: str
     headers: list[tuple[str, str]]
     body: bytes
     trailers: list[tuple[str, str]] = field(default_factory=list)
+    # The router reset the request before it was complete (a local reply after the headers, or part
+    # of the body, were forwarded): ``body`` is what arrived before the reset.
+    reset: bool = False
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -58,6 +61,7 @@ class UpstreamRequest:
             "headers": [list(h) for h in self.headers],
             "body": self.body.decode("utf-8", "replace"),
             "trailers": [list(t) for t in self.trailers],
+            "reset": self.reset,
         }
 
 

@@ -200,6 +200,7 @@ def test_add_pseudo_header_goes_first(proxy_wasm_host: Host) -> None:
         "a",
         "x-forwarded-proto",
         "x-request-id",
+        "x-envoy-expected-rq-timeout-ms",  # added by the router (the route's timeout)
     ]
 
 
@@ -219,6 +220,7 @@ def test_set_pairs_replaces_the_map(proxy_wasm_host: Host) -> None:
         ("x-upper", "v"),
         ("dup", "1"),
         ("dup", "2"),
+        ("x-envoy-expected-rq-timeout-ms", "30000"),  # added by the router
     ]
 
 

@@ -43,18 +43,19 @@ def _make(
     if name == "envoy":
         from .envoy.backend import EnvoyBackend
 
-        return EnvoyBackend(workdir, workers=workers, trace=bool(options and options.trace))
+        return EnvoyBackend(workdir, workers=workers, trace=bool(options and options.trace), options=options)
     if name == "container":
         from .envoy.container import EnvoyContainerBackend
 
-        return EnvoyContainerBackend(workdir, image=image, workers=workers)
+        return EnvoyContainerBackend(workdir, image=image, workers=workers, options=options)
     if name == "diff":
         from .envoy.backend import EnvoyBackend
 
         # Diff mode always traces both sides: a difference is reported with the first divergent hostcall.
         traced = (options or HostOptions()).replace(trace=True)
         return DiffBackend(
-            EmulatorBackend(runtime, traced), EnvoyBackend(workdir, workers=workers, trace=True)
+            EmulatorBackend(runtime, traced),
+            EnvoyBackend(workdir, workers=workers, trace=True, options=options),
         )
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
 

@@ -74,6 +74,7 @@ def comparable(outcome: Outcome) -> dict[str, Any]:
             "path": upstream.path,
             "headers": sorted(_headers(upstream.headers)),
             "body": upstream.body,
+            "reset": upstream.reset,
         },
         "local_reply": outcome.local_reply,
         "details": outcome.details,

@@ -74,6 +74,8 @@ class Target:
     strict: bool = False  # misuse findings fail (module.hostcall_misuse) instead of warning
     trace: bool = False  # trace the hosts; a failing case's report shows the trace
     start_time_ns: int | None = None  # every case host's wall clock starts here (None: the real time)
+    # HostOptions fields of the client connection (peer_address, use_remote_address, ...): every host's
+    client_address: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -120,7 +122,7 @@ class CaseRun:
             random_seed=0,
             start_time_ns=self.target.start_time_ns,
             trace=self.target.trace,
-        ).replace(**options)
+        ).replace(**{**dict(self.target.client_address), **options})
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
         self._hosts_made += 1
         for cluster, status, body in self.target.callouts:

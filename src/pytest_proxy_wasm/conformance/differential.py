@@ -56,10 +56,9 @@ DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body":
     needs_backend="envoy|diff",
 )
 def generated_requests(run: CaseRun) -> None:
-    backend: Any = make_backend(  # a DiffBackend
-        "diff", runtime=run.runtime, options=HostOptions(start_time_ns=run.target.start_time_ns)
-    )
     target = run.target
+    options = HostOptions(start_time_ns=target.start_time_ns, **dict(target.client_address))
+    backend: Any = make_backend("diff", runtime=run.runtime, options=options)  # a DiffBackend
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())

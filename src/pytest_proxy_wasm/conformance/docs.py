@@ -97,6 +97,20 @@ has `harness_fault` (the exception and the line of pytest-proxy-wasm it came fro
 it. Bad inputs are refused before the suite starts, naming the option, file, entry and field (exit 4):
 `only-path.yaml: requests[1].path: missing`, `--plugin-config @cfg.json: cannot read cfg.json`.
 
+## Gateway samples, client address and request attributes
+
+`go/ip_allow.wasm` (an allow-list on `source.address`), `go/body_validator.wasm` (403 from
+`on_request_body` after the headers went upstream) and `go/route_meter.wasm` (`request.*` read in
+every callback) pass `check --backend diff` with no finding. What the suite relies on for them:
+streams a case drives directly (`lifecycle.stream_orders`, `http_robustness.reset_midway`) carry
+their request like any exchange (with the x-forwarded-proto and x-request-id Envoy's connection
+manager adds), with `request.*` computed from the header map the filter holds, as
+Envoy does (NOT_FOUND outside `on_request_headers` and `on_log`: `fidelity.md`, "Request
+attributes"); the client address follows Envoy's connection manager, and `check --peer-address`,
+`--use-remote-address`, `--xff-num-trusted-hops`, `--skip-xff-append`, `--internal-address-cidr` (or
+the same fields on a scenario request) set it for every case host, the differential case and the Envoy
+replays.
+
 ## Reading the report
 
 `--report-dir DIR` writes `run.json` (schema `reports/schemas/run-v3.schema.json`, `schema_version` 3),

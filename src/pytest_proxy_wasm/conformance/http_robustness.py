@@ -202,7 +202,14 @@ def headers_only(run: CaseRun) -> None:
     why="Clients disconnect at any point; cleanup code must not assume a complete exchange.",
 )
 def reset_midway(run: CaseRun) -> None:
-    request = [(":authority", "example.com"), (":path", "/"), (":method", "POST"), (":scheme", "http")]
+    request = [
+        (":authority", "example.com"),
+        (":path", "/"),
+        (":method", "POST"),
+        (":scheme", "http"),
+        ("x-forwarded-proto", "http"),
+        ("x-request-id", "reset-midway"),
+    ]  # as Envoy hands it on
 
     def response_started(stream: HttpStream) -> None:
         stream.on_request_body(b"all", end_of_stream=True)

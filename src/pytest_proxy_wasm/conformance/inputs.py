@@ -29,7 +29,14 @@ REQUEST_KEYS: dict[str, type | tuple[type, ...]] = {
     "upstream_status": int,
     "upstream_headers": (dict, list),
     "upstream_body": str,
+    # the client connection and the connection manager settings (docs/fidelity.md, "The client address")
+    "peer_address": str,
+    "use_remote_address": bool,
+    "xff_num_trusted_hops": int,
+    "skip_xff_append": bool,
+    "internal_address_cidrs": list,
 }
+BOOL_KEYS = frozenset({"use_remote_address", "skip_xff_append"})
 
 
 class InputError(ValueError):
@@ -45,6 +52,41 @@ def add_input_options(add: Callable[..., None]) -> None:
         help="a request of your own every area sends besides the generated ones")  # fmt: skip
     add("--proxy-wasm-requests", default=None, metavar="FILE", help="a YAML scenario file of requests")
     add("--proxy-wasm-origin", default="", metavar="TEXT", help="where the module came from (for the report)")
+    add_client_address_options(add)
+
+
+def add_client_address_options(add: Callable[..., None]) -> None:
+    """The client connection and connection manager settings every host of the run uses."""
+    add("--proxy-wasm-peer-address", default=None, metavar="IP[:PORT]",
+        help="the address the client connects from (default 127.0.0.1:45678)")  # fmt: skip
+    add("--proxy-wasm-use-remote-address", action="store_true", default=False,
+        help="Envoy's use_remote_address: the peer is the client, appended to x-forwarded-for")  # fmt: skip
+    add("--proxy-wasm-xff-num-trusted-hops", type=int, default=None, metavar="N",
+        help="Envoy's xff_num_trusted_hops")  # fmt: skip
+    add("--proxy-wasm-skip-xff-append", action="store_true", default=False, help="Envoy's skip_xff_append")
+    add("--proxy-wasm-internal-address-cidr", action="append", default=[], metavar="CIDR",
+        help="Envoy's internal_address_config cidr_ranges entry; repeatable")  # fmt: skip
+
+
+def client_address_options(config: pytest.Config) -> tuple[tuple[str, Any], ...]:
+    """The HostOptions fields the client-address options set (checked: a bad one is a usage error)."""
+    from ..host.options import HostOptions
+
+    given: dict[str, Any] = {
+        "peer_address": config.getoption("--proxy-wasm-peer-address", default=None),
+        "use_remote_address": bool(config.getoption("--proxy-wasm-use-remote-address", default=False))
+        or None,
+        "xff_num_trusted_hops": config.getoption("--proxy-wasm-xff-num-trusted-hops", default=None),
+        "skip_xff_append": bool(config.getoption("--proxy-wasm-skip-xff-append", default=False)) or None,
+        "internal_address_cidrs": tuple(config.getoption("--proxy-wasm-internal-address-cidr", default=[]))
+        or None,
+    }
+    fields = tuple((k, v) for k, v in given.items() if v is not None)
+    try:
+        HostOptions(**dict(fields)).client_defaults()
+    except ValueError as exc:
+        raise pytest.UsageError(f"--proxy-wasm-*: {exc}") from None
+    return fields
 
 
 def input_options(config: pytest.Config) -> dict[str, Any]:
@@ -62,6 +104,7 @@ def input_options(config: pytest.Config) -> dict[str, Any]:
         "vm_id": str(config.getoption("--proxy-wasm-vm-id") or ""),
         "callouts": tuple(callouts),
         "requests": tuple(requests),
+        "client_address": client_address_options(config),
     }
 
 
@@ -101,7 +144,7 @@ def check_request(data: Any, where: str) -> dict[str, Any]:
         kinds = REQUEST_KEYS.get(key)
         if kinds is None:
             raise InputError(f"{where}: unknown field {key!r}; fields: {', '.join(REQUEST_KEYS)}")
-        if not isinstance(value, kinds) or isinstance(value, bool):
+        if not isinstance(value, kinds) or (isinstance(value, bool) and key not in BOOL_KEYS):
             raise InputError(f"{where}.{key}: wrong type {type(value).__name__}")
         if key in ("headers", "trailers", "upstream_headers"):
             out[key] = _pairs(value, f"{where}.{key}")
@@ -114,7 +157,24 @@ def check_request(data: Any, where: str) -> dict[str, Any]:
     if not out["path"].startswith("/"):
         raise InputError(f"{where}.path: must start with '/', got {out['path']!r}")
     out.setdefault("method", "GET")  # as --request and the README say: only path is needed
-    return out
+    return _checked_client_address(out, where)
+
+
+def _checked_client_address(request: dict[str, Any], where: str) -> dict[str, Any]:
+    """The client-address fields of a scenario request, checked as ``request()`` would check them."""
+    from ..host.client_address import for_exchange
+    from ..host.options import HostOptions
+
+    names = ("peer_address", "use_remote_address", "xff_num_trusted_hops", "skip_xff_append")
+    given = {k: request[k] for k in (*names, "internal_address_cidrs") if k in request}
+    if "internal_address_cidrs" in given:
+        request["internal_address_cidrs"] = [str(c) for c in given["internal_address_cidrs"]]
+        given["internal_address_cidrs"] = request["internal_address_cidrs"]
+    try:
+        for_exchange(HostOptions().client_defaults(), given.pop("peer_address", None), **given)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    return request
 
 
 def load_scenario(path: Path) -> list[dict[str, Any]]:

@@ -108,7 +108,15 @@ def _open(plugin: Plugin, count: int) -> list[object]:
     for i in range(count):
         stream = plugin.http_stream()
         stream.on_request_headers(
-            [(":authority", "example.com"), (":path", f"/{i}"), (":method", "GET"), (":scheme", "http")],
+            # what Envoy hands a filter: the connection manager's headers too (request.id is there)
+            [
+                (":authority", "example.com"),
+                (":path", f"/{i}"),
+                (":method", "GET"),
+                (":scheme", "http"),
+                ("x-forwarded-proto", "http"),
+                ("x-request-id", f"stream-{i}"),
+            ],
             end_of_stream=True,
         )
         streams.append(stream)

@@ -48,8 +48,9 @@ def _why_not(exchanges: list[Exchange]) -> str | None:
 
 def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dict[str, Any], list[str]]:
     from ..backends.envoy.backend import EnvoyBackend
+    from ..host.options import HostOptions
 
-    backend = EnvoyBackend(workdir)
+    backend = EnvoyBackend(workdir, options=HostOptions(**dict(getattr(target, "client_address", ()))))
     if isinstance(exchange.outcome, Outcome) and exchange.outcome.hung:
         backend.exchange_timeout = HANG_WAIT_S
     try:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..outcome import Outcome, UpstreamRequest, assemble_outcome
 from .abi.enums import StreamType
+from .client_address import mutate_request_headers
 from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
@@ -129,6 +130,8 @@ class Exchange(FilterWalk):
         self.direct_response: LocalResponse | None = None  # a direct_response route instead of the upstream
         self.first_call = len(host.callouts.records)
         self.first_grpc = len(host.grpc.records)
+        # the client's peer address and the client-address settings (Host.request may override them)
+        self.client_defaults = self.peer, self.client_settings = host.client_defaults
 
     def _downstream_headers(
         self,
@@ -140,10 +143,9 @@ class Exchange(FilterWalk):
         chunks: list[bytes],
         trailers: HeaderMap | None,
     ) -> HeaderMap:
-        """The request header map as Envoy's HTTP/1.1 codec and connection manager hand it to filters
-        (verified against Envoy 1.40): pseudo-headers in codec order, content-length only for a
-        single-chunk body after the test's own headers (where curl writes it; chunked framing is
-        stripped), then x-forwarded-proto and x-request-id."""
+        """The request map as Envoy 1.40's HTTP/1.1 codec and connection manager hand it to filters:
+        pseudo-headers in codec order, the test's headers, content-length for a single-chunk body (where
+        curl writes it), then the connection manager's (host/client_address.py, ``source.address``)."""
         pairs = [
             (b":authority", authority.encode()),
             (b":path", path.encode()),
@@ -154,11 +156,10 @@ class Exchange(FilterWalk):
         names = {k for k, _ in headers}
         if len(chunks) == 1 and trailers is None and b"content-length" not in names:
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
-        if b"x-forwarded-proto" not in names:
-            pairs.append((b"x-forwarded-proto", scheme.encode()))
-        if b"x-request-id" not in names:
-            pairs.append((b"x-request-id", request_id(self.info.random_bits)))
         request = HeaderMap.of_lowered(pairs)
+        local, new_id = self.host.options.envoy_local_address, lambda: request_id(self.info.random_bits)
+        settings = self.client_settings
+        self.info.source = mutate_request_headers(request, scheme, self.peer, settings, local, new_id, names)
         if b"expect" in names and consume_expect(request):  # Envoy answered "100 Continue" first
             self.info.response_code = CONTINUE
         return request
@@ -190,7 +191,6 @@ class Exchange(FilterWalk):
         )
         self.info.request_headers = request
         self.grpc_request, self.head_request = is_grpc_request(request), is_head_request(request)
-        self.info.request_size = sum(len(c) for c in chunks)
         key = id(self)
         self.host.exchanges[key] = self
         try:
@@ -201,6 +201,7 @@ class Exchange(FilterWalk):
             for chunk in chunks:
                 if self._stopped(d):
                     break
+                self.info.request_size += len(chunk)  # Envoy counts bytes received as they arrive
                 self._data(d, 0, chunk, False)
             if chunks and trailer_map is None and not self._stopped(d):
                 self._data(d, 0, b"", True)
@@ -234,6 +235,8 @@ class Exchange(FilterWalk):
         if d.request and self.direct_response is not None and self.local_reply is None:
             self._send_local_reply(self.direct_response)
             return
+        if d.request:  # the router adds the route's timeout (30 s in the Envoy backends' bootstrap)
+            headers.replace_inline(b"x-envoy-expected-rq-timeout-ms", b"30000")
         super()._sink_headers(d, headers, eos)
 
     def _drain_own_callouts(self) -> None:
@@ -356,7 +359,9 @@ class Exchange(FilterWalk):
 
     def _outcome(self) -> Outcome:
         upstream_request = None
-        if self.upstream_headers is not None and self.upstream_received:
+        if self.upstream_headers is not None:
+            # The router forwards the headers once they leave the last filter; a local reply before
+            # the whole request arrived resets that upstream request (verified against Envoy 1.40).
             headers = self.upstream_headers
             upstream_request = UpstreamRequest(
                 method=(headers.get(b":method") or b"").decode("latin1"),
@@ -364,6 +369,7 @@ class Exchange(FilterWalk):
                 headers=headers.as_text(),
                 body=bytes(self.upstream_body),
                 trailers=self.upstream_trailers.as_text() if self.upstream_trailers else [],
+                reset=not self.upstream_received,
             )
         status = None
         response_headers: list[tuple[str, str]] = []

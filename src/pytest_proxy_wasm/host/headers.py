@@ -69,6 +69,16 @@ class HeaderMap:
         self.remove(key)
         self.add(key, value)
 
+    def replace_inline(self, key: bytes, value: bytes) -> None:
+        """Envoy's inline-header ``set`` (``setReferenceKey``): the first entry of ``key`` keeps its
+        place with the new value, later ones go; a missing header is appended."""
+        for index, (name, _) in enumerate(self.entries):
+            if name == key:
+                self.entries[index] = (key, value)
+                self.entries[index + 1 :] = [e for e in self.entries[index + 1 :] if e[0] != key]
+                return
+        self.entries.append((key, value))
+
     def set_pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> None:
         self.entries = HeaderMap(pairs).entries
 

@@ -11,6 +11,7 @@ from ..errors import ExpectationError
 from ..outcome import LogRecord, Outcome
 from .abi.enums import FailurePolicy, LogLevel, StreamType
 from .callouts import Callouts
+from .client_address import exchange_client
 from .contexts import Context, HttpContext, LocalResponse, RootContext
 from .declarations import CalloutDeclarations
 from .diagnostics import Misuse
@@ -96,6 +97,7 @@ class Host(CalloutDeclarations):
         self.metrics = Metrics()
         self.grpc = GrpcCalls(self)
         self.foreign_functions = ForeignFunctions()
+        self.client_defaults = self.options.client_defaults()  # (peer, settings); a bad one raises here
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -320,12 +322,18 @@ class Host(CalloutDeclarations):
         upstream_body: bytes | str = b"",
         upstream_trailers: HeaderInput = None,
         direct_response: tuple[int, bytes | str] | None = None,
+        peer_address: str | None = None,
+        use_remote_address: bool | None = None,
+        xff_num_trusted_hops: int | None = None,
+        skip_xff_append: bool | None = None,
+        internal_address_cidrs: Sequence[str] | None = None,
     ) -> Outcome:
         """Run one whole exchange: the request through the chain, a simulated upstream, the response back.
 
         ``direct_response=(status, body)``: the route is Envoy's ``direct_response`` instead of the upstream
         (the router's local reply once the request headers reach it; see docs/backends.md).
         ``authority``: ``example.com`` unless given, here or as a ``host`` header (request_head.py).
+        ``peer_address`` and the client-address settings: this exchange's (docs/fidelity.md).
         """
         authority, headers = split_host(authority, headers)
         chain = list(
@@ -334,6 +342,10 @@ class Host(CalloutDeclarations):
         direct = direct_reply(*direct_response) if direct_response is not None else None  # checked first
         exchange = Exchange(self, chain)
         exchange.direct_response = direct
+        exchange.peer, exchange.client_settings = exchange_client(
+            exchange.client_defaults, peer_address, use_remote_address, xff_num_trusted_hops, skip_xff_append,
+            internal_address_cidrs,
+        )  # fmt: skip
         response = UpstreamResponse(
             upstream_status,
             _pair_list(upstream_headers),

@@ -39,6 +39,7 @@ class HttpStream:
         self.context: HttpContext | None = None
         self.failed_stream = False
         self.finished = False
+        self.standalone = False  # driven callback by callback (plugin.http_stream()), not by an exchange
         self._eos_arg = plugin.vm.abi is not AbiVersion.V0_1_0  # 0.1.0 header callbacks take no eos
 
     # -- plumbing --------------------------------------------------------------------------------------
@@ -164,10 +165,16 @@ class HttpStream:
     def on_request_headers(
         self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str], end_of_stream: bool = False
     ) -> Action:
-        return self.walk_headers(True, _map(headers), end_of_stream)
+        request = _map(headers)
+        if self.standalone and self.info.request_headers is None:
+            self.info.request_headers = request  # the stream's request, as an exchange would set it
+        return self.walk_headers(True, request, end_of_stream)
 
     def on_request_body(self, chunk: bytes | str, end_of_stream: bool = False) -> Action:
-        return self.request_body(_bytes(chunk), end_of_stream).action
+        data = _bytes(chunk)
+        if self.standalone:
+            self.info.request_size += len(data)  # Envoy's bytesReceived
+        return self.request_body(data, end_of_stream).action
 
     def request_body(self, chunk: bytes, end_of_stream: bool) -> BodyResult:
         return self.walk_body(True, chunk, end_of_stream)
@@ -178,7 +185,12 @@ class HttpStream:
     def on_response_headers(
         self, headers: Pairs | HeaderMap | list[tuple[str, str]] | dict[str, str], end_of_stream: bool = False
     ) -> Action:
-        return self.walk_headers(False, _map(headers), end_of_stream)
+        response = _map(headers)
+        if self.standalone and self.info.response_headers is None:
+            self.info.response_headers = response
+            status = response.get(b":status")
+            self.info.response_code = int(status) if status and status.isdigit() else None
+        return self.walk_headers(False, response, end_of_stream)
 
     def on_response_body(self, chunk: bytes | str, end_of_stream: bool = False) -> Action:
         return self.response_body(_bytes(chunk), end_of_stream).action

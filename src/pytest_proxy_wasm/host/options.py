@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .abi.enums import LogLevel
+from .client_address import DEFAULT_PEER, ClientAddressSettings, parse_peer
 from .properties import PropertyValue
 
 ConfigInput = bytes | str | Mapping[str, Any] | Sequence[Any] | None
@@ -61,6 +62,26 @@ class HostOptions:
     # Envoy backends: after Envoy exited (or hung), start a new one at the next use (said in that
     # Outcome's diagnostics) instead of raising the fault again; never done unless asked
     restart_envoy_after_exit: bool = False
+    # The client's connection and the connection manager settings that decide the client address
+    # (source.address, x-forwarded-for): Envoy's defaults; host/client_address.py, docs/fidelity.md.
+    peer_address: str = DEFAULT_PEER  # "ip[:port]" the client connects from
+    use_remote_address: bool = False
+    xff_num_trusted_hops: int = 0
+    skip_xff_append: bool = False
+    internal_address_cidrs: tuple[str, ...] = ()  # Envoy's internal_address_config.cidr_ranges
+    envoy_local_address: str = "127.0.0.1"  # what Envoy appends to x-forwarded-for for a 127.0.0.1 peer
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)
+
+    def client_address_settings(self) -> ClientAddressSettings:
+        return ClientAddressSettings(
+            self.use_remote_address,
+            self.xff_num_trusted_hops,
+            self.skip_xff_append,
+            tuple(self.internal_address_cidrs),
+        )
+
+    def client_defaults(self) -> tuple[tuple[str, int], ClientAddressSettings]:
+        """The peer (ip, port) and the client-address settings, checked (a bad value raises ValueError)."""
+        return parse_peer(self.peer_address), self.client_address_settings()

@@ -101,8 +101,11 @@ class Plugin:
         return str(failure) if failure is not None else None
 
     def http_stream(self) -> HttpStream:
-        """A low-level stream: drive each callback yourself and inspect what the plugin did."""
-        return self.http_stream_for(self.host.new_stream_info())
+        """A low-level stream: drive each callback yourself and inspect what the plugin did. Its first
+        request and response headers are the stream's (``request.*``/``response.*`` in on_log)."""
+        stream = self.http_stream_for(self.host.new_stream_info())
+        stream.standalone = True
+        return stream
 
     def http_stream_for(self, info: StreamInfo) -> HttpStream:
         return HttpStream(self, info)

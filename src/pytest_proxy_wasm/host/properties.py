@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -64,11 +63,10 @@ class StreamInfo:
     response_headers: HeaderMap | None = None
     response_trailers: HeaderMap | None = None
     duration_ns: int | None = None
-    request_size: int = 0
+    request_size: int = 0  # body bytes received so far (Envoy's bytesReceived)
     response_size: int = 0
     response_code: int | None = None
     response_details: str = ""
-    request_id: str = ""  # x-request-id when the request has none; filled on first use
     source: tuple[str, int] = ("127.0.0.1", 45678)
     destination: tuple[str, int] = ("127.0.0.1", 10000)
     upstream: tuple[str, int] | None = None
@@ -95,42 +93,64 @@ def _joined(headers: HeaderMap | None) -> dict[str, str]:
     return out
 
 
-def _request_id(info: StreamInfo) -> str:
-    if not info.request_id:
-        info.request_id = str(uuid.UUID(int=info.random_bits, version=4))
-    return info.request_id
+def _request_attribute(info: StreamInfo, req: HeaderMap | None, rest: list[str]) -> PropertyValue:
+    """Envoy 1.40's ``RequestLookup`` (filters/common/expr/context.cc): header-derived attributes come
+    from ``req``, the map the filter holds (None: NOT_FOUND); time, protocol and sizes from the stream."""
+    name = rest[0] if rest else ""
+    if name == "headers":
+        headers = _joined(req)
+        return headers.get(rest[1].lower()) if len(rest) > 1 else headers
+    if name == "time":
+        return info.start_ns
+    if name == "protocol":
+        return info.protocol
+    if name == "size":
+        length = _header(req, b"content-length")
+        return int(length) if length is not None and length.isdigit() else info.request_size
+    if name == "total_size":
+        return info.request_size + (req.byte_size() if req is not None else 0)
+    if name == "duration":
+        return info.duration_ns
+    if req is None:
+        return None
+    raw_path = req.get(b":path")
+    if name == "url_path":
+        return raw_path.split(b"?", 1)[0] if raw_path is not None else b""
+    if name == "query":
+        query = raw_path.partition(b"?")[2] if raw_path is not None else b""
+        return query.partition(b"#")[0]
+    header = REQUEST_HEADER_ATTRIBUTES.get(name)
+    return req.get(header) if header is not None else None
 
 
-def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
-    """Resolve ``request.*``, ``response.*``, ``source.*`` ... from the stream; ``None`` = NOT_FOUND."""
+# request.<name> read from one request header (Envoy's RequestLookup)
+REQUEST_HEADER_ATTRIBUTES = {
+    "path": b":path",
+    "host": b":authority",
+    "scheme": b":scheme",
+    "method": b":method",
+    "referer": b"referer",
+    "useragent": b"user-agent",
+    "id": b"x-request-id",
+}
+
+
+def stream_attribute(
+    info: StreamInfo,
+    path: list[str],
+    request_headers: HeaderMap | None = None,
+    response_headers: HeaderMap | None = None,
+) -> PropertyValue:
+    """Resolve ``request.*``, ``response.*``, ``source.*`` ... from the stream; ``None`` = NOT_FOUND.
+    ``request_headers``/``response_headers``: the maps the filter holds in this callback (Envoy reads
+    the header-derived attributes from them; in other callbacks there are none)."""
     root, rest = path[0], path[1:]
     name = rest[0] if rest else ""
-    req = info.request_headers
     if root == "request":
-        raw_path = _header(req, b":path") or b""
-        values: dict[str, PropertyValue] = {
-            "path": raw_path,
-            "url_path": raw_path.split(b"?", 1)[0],
-            "host": _header(req, b":authority"),
-            "scheme": _header(req, b":scheme") or b"http",
-            "method": _header(req, b":method"),
-            "referer": _header(req, b"referer"),
-            "useragent": _header(req, b"user-agent"),
-            "id": _header(req, b"x-request-id") or _request_id(info),
-            "protocol": info.protocol,
-            "query": raw_path.split(b"?", 1)[1] if b"?" in raw_path else b"",
-            "time": info.start_ns,
-            "size": info.request_size,
-            "total_size": info.request_size,
-            "duration": info.duration_ns,
-        }
-        if name == "headers":
-            headers = _joined(req)
-            return headers.get(rest[1].lower()) if len(rest) > 1 else headers
-        return values.get(name)
+        return _request_attribute(info, request_headers, rest)
     if root == "response":
         if name == "headers":
-            headers = _joined(info.response_headers)
+            headers = _joined(response_headers)
             return headers.get(rest[1].lower()) if len(rest) > 1 else headers
         if name == "trailers":
             return _joined(info.response_trailers)
@@ -146,13 +166,29 @@ def stream_attribute(info: StreamInfo, path: list[str]) -> PropertyValue:
         where = {"source": info.source, "destination": info.destination, "upstream": info.upstream}[root]
         if where is None:
             return None
-        address: dict[str, PropertyValue] = {"address": f"{where[0]}:{where[1]}", "port": where[1]}
+        ip = f"[{where[0]}]" if ":" in where[0] else where[0]  # Envoy's asString
+        address: dict[str, PropertyValue] = {"address": f"{ip}:{where[1]}", "port": where[1]}
         return address.get(name)
     if root == "connection":
         return {"id": info.connection_id, "mtls": False}.get(name)
     if root == "connection_id":
         return info.connection_id
     return None
+
+
+def held_headers(context: Context, info: StreamInfo) -> tuple[HeaderMap | None, HeaderMap | None]:
+    """The request and response header maps an HTTP filter holds now (Envoy wasm ``Context``: during
+    its headers callback and while paused there; the access log's in on_log), else None."""
+    request = getattr(context, "request", None)
+    response = getattr(context, "response", None)
+    if request is None or response is None:
+        return None, None  # a TCP stream: no HTTP headers
+    if getattr(context, "in_log_phase", False):
+        return info.request_headers or request.headers, info.response_headers or response.headers
+    return (
+        request.headers if request.headers_live else None,
+        response.headers if response.headers_live else None,
+    )
 
 
 def resolve(
@@ -177,6 +213,6 @@ def resolve(
     if info is None:
         return None  # no stream: request.*, response.* ... are NOT_FOUND in a root context
     if root in STREAM_ROOTS:
-        return encode_value(stream_attribute(info, segments))
+        return encode_value(stream_attribute(info, segments, *held_headers(context, info)))
     # Anything else is the filter-state key ``wasm.<path>`` that proxy_set_property wrote.
     return info.filter_state.get(b"wasm." + raw_path.rstrip(b"\0"))

@@ -13,16 +13,18 @@ from typing import Any
 
 from ...host.abi.enums import FailurePolicy
 from ...host.callouts import Callouts
+from ...host.client_address import ClientAddressSettings, for_exchange
 from ...host.declarations import CalloutDeclarations
 from ...host.exchange import direct_reply
-from ...host.options import ConfigInput
+from ...host.options import ConfigInput, HostOptions
 from ...host.request_head import split_host
 from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome
 from ..spec import PluginSpec
 from . import bootstrap
 from .convert import Headers, body_chunks, custom_metrics, pairs
-from .fakes import CalloutCluster, Upstream, UpstreamReply
+from .downstream import connect_from, hcm_fields, head_forwarded, settled
+from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
 from .grpc_server import GrpcCluster, GrpcFakes
 from .logs import parse, start_failure
 from .outcomes import AccessLog, response_fields, upstream_request_of
@@ -47,6 +49,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         startup_timeout: float = 60.0,  # an exit is seen at once; V8 compiles Go modules slowly
         workers: int = 1,
         trace: bool = False,
+        options: HostOptions | None = None,
     ) -> None:
         self._own_workdir = workdir is None
         self.workdir = (
@@ -75,6 +78,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         self.last_start_seconds = 0.0
         self.trace = trace  # parse the [vm->host] lines into Outcome.trace (Envoy writes them anyway)
         self._last_trace: list[TraceRecord] = []
+        self.client_defaults = (options or HostOptions()).client_defaults()  # peer, client-address settings
 
     # -- the chain ------------------------------------------------------------------------------------
 
@@ -149,9 +153,11 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         network: bool = False,
         direct_response: tuple[int, bytes] | None = None,
         services: Sequence[PluginSpec] | None = None,
+        client: ClientAddressSettings | None = None,
     ) -> EnvoyProcess:
         self._before_use()
         services = list(self.services if services is None else services)
+        client = client or self.client_defaults[1]
         grpc_clusters = tuple((n, self.grpc.unreachable(n)) for n in self.grpc.clusters())
         key = (
             tuple(chain),
@@ -160,6 +166,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
             network,
             direct_response,
             tuple(services),
+            client,
         )
         if self.process is not None and self.process.running() and key == self._running_key:
             return self.process
@@ -187,6 +194,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
             clusters,
             network=network,
             direct_response=direct_response,
+            connection_manager=hcm_fields(client),
         )
         process = self.make_runner(config_path)
         started = time.monotonic()
@@ -268,6 +276,11 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         upstream_headers: Headers = None,
         upstream_body: bytes | str = b"",
         direct_response: tuple[int, bytes | str] | None = None,
+        peer_address: str | None = None,
+        use_remote_address: bool | None = None,
+        xff_num_trusted_hops: int | None = None,
+        skip_xff_append: bool | None = None,
+        internal_address_cidrs: Sequence[str] | None = None,
     ) -> Outcome:
         authority, headers = split_host(authority, headers)  # host: becomes the Host line, once
         chain = self._chain(plugins)
@@ -275,7 +288,12 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         if direct_response is not None:  # a direct_response route (a restart when it changes)
             reply = direct_reply(*direct_response)
             direct = (reply.status, reply.body)
-        process = self._ensure(chain, direct_response=direct)
+        peer, client = for_exchange(
+            self.client_defaults, peer_address, use_remote_address=use_remote_address,
+            xff_num_trusted_hops=xff_num_trusted_hops, skip_xff_append=skip_xff_append,
+            internal_address_cidrs=internal_address_cidrs,
+        )  # fmt: skip
+        process = self._ensure(chain, direct_response=direct, client=client)
         self._consume_log()
         chunks = body_chunks(body)
         self.upstream.reply = UpstreamReply(
@@ -290,23 +308,20 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         wire_request = encode_request(
             method, path, authority, pairs(headers), chunks, pairs(trailers) if trailers is not None else None
         )
-        response = self._watched(process.port, wire_request, method)
+        heads = self.upstream.heads
+        response = self._watched(
+            process.port,
+            wire_request,
+            method,
+            connect=lambda port, timeout: connect_from(peer, port, timeout),
+            after_head=head_forwarded(lambda: self.upstream.heads, heads),
+        )
         hung = self.timed_out  # no answer in time, Envoy alive: the client gave up (Envoy sees a disconnect)
         entry = access_log.next_entry()
         deletes = sum(not spec.network for spec in chain)
-
-        def settled(lines: list[str]) -> bool:
-            # the stream is gone and every callout this exchange made has had its answer delivered
-            calls = len(self.callouts.records) - seen_calls
-            answered = count_lines(lines, "proxy_on_http_call_response(")
-            unary = sum(r.kind == "call" for r in self.grpc.records[seen_grpc:])
-            grpc_done = count_lines(lines, "proxy_on_grpc_receive(") + count_lines(
-                lines, "proxy_on_grpc_close("
-            )
-            stream_gone = count_lines(lines, "proxy_on_delete(") >= deletes
-            return stream_gone and answered >= calls and grpc_done >= unary
-
-        logs = self._consume_log(settle=0.5, until=settled)
+        calls, grpc = lambda: len(self.callouts.records) - seen_calls, lambda: self.grpc.records[seen_grpc:]
+        logs = self._consume_log(settle=0.5, until=settled(deletes, calls, grpc))
+        wait_for(lambda: self.upstream.reading == 0, 2.0)  # a reset request is recorded once read
         self._after_response(response)
         return self._outcome(response, entry, logs, seen_upstream, seen_calls, hung=hung)
 
@@ -320,11 +335,10 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
         hung: bool = False,
     ) -> Outcome:
         requests = self.upstream.requests
+        upstream = upstream_request_of(requests[seen_upstream]) if len(requests) > seen_upstream else None
         return Outcome(
             **response_fields(response, entry),
-            upstream_request=upstream_request_of(requests[seen_upstream])
-            if len(requests) > seen_upstream
-            else None,
+            upstream_request=upstream,
             logs=logs,
             hung=hung,
             callouts=[record.to_json() for record in self.callouts.records[seen_calls:]],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,7 @@ def render(
     network: bool = False,
     direct_response: tuple[int, bytes] | None = None,
     services: Sequence[tuple[PluginSpec, Path]] = (),
+    connection_manager: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A bootstrap with one listener on 127.0.0.1: the chain's Wasm HTTP filters, then the router to the
     upstream (or, with ``direct_response=(status, body)``, a ``direct_response`` route); or
@@ -191,6 +192,7 @@ def render(
             ]
         },
         "http_filters": http_filters,
+        **(connection_manager or {}),  # use_remote_address, xff_num_trusted_hops ... (downstream.py)
     }
     network_filters: list[dict[str, Any]] = [
         {"name": spec.name, "typed_config": {"@type": WASM_NETWORK, "config": plugin_config(spec, path)}}
@@ -244,6 +246,7 @@ def write_files(
     *,
     network: bool = False,
     direct_response: tuple[int, bytes] | None = None,
+    connection_manager: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write each module where Envoy reads it and the rendered bootstrap; return the config's path."""
 
@@ -261,5 +264,6 @@ def write_files(
         network=network,
         direct_response=direct_response,
         services=[(spec, module_file(f"service-{index}", spec)) for index, spec in enumerate(services)],
+        connection_manager=connection_manager,
     )
     return write(config, workdir / "envoy.json")

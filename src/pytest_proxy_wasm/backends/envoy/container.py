@@ -292,10 +292,12 @@ class EnvoyContainerBackend(EnvoyBackend):
 
     name = "container"
 
-    def __init__(self, workdir: Path | None = None, *, image: str | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, workdir: Path | None = None, *, image: str | None = None, workers: int = 1, options: Any = None
+    ) -> None:
         self.resolved = session_image(image or requested_image())  # before the fakes start
         self.image = self.resolved.tag
-        super().__init__(workdir, startup_timeout=60.0, workers=workers)
+        super().__init__(workdir, startup_timeout=60.0, workers=workers, options=options)
 
     @property
     def description(self) -> str:

@@ -59,13 +59,28 @@ class _Handler(socketserver.BaseRequestHandler):
     server: FakeServer
     request: socket.socket
 
+    reading = False  # a request's head arrived and its body is being read
+
+    def _head_seen(self) -> None:
+        self.reading = True
+        self.server.head_seen()
+
     def handle(self) -> None:
         conn = connection(h11.SERVER)
         reader = Reader(conn, self.request)
         with contextlib.suppress(*GONE):  # Envoy closed or reset the connection: nothing to report
             while True:
-                message = reader.message()
-                if message is None or not message.complete:
+                self.reading = False
+                try:
+                    message = reader.message(on_head=self._head_seen)
+                    if message is not None and not message.complete:  # Envoy reset it mid-body
+                        message.reset = True
+                        self.server.record(message)
+                        return
+                finally:
+                    if self.reading:
+                        self.server.head_done()
+                if message is None:
                     return
                 self.server.record(message)
                 reply = self.server.answer(message)
@@ -90,6 +105,8 @@ class FakeServer(socketserver.ThreadingTCPServer):
         self.name = name
         self.answer = answer
         self.requests: list[Message] = []
+        self.heads = 0  # request heads received (the body may still be arriving)
+        self.reading = 0  # requests whose body is still being read
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(
@@ -104,6 +121,15 @@ class FakeServer(socketserver.ThreadingTCPServer):
     def record(self, message: Message) -> None:
         with self._lock:
             self.requests.append(message)
+
+    def head_seen(self) -> None:
+        with self._lock:
+            self.heads += 1
+            self.reading += 1
+
+    def head_done(self) -> None:
+        with self._lock:
+            self.reading -= 1
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that went away is not an error; anything else is reported as usual."""

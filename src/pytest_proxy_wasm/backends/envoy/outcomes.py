@@ -21,6 +21,7 @@ def upstream_request_of(seen: Message) -> UpstreamRequest:
         as_http2(method, target, seen.headers),
         seen.body,
         [(k.lower(), v) for k, v in seen.trailers],
+        reset=seen.reset,
     )
 
 

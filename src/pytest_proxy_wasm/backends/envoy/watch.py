@@ -124,15 +124,16 @@ class FaultWatch:
             time.sleep(0.02)
         return True
 
-    def _watched(self, port: int, request: WireRequest, method: str) -> Message | None:
-        """The client's exchange, with a dead, hung or refusing Envoy raised by name."""
+    def _watched(self, port: int, request: WireRequest, method: str, **client: Any) -> Message | None:
+        """The client's exchange (``client``: ``exchange``'s connect/after_head), with a dead, hung or
+        refusing Envoy raised by name."""
         self.exchanges += 1
         self._kind = "request"
         start_line = request.segments[0].split(b"\r\n", 1)[0].rsplit(b" ", 1)[0].decode("latin-1")
         self._what = f"request {self.exchanges} ({start_line})"
         result, error = None, None
         try:
-            result = exchange(port, request, method, self.exchange_timeout)
+            result = exchange(port, request, method, self.exchange_timeout, **client)
         except OSError as exc:  # refused, reset, timed out
             error = exc
         self.timed_out = isinstance(error, TimeoutError)

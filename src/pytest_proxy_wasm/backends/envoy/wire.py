@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ class Message:
     trailers: Pairs = field(default_factory=list)
     interim: list[int] = field(default_factory=list)
     complete: bool = True
+    reset: bool = False  # a request the fake upstream recorded although it was cut short (a reset)
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -82,7 +83,7 @@ class Reader:
             self.bytes_read += len(data)
             self.conn.receive_data(data)
 
-    def message(self, first: Any = None) -> Message | None:
+    def message(self, first: Any = None, on_head: Callable[[], None] | None = None) -> Message | None:
         """The next whole request or response (``None``: the peer closed before one started)."""
         head = first
         body = bytearray()
@@ -104,6 +105,8 @@ class Reader:
         else:
             start = f"HTTP/{version} {head.status_code} {head.reason.decode('latin-1')}".rstrip()
         message = Message(start, _text(head.headers.raw_items()), interim=self.interim)
+        if on_head is not None:
+            on_head()
         self.interim = []
         while True:
             try:
@@ -159,13 +162,13 @@ def encode_request(
     expect = bool(body_chunks) and any(
         k.lower() == "expect" and v.strip().lower() == "100-continue" for k, v in headers
     )
+    # The head alone, then the body (or each chunk): the router forwards the head upstream before the
+    # body arrives, as the emulator models it (a request rejected on its body then shows a reset).
     if not chunked:
         body = b"".join(chunks) + end
-        return WireRequest([head, body] if expect else [head + body], conn, expect)
+        return WireRequest([head, body] if body else [head], conn, expect)
     segments = [head, *chunks]
     segments[-1] += end
-    if len(segments) > 1 and not expect:  # the head travels with the first chunk
-        segments[:2] = [segments[0] + segments[1]]
     return WireRequest(segments, conn, expect)
 
 
@@ -187,13 +190,23 @@ def _await_continue(reader: Reader, sock: socket.socket) -> Message | bool | Non
 
 
 def exchange(
-    port: int, request: WireRequest, method: str, timeout: float = 60.0, gap: float = 0.02
+    port: int,
+    request: WireRequest,
+    method: str,
+    timeout: float = 60.0,
+    gap: float = 0.02,
+    *,
+    connect: Callable[[int, float], socket.socket] | None = None,
+    after_head: Callable[[socket.socket], None] | None = None,
 ) -> Message | None:
-    """Send one request, ``gap`` seconds between segments so Envoy reads each body chunk on its own
-    (as the emulator delivers it); the final response (interim 1xx answers are skipped and listed in
-    ``Message.interim``), or ``None`` when Envoy reset the stream first."""
+    """Send one request, ``gap`` seconds between body segments so Envoy reads each body chunk on its
+    own (as the emulator delivers it); the final response (interim 1xx answers are skipped and listed
+    in ``Message.interim``), or ``None`` when Envoy reset the stream first. ``connect(port, timeout)``
+    makes the connection (the peer address); ``after_head(sock)`` runs between the head and the body
+    (unless the client waits for ``100 Continue`` there)."""
     del method  # h11 knows the request's method (a HEAD answer has no body)
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+    opened = connect(port, timeout) if connect else socket.create_connection(("127.0.0.1", port), timeout)
+    with opened as sock:
         reader = Reader(request.conn, sock)
         for index, segment in enumerate(request.segments):
             if index == 1 and request.expect_continue:
@@ -201,6 +214,8 @@ def exchange(
                 if waited is not True:  # answered before the body: curl sends no body then
                     return waited if isinstance(waited, Message) and waited.complete else None
                 sock.settimeout(timeout)
+            elif index == 1 and after_head is not None:
+                after_head(sock)
             elif index:
                 time.sleep(gap)
             try:
