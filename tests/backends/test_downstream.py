@@ -3,13 +3,13 @@ peer address, the head of a request sent before its body, and a reset upstream r
 
 from __future__ import annotations
 
-import io
 import socket
 
+import h11
 import pytest
 
 from pytest_proxy_wasm.backends.envoy.downstream import PeerAddressError, connect_from, hcm_fields
-from pytest_proxy_wasm.backends.envoy.wire import encode_request, read_body_checked
+from pytest_proxy_wasm.backends.envoy.wire import Reader, connection, encode_request
 from pytest_proxy_wasm.host.client_address import ClientAddressSettings
 
 
@@ -38,22 +38,28 @@ def test_the_client_connects_from_the_peer() -> None:
 
 
 def test_the_head_is_its_own_segment() -> None:
-    segments = encode_request("POST", "/", "example.com", [], [b"abc"], None)
+    segments = encode_request("POST", "/", "example.com", [], [b"abc"], None).segments
     assert segments == [b"POST / HTTP/1.1\r\nhost: example.com\r\ncontent-length: 3\r\n\r\n", b"abc"]
-    chunked = encode_request("POST", "/", "h", [], [b"ab", b"c"], None)
+    chunked = encode_request("POST", "/", "h", [], [b"ab", b"c"], None).segments
     assert chunked[0].endswith(b"transfer-encoding: chunked\r\n\r\n") and len(chunked) == 3
 
 
 @pytest.mark.parametrize(
     ("headers", "data", "complete"),
     [
-        ([("content-length", "3")], b"abc", True),
-        ([("content-length", "8")], b"abc", False),  # reset mid-body
-        ([("transfer-encoding", "chunked")], b"3\r\nabc\r\n0\r\n\r\n", True),
-        ([("transfer-encoding", "chunked")], b"3\r\nabc\r\n", False),
-        ([], b"", True),
+        (b"content-length: 3\r\n", b"abc", True),
+        (b"content-length: 8\r\n", b"abc", False),  # reset mid-body
+        (b"transfer-encoding: chunked\r\n", b"3\r\nabc\r\n0\r\n\r\n", True),
+        (b"transfer-encoding: chunked\r\n", b"3\r\nabc\r\n", False),
+        (b"", b"", True),
     ],
 )
-def test_an_incomplete_body_is_a_reset(headers: list[tuple[str, str]], data: bytes, complete: bool) -> None:
-    body, _, whole = read_body_checked(io.BytesIO(data), headers)
-    assert (body, whole) == (b"abc" if data else b"", complete)
+def test_an_incomplete_body_is_a_reset(headers: bytes, data: bytes, complete: bool) -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b"POST / HTTP/1.1\r\nhost: h\r\n" + headers + b"\r\n" + data)
+        theirs.shutdown(socket.SHUT_WR)
+        heads: list[bool] = []
+        message = Reader(connection(h11.SERVER), ours).message(on_head=lambda: heads.append(True))
+    assert message is not None and heads == [True]
+    assert (message.body, message.complete) == (b"abc" if data else b"", complete)
