@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker higress_ratelimit)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -25,7 +25,11 @@ declare -A DESCRIPTIONS=(
   [body_sum]="Sums on_request_body sizes and compares with content-length (carries the cumulative-size bug): 400 on mismatch"
   [canary]="math/rand draw per request against canary_percent (pluginConfig); sets x-canary: true|false"
   [service_ticker]="Root-only service (twin of rust/service): ticks count in shared data (CAS), enqueue an event, HTTP callout report"
+  [higress_ratelimit]="Higress-style (ABI 0.2.100, own shim): INCR per user and route in Redis, 429 past the limit"
 )
+# Samples that do not use pwabi (their own ABI shim): the SDK name recorded in the manifest.
+declare -A SDKS=([higress_ratelimit]="higress-shim")
+declare -A SDK_VERSIONS=([higress_ratelimit]="0.2.100")
 
 if [ $# -gt 0 ]; then
   for p in "$@"; do
@@ -59,7 +63,7 @@ cd "$ROOT"
 for p in "${PLUGINS[@]}"; do
   name="go-${p//_/-}"
   "$PYTHON" plugins_under_test/manifest_tool.py add --group go --name "$name" \
-    --file "fixtures/go/$p.wasm" --language go --sdk pwabi --sdk-version "$ABI_VERSION" \
+    --file "fixtures/go/$p.wasm" --language go --sdk "${SDKS[$p]:-pwabi}" --sdk-version "${SDK_VERSIONS[$p]:-$ABI_VERSION}" \
     --toolchain "$TOOLCHAIN" --source "plugins_under_test/go/$p" --kind sample \
     --description "${DESCRIPTIONS[$p]}"
 done

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import mesh_cli
 from .check_wasmplugin import add_fetch_options, from_wasmplugin
 from .conformance.cases import AREAS
 from .errors import ProxyWasmError
@@ -87,6 +88,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--strict", action="store_true", help="misuse findings fail (module.hostcall_misuse)")
     check.add_argument("--trace", action="store_true", help="trace hostcalls; failing cases show the trace")
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    mesh_cli.add_check_options(check)
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
     report.add_argument("run_json", type=Path)
@@ -129,6 +131,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     for path in args.expect:
         out += ["--proxy-wasm-expect", str(path.resolve())]
     out += ["--proxy-wasm-strict"] * bool(args.strict) + ["--proxy-wasm-trace"] * bool(args.trace)
+    out += mesh_cli.pytest_args(args)
     if args.seed is not None:
         out += ["--proxy-wasm-seed", str(args.seed)]
     if args.report_dir is not None:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import check_cli
+from . import check_cli, mesh_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.image import add_image_parser
 from .errors import ProxyWasmError
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run in the in-process emulator (default), a real Envoy, or both and compare",
     )
     istio_cli.add_run_options(run)
+    mesh_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
     add_image_parser(sub)
@@ -117,8 +118,10 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
+    options = HostOptions(trace=bool(getattr(args, "trace", False)), **mesh_cli.host_options(args))
+    host = make_backend(args.backend, options=options)
     try:
+        mesh_cli.declare(host, args)
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
         plugin = (

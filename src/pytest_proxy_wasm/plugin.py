@@ -71,6 +71,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a test on any misuse diagnostic (a hostcall answered BAD_ARGUMENT or "
         "INVALID_MEMORY_ACCESS, an unimplemented hostcall, an export the ABI does not know)",
     )
+    group.addoption(
+        "--proxy-wasm-platform",
+        default=os.environ.get("PYTEST_PROXY_WASM_PLATFORM", "envoy"),
+        choices=("envoy", "higress"),
+        help="the platform the emulator plays: envoy (default) or higress (accepts the "
+        "proxy_abi_version_0_2_100 marker, Redis calls and the other Higress-only hostcalls)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -146,6 +153,7 @@ def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
         deadline_seconds=request.config.getoption("--proxy-wasm-deadline"),
         trace=bool(request.config.getoption("--proxy-wasm-trace", default=False)),
         strict=bool(request.config.getoption("--proxy-wasm-strict", default=False)),
+        platform=str(request.config.getoption("--proxy-wasm-platform", default="envoy")),
     )
     marker = request.node.get_closest_marker("proxy_wasm")
     if marker is not None:

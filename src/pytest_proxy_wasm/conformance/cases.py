@@ -74,6 +74,7 @@ class Target:
     requests: tuple[dict[str, Any], ...] = ()  # the user's own requests (--request, --requests FILE)
     strict: bool = False  # misuse findings fail (module.hostcall_misuse) instead of warning
     trace: bool = False  # trace the hosts; a failing case's report shows the trace
+    platform: str = "envoy"  # HostOptions.platform ("higress": the 0.2.100 marker, Redis calls)
 
 
 @dataclass
@@ -120,12 +121,16 @@ class CaseRun:
             random_seed=0,
             start_time_ns=CLOCK_START_NS,
             trace=self.target.trace,
+            platform=self.target.platform,
         ).replace(**options)
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
         self._hosts_made += 1
         for cluster, status, body in self.target.callouts:
             host.expect_http_call(cluster).respond_with(status, body=body.encode())
         host.expect_http_call("*").respond_with(200, body=b"ok")
+        if opts.platform == "higress":
+            host.add_redis_cluster("*")  # any cluster initialises; each Redis call gets +OK
+            host.expect_redis_call("*")
         self.hosts.append(host)
         return host
 

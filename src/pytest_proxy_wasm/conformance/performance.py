@@ -84,7 +84,10 @@ def _fuel_per_request(run: CaseRun) -> dict[str, int]:
     """Fuel per callback for one request of each standard kind, on a fuel-metering runtime."""
     runtime = Runtime(cache_dir=run.runtime.cache_dir, consume_fuel=True)  # cached per engine settings
     try:
-        host = Host(runtime, HostOptions(deadline_seconds=run.target.deadline_seconds, random_seed=0))
+        options = HostOptions(
+            deadline_seconds=run.target.deadline_seconds, random_seed=0, platform=run.target.platform
+        )
+        host = Host(runtime, options)
         host.expect_http_call("*").respond_with(200, body=b"ok")
         plugin = run.plugin(host, module=run.target.module)  # compiled for the fuel-metering engine
         plugin.vm.fuel_used.clear()

@@ -100,6 +100,7 @@ def targets(config: pytest.Config) -> list[Target]:
         **input_options(config),
         "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
         "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
+        "platform": str(config.getoption("--proxy-wasm-platform", default="envoy")),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 

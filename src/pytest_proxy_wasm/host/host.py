@@ -18,10 +18,13 @@ from .exchange import Exchange, UpstreamResponse, direct_reply
 from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
 from .headers import HeaderInput
+from .higress import HigressExtras
 from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
+from .platforms import check_module, check_platform_name
 from .plugin import Plugin
 from .properties import PropertyValue, StreamInfo
+from .redis import RedisCalls, RedisDeclarations
 from .runtime import CompiledModule, Runtime
 from .scheduler import Scheduler
 from .shared import SharedData, SharedQueues
@@ -57,7 +60,7 @@ def _plugin_name(module: str | os.PathLike[str] | bytes | CompiledModule, name: 
     return os.path.splitext(os.path.basename(os.fspath(module)))[0]
 
 
-class Host(CalloutDeclarations):
+class Host(CalloutDeclarations, RedisDeclarations):
     """Everything one Envoy process would hold for the test: create one per test (the fixture does)."""
 
     def __init__(self, runtime: Runtime | None = None, options: HostOptions | None = None) -> None:
@@ -88,6 +91,9 @@ class Host(CalloutDeclarations):
         self.metrics = Metrics()
         self.grpc = GrpcCalls(self)
         self.foreign_functions = ForeignFunctions()
+        check_platform_name(self.options.platform)
+        self.redis = RedisCalls(self)  # Higress Redis calls (platform="higress")
+        self.higress = HigressExtras()  # Higress's other extensions
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -106,6 +112,7 @@ class Host(CalloutDeclarations):
     ) -> VM:
         """A VM for ``compiled`` on ``thread``; shared per thread like Envoy's (vm_id, vm configuration,
         code) key. The configuration canary (``thread`` < 0) gets a VM of its own."""
+        check_module(compiled.name, compiled.abi, self.options.platform)
         key = (thread, vm_id, vm_config, compiled.sha256)
         share = share and thread >= 0
         if share and key in self.vms and self.vms[key].failure is None:
@@ -261,7 +268,7 @@ class Host(CalloutDeclarations):
         already asserted on.
         """
         problems: list[str] = []
-        for checker in (self.callouts.check, self.grpc.check):
+        for checker in (self.callouts.check, self.grpc.check, self.redis.check):
             try:
                 checker()
             except ExpectationError as exc:

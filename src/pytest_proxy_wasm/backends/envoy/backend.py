@@ -16,6 +16,7 @@ from ...host.callouts import Callouts
 from ...host.declarations import CalloutDeclarations
 from ...host.exchange import direct_reply
 from ...host.options import ConfigInput
+from ...host.platforms import envoy_refusal
 from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome
 from ..spec import PluginSpec
@@ -222,6 +223,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
 
     def _start_failure(self, chain: Sequence[PluginSpec], exc: EnvoyStartError) -> Exception:
         failure, logs = start_failure([s.name for s in chain], exc.log_tail)
+        failure = envoy_refusal(failure, [(s.name, s.module) for s in chain])  # a Higress module
         self.records.extend(logs)
         return failure or exc
 

@@ -1,0 +1,57 @@
+"""``run``/``check`` options for the platform a plugin is built for (``--platform``, ``--redis``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .host.platforms import PLATFORMS
+
+
+def _redis_answer(value: str) -> tuple[str, str | int]:
+    cluster, sep, answer = value.rpartition("=")
+    if not sep or not cluster:
+        raise argparse.ArgumentTypeError(f"expected CLUSTER=ANSWER, got {value!r}")
+    return cluster, int(answer) if answer.lstrip("-").isdigit() else answer
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--platform",
+        choices=PLATFORMS,
+        default="envoy",
+        help="envoy (default) or higress: accept the proxy_abi_version_0_2_100 marker and Redis calls",
+    )
+    run.add_argument(
+        "--redis",
+        type=_redis_answer,
+        action="append",
+        default=[],
+        metavar="CLUSTER=ANSWER",
+        help="answer Redis calls to CLUSTER (an integer answers :N, anything else a bulk string)",
+    )
+
+
+def add_check_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument(
+        "--platform", choices=PLATFORMS, default="envoy", help="envoy (default) or higress (as for run)"
+    )
+
+
+def host_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The HostOptions fields these options set."""
+    return {"platform": getattr(args, "platform", "envoy")}
+
+
+def declare(host: Any, args: argparse.Namespace) -> None:
+    """Declare the ``--redis`` answers (only the emulator has Redis calls)."""
+    for cluster, answer in getattr(args, "redis", []):
+        if not hasattr(host, "expect_redis_call"):
+            raise SystemExit(f"--redis needs the emulator backend (with --platform higress), not {host.name}")
+        host.add_redis_cluster(cluster)
+        host.expect_redis_call(cluster).respond_with(answer)
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    """The ``check`` options as pytest options of the conformance run."""
+    return ["--proxy-wasm-platform", getattr(args, "platform", "envoy")]
