@@ -17,6 +17,7 @@ from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
+from .mesh import mutate_request_headers
 
 if TYPE_CHECKING:
     from .host import Host
@@ -157,6 +158,7 @@ class Exchange(FilterWalk):
             pairs.append((b"x-forwarded-proto", scheme.encode()))
         if b"x-request-id" not in names:
             pairs.append((b"x-request-id", request_id(self.info.random_bits)))
+        pairs = mutate_request_headers(self.host.options, pairs, self.info)  # an Istio profile's HCM
         return HeaderMap.of_lowered(pairs)
 
     # -- running -------------------------------------------------------------------------------------

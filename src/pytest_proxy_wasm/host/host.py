@@ -19,6 +19,7 @@ from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
 from .headers import HeaderInput
 from .higress import HigressExtras
+from .mesh import profile_properties
 from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
 from .platforms import check_module, check_platform_name
@@ -70,7 +71,10 @@ class Host(CalloutDeclarations, RedisDeclarations):
         self.clock = VirtualClock(self.options.start_time_ns)
         self.random = random.Random(self.options.random_seed)
         self.records: list[LogRecord] = []
-        self.properties: dict[tuple[str, ...], PropertyValue] = dict(self.options.properties)
+        self.properties: dict[tuple[str, ...], PropertyValue] = {
+            **profile_properties(self.options),  # an Istio profile's xds.* (host/mesh.py)
+            **self.options.properties,
+        }
         self.plugins: list[Plugin] = []
         self.vms: dict[tuple[int, str, bytes, str], VM] = {}  # (thread, vm_id, vm config, code)
         self.all_vms: list[VM] = []

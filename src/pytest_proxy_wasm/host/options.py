@@ -59,6 +59,7 @@ class HostOptions:
     strict: bool = False  # any misuse diagnostic fails the test (pytest) or the case (check)
     diverge_hostcall: str = ""  # test-only: this hostcall answers NOT_FOUND, to exercise the trace diff
     platform: str = "envoy"  # "higress": accept the 0.2.100 marker and Higress-only hostcalls (platforms.py)
+    profile: str = ""  # an Istio profile (istio/profiles.py): istio-sidecar-inbound, -outbound, istio-gateway
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)

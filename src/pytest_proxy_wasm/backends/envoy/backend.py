@@ -185,6 +185,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations):
             clusters,
             network=network,
             direct_response=direct_response,
+            profile=getattr(self, "profile", None),  # an Istio profile (make_backend sets it)
         )
         process = self.make_runner(config_path)
         started = time.monotonic()
