@@ -1,4 +1,5 @@
-"""``run``/``check`` options for the platform a plugin is built for (``--platform``, ``--redis``)."""
+"""``run``/``check`` options for where a plugin runs: ``--platform``/``--redis`` (Higress) and ``--profile``
+(an Istio placement)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from typing import Any
 
 from .host.platforms import PLATFORMS
+from .istio.profiles import PROFILES
 
 
 def _redis_answer(value: str) -> tuple[str, str | int]:
@@ -30,17 +32,28 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         metavar="CLUSTER=ANSWER",
         help="answer Redis calls to CLUSTER (an integer answers :N, anything else a bulk string)",
     )
+    add_profile_option(run)
+
+
+def add_profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default="",
+        help="place the plugin as Istio does: xds.* properties, path normalization, remote address",
+    )
 
 
 def add_check_options(check: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--platform", choices=PLATFORMS, default="envoy", help="envoy (default) or higress (as for run)"
     )
+    add_profile_option(check)
 
 
 def host_options(args: argparse.Namespace) -> dict[str, Any]:
     """The HostOptions fields these options set."""
-    return {"platform": getattr(args, "platform", "envoy")}
+    return {"platform": getattr(args, "platform", "envoy"), "profile": getattr(args, "profile", "")}
 
 
 def declare(host: Any, args: argparse.Namespace) -> None:
@@ -54,4 +67,5 @@ def declare(host: Any, args: argparse.Namespace) -> None:
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
     """The ``check`` options as pytest options of the conformance run."""
-    return ["--proxy-wasm-platform", getattr(args, "platform", "envoy")]
+    out = ["--proxy-wasm-platform", getattr(args, "platform", "envoy")]
+    return out + (["--proxy-wasm-profile", args.profile] if getattr(args, "profile", "") else [])

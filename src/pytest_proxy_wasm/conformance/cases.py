@@ -75,6 +75,7 @@ class Target:
     strict: bool = False  # misuse findings fail (module.hostcall_misuse) instead of warning
     trace: bool = False  # trace the hosts; a failing case's report shows the trace
     platform: str = "envoy"  # HostOptions.platform ("higress": the 0.2.100 marker, Redis calls)
+    profile: str = ""  # HostOptions.profile (an Istio placement, istio/profiles.py)
 
 
 @dataclass
@@ -122,6 +123,7 @@ class CaseRun:
             start_time_ns=CLOCK_START_NS,
             trace=self.target.trace,
             platform=self.target.platform,
+            profile=self.target.profile,
         ).replace(**options)
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
         self._hosts_made += 1

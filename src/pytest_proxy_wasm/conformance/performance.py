@@ -85,7 +85,10 @@ def _fuel_per_request(run: CaseRun) -> dict[str, int]:
     runtime = Runtime(cache_dir=run.runtime.cache_dir, consume_fuel=True)  # cached per engine settings
     try:
         options = HostOptions(
-            deadline_seconds=run.target.deadline_seconds, random_seed=0, platform=run.target.platform
+            deadline_seconds=run.target.deadline_seconds,
+            random_seed=0,
+            platform=run.target.platform,
+            profile=run.target.profile,
         )
         host = Host(runtime, options)
         host.expect_http_call("*").respond_with(200, body=b"ok")

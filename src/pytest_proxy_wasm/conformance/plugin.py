@@ -101,6 +101,7 @@ def targets(config: pytest.Config) -> list[Target]:
         "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
         "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
         "platform": str(config.getoption("--proxy-wasm-platform", default="envoy")),
+        "profile": str(config.getoption("--proxy-wasm-profile", default="")),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 
