@@ -47,6 +47,6 @@ def test_check_platform_runs_the_conformance_suite_on_a_higress_module() -> None
     assert main(["check", str(SAMPLE), "--platform", "higress", "-q", "--select", "lifecycle,module"]) == 0
 
 
-def test_check_without_the_platform_fails_the_abi_marker_case(capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_without_the_platform_fails_the_abi_marker_case(capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(SAMPLE), "-q", "--select", "module"]) != 0
-    assert "module.abi_marker" in capsys.readouterr().out
+    assert "FAILED module.abi_marker" in capfd.readouterr().out
