@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from .host.platforms import PLATFORMS
-from .istio.profiles import PROFILES
+from .istio.profiles import PROFILES, profile_for_workload
 
 
 def _redis_answer(value: str) -> tuple[str, str | int]:
@@ -52,8 +52,15 @@ def add_check_options(check: argparse.ArgumentParser) -> None:
 
 
 def host_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The HostOptions fields these options set."""
-    return {"platform": getattr(args, "platform", "envoy"), "profile": getattr(args, "profile", "")}
+    """The HostOptions fields these options set. ``run plugins.yaml --workload kind=...`` without
+    ``--profile`` takes the workload's profile (istio/profiles.py ``profile_for_workload``)."""
+    from .istio.workload import Workload
+
+    profile = getattr(args, "profile", "")
+    workload = getattr(args, "workload", None)
+    if not profile and isinstance(workload, Workload) and workload != Workload():
+        profile = profile_for_workload(workload)
+    return {"platform": getattr(args, "platform", "envoy"), "profile": profile}
 
 
 def declare(host: Any, args: argparse.Namespace) -> None:

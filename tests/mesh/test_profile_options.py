@@ -54,3 +54,13 @@ def test_run_rejects_an_unknown_profile(capsys: pytest.CaptureFixture[str]) -> N
 def test_check_profile() -> None:
     args = ["check", str(HEADERS), "--profile", "istio-sidecar-outbound", "-q", "--select", "lifecycle"]
     assert main(args) == 0
+
+
+def test_a_workload_selects_its_profile() -> None:
+    from pytest_proxy_wasm.istio.profiles import profile_for_workload
+    from pytest_proxy_wasm.istio.workload import parse_workload
+
+    assert profile_for_workload(parse_workload("kind=gateway,port=8080")) == "istio-gateway"
+    assert profile_for_workload(parse_workload("mode=SERVER,port=8080")) == "istio-sidecar-inbound"
+    assert profile_for_workload(parse_workload("mode=CLIENT,port=8080")) == "istio-sidecar-outbound"
+    assert profile_for_workload(parse_workload("kind=waypoint")) == ""

@@ -140,3 +140,14 @@ def profile_named(name: str) -> MeshProfile:
     if profile is None:
         raise ValueError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
     return profile
+
+
+def profile_for_workload(workload: Any) -> str:
+    """The profile matching an ``istio.Workload`` (``--workload``): gateways ``istio-gateway``,
+    sidecars ``istio-sidecar-inbound`` (SERVER) or ``-outbound`` (CLIENT); waypoints none (``""``)."""
+    kind = getattr(workload, "kind", "sidecar")
+    if kind == "gateway":
+        return "istio-gateway"
+    if kind != "sidecar":
+        return ""
+    return "istio-sidecar-outbound" if workload.traffic_mode.name == "CLIENT" else "istio-sidecar-inbound"
