@@ -117,3 +117,11 @@ def test_higress_route_properties_use_istio_cluster_names() -> None:
 def test_an_unknown_platform_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown platform 'nginx'"):
         Host(options=HostOptions(platform="nginx"))
+
+
+def test_a_higress_gateway_profile_gives_the_top_level_route_and_cluster(proxy_wasm_runtime: object) -> None:
+    options = HostOptions(platform="higress", profile="istio-gateway")
+    host = Host(proxy_wasm_runtime, options)  # type: ignore[arg-type]
+    assert host.properties[("route_name",)] == "productpage"
+    assert host.properties[("cluster_name",)] == "outbound|9080||productpage.default.svc.cluster.local"
+    assert ("route_name",) not in Host(proxy_wasm_runtime, options.replace(platform="envoy")).properties  # type: ignore[arg-type]

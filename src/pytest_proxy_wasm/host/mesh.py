@@ -29,7 +29,14 @@ def profile_of(options: Any) -> MeshProfile | None:
 def profile_properties(options: Any) -> Mapping[tuple[str, ...], Any]:
     """The profile's properties (``xds.*``), under the test's own ``HostOptions.properties``."""
     profile = profile_of(options)
-    return profile.properties() if profile is not None else {}
+    if profile is None:
+        return {}
+    props = profile.properties()
+    if getattr(options, "platform", "envoy") == "higress":
+        # Higress's Envoy still answers the top-level names wasm-go's _rules_ matching reads.
+        props[("route_name",)] = profile.route_name
+        props[("cluster_name",)] = profile.cluster_name
+    return props
 
 
 def normalize_path(path: bytes, merge_slashes: bool) -> bytes:
