@@ -20,7 +20,7 @@ from pathlib import Path
 import wasmtime
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKERS = ("proxy_abi_version_0_1_0", "proxy_abi_version_0_2_0", "proxy_abi_version_0_2_1")
+MARKERS = ("proxy_abi_version_0_1_0", "proxy_abi_version_0_2_0", "proxy_abi_version_0_2_1", "proxy_abi_version_0_2_100")
 
 
 def abi_marker(data: bytes) -> str | None:

@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth authz_shim ip_allow body_validator route_meter)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth authz_shim ip_allow body_validator route_meter higress_ratelimit)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -30,11 +30,15 @@ declare -A DESCRIPTIONS=(
   [ip_allow]="IP allow-list on the source.address property (the client address Envoy's connection manager decides): 403 outside it"
   [body_validator]="Continues request headers, buffers the body, 403 from on_request_body for a non-JSON body or a missing required field"
   [route_meter]="Rate-limit shim: reads request.url_path and other request.* properties in every callback, strips a :path prefix, 429 over quota"
+  [higress_ratelimit]="Higress-style (ABI 0.2.100, own shim): INCR per user and route in Redis, 429 past the limit"
 )
 # issue 21: a bot detector that holds requests without User-Agent forever; a 6-8 MB API gateway
 PLUGINS+=(bot_detect gateway)
 DESCRIPTIONS[bot_detect]="Bot detection: 403 on a User-Agent deny-list; a request without User-Agent is paused forever (a real hang, on Envoy too)"
 DESCRIPTIONS[gateway]="API gateway (6-8 MB): JSON config, JWT HS256/RS256/ES256/EdDSA via x509, CORS, CIDR allow-list, regexp block rules, token bucket"
+# Samples that do not use pwabi (their own ABI shim): the SDK name recorded in the manifest.
+declare -A SDKS=([higress_ratelimit]="higress-shim")
+declare -A SDK_VERSIONS=([higress_ratelimit]="0.2.100")
 
 if [ $# -gt 0 ]; then
   for p in "$@"; do
@@ -68,7 +72,7 @@ cd "$ROOT"
 for p in "${PLUGINS[@]}"; do
   name="go-${p//_/-}"
   "$PYTHON" plugins_under_test/manifest_tool.py add --group go --name "$name" \
-    --file "fixtures/go/$p.wasm" --language go --sdk pwabi --sdk-version "$ABI_VERSION" \
+    --file "fixtures/go/$p.wasm" --language go --sdk "${SDKS[$p]:-pwabi}" --sdk-version "${SDK_VERSIONS[$p]:-$ABI_VERSION}" \
     --toolchain "$TOOLCHAIN" --source "plugins_under_test/go/$p" --kind sample \
     --description "${DESCRIPTIONS[$p]}"
 done

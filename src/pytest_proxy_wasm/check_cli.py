@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import mesh_cli
 from .check_wasmplugin import add_fetch_options, from_wasmplugin
 from .client_address_cli import add_client_address_arguments, client_address_pytest_args
 from .conformance.cases import AREAS
@@ -94,6 +95,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--now", default="", metavar="TIME",
                        help=f"start every host's clock here: {NOW_FORMATS} (default: now)")  # fmt: skip
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    mesh_cli.add_check_options(check)
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
     report.add_argument("run_json", type=Path)
@@ -138,6 +140,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     for path in args.expect:
         out += ["--proxy-wasm-expect", str(path.resolve())]
     out += ["--proxy-wasm-strict"] * bool(args.strict) + ["--proxy-wasm-trace"] * bool(args.trace)
+    out += mesh_cli.pytest_args(args)
     if args.seed is not None:
         out += ["--proxy-wasm-seed", str(args.seed)]
     if getattr(args, "now_ns", None) is not None:  # resolved by run_check: one instant for the whole check

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import check_cli
+from . import check_cli, mesh_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.faults import EnvoyFault
 from .backends.envoy.image import add_image_parser
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_client_address_arguments(run)
     istio_cli.add_run_options(run)
+    mesh_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
     add_image_parser(sub)
@@ -159,7 +160,9 @@ def run(args: argparse.Namespace) -> int:
     now = getattr(args, "now", None)
     trace = bool(getattr(args, "trace", False))
     try:
-        options = HostOptions(trace=trace, start_time_ns=now, **client_address_options(args))
+        options = HostOptions(
+            trace=trace, start_time_ns=now, **client_address_options(args), **mesh_cli.host_options(args)
+        )
         options.client_defaults()  # a bad peer address or setting: a one-line usage error
     except ValueError as exc:
         print(f"pytest-proxy-wasm run: {exc}", file=sys.stderr)
@@ -170,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         return scenario_command.run_file(args, make_backend, options)
     host = make_backend(args.backend, options=options)
     try:
+        mesh_cli.declare(host, args)
         scenario_command.declare(host, args)  # callout answers and services first
         plugin = (
             istio_cli.load_yaml(host, argparse.Namespace(**{**vars(args), "module": args.module[0]}))

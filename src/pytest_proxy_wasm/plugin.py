@@ -86,6 +86,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "INVALID_MEMORY_ACCESS, an unimplemented hostcall, an export the ABI does not know)",
     )
     add_now_option(group)
+    group.addoption(
+        "--proxy-wasm-platform",
+        default=os.environ.get("PYTEST_PROXY_WASM_PLATFORM", "envoy"),
+        choices=("envoy", "higress"),
+        help="the platform the emulator plays: envoy (default) or higress (accepts the "
+        "proxy_abi_version_0_2_100 marker, Redis calls and the other Higress-only hostcalls)",
+    )
+    group.addoption(
+        "--proxy-wasm-profile",
+        default=os.environ.get("PYTEST_PROXY_WASM_PROFILE", ""),
+        choices=("", "istio-sidecar-inbound", "istio-sidecar-outbound", "istio-gateway"),
+        help="place the plugin as Istio does (docs/istio.md, Profiles): every backend gets the "
+        "profile's xds.* properties and connection manager settings",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -163,6 +177,8 @@ def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
         trace=bool(request.config.getoption("--proxy-wasm-trace", default=False)),
         strict=bool(request.config.getoption("--proxy-wasm-strict", default=False)),
         start_time_ns=now_option(request.config),
+        platform=str(request.config.getoption("--proxy-wasm-platform", default="envoy")),
+        profile=str(request.config.getoption("--proxy-wasm-profile", default="")),
     )
     marker = request.node.get_closest_marker("proxy_wasm")
     if marker is not None:

@@ -18,7 +18,7 @@ from wat_builder import Probe, build
 
 from pytest_proxy_wasm import Host
 from pytest_proxy_wasm.host.abi.enums import AbiVersion
-from pytest_proxy_wasm.host.abi.signatures import HOSTCALLS, HOSTCALLS_BY_NAME, Hostcall
+from pytest_proxy_wasm.host.abi.signatures import HIGRESS, HOSTCALLS, HOSTCALLS_BY_NAME, Hostcall
 
 OOB = 0xFFFF_FFF0
 WRAP = 0xFFFF_FFFF
@@ -78,6 +78,11 @@ ROLES: dict[str, str] = {
     "proxy_set_property": "ptr size ptr size",
     "pthread_equal": "value value",
     "emscripten_notify_memory_growth": "value",
+    "proxy_redis_init": "ptr size ptr size ptr size value",
+    "proxy_redis_call": "ptr size ptr size ret",
+    "proxy_inject_encoded_data_to_filter_chain": "ptr size value",
+    "proxy_get_upstream_hosts": "ret ret",
+    "proxy_set_upstream_override_host": "ptr size",
     "fd_write": "fd ptr size ret",
     "fd_pwrite": "fd ptr size value ret",
     "fd_read": "fd ptr size ret",
@@ -159,6 +164,9 @@ LEGAL: dict[str, set[int] | None] = {
     "proxy_get_property": {OK, NF, SF, IMA, INTERNAL},
     "pthread_equal": {0, 1},
     "emscripten_notify_memory_growth": None,
+    **each("proxy_redis_init proxy_redis_call proxy_inject_encoded_data_to_filter_chain", {OK, BA, IMA}),
+    "proxy_set_upstream_override_host": {OK, BA, IMA},
+    "proxy_get_upstream_hosts": {OK, NF, IMA},
     **each("fd_write fd_pwrite fd_fdstat_get fd_tell", {SUCCESS, BADF, FAULT}),
     **each("fd_read fd_pread fd_fdstat_set_flags fd_prestat_dir_name", {NOSYS}),
     **each("fd_seek fd_close fd_advise args_get sched_yield", {SUCCESS}),
@@ -296,6 +304,7 @@ def body(spec: Hostcall, area: int) -> str:
 
 def probe_for(spec: Hostcall) -> Probe:
     abi = "0.2.1" if AbiVersion.V0_2_1 in spec.versions else "0.1.0"
+    abi = "0.2.100" if spec.versions == HIGRESS else abi  # Higress-only: its marker
     probe = Probe(abi)
     unset = b"\xff" * (4 * MAX_CASES)
     probe.data[RESULTS] = unset
@@ -344,6 +353,9 @@ NAMES = [h.name for h in HOSTCALLS]
 def test_bad_arguments(proxy_wasm_host: Host, name: str) -> None:
     spec = HOSTCALLS_BY_NAME[name]
     host = proxy_wasm_host
+    if spec.versions == HIGRESS:  # Higress-only hostcalls run on the Higress platform
+        host = Host(host.runtime, host.options.replace(platform="higress"))
+        host.add_redis_cluster("*")
     healthy = host.load_plugin(build(healthy_probe()), name="healthy")
     hostile = host.load_plugin(build(probe_for(spec)), name="hostile")
     assert hostile.vm is not healthy.vm

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
@@ -10,6 +11,7 @@ from .base import Backend
 from .diff import BackendMismatch, DiffBackend
 from .emulator import EmulatorBackend
 
+_E = TypeVar("_E")
 BACKEND_NAMES = ("emulator", "envoy", "container", "diff")
 
 
@@ -43,21 +45,31 @@ def _make(
     if name == "envoy":
         from .envoy.backend import EnvoyBackend
 
-        return EnvoyBackend(workdir, workers=workers, trace=bool(options and options.trace), options=options)
+        envoy = EnvoyBackend(workdir, workers=workers, trace=bool(options and options.trace), options=options)
+        return with_profile(envoy, options)
     if name == "container":
         from .envoy.container import EnvoyContainerBackend
 
-        return EnvoyContainerBackend(workdir, image=image, workers=workers, options=options)
+        return with_profile(
+            EnvoyContainerBackend(workdir, image=image, workers=workers, options=options), options
+        )
     if name == "diff":
         from .envoy.backend import EnvoyBackend
 
         # Diff mode always traces both sides: a difference is reported with the first divergent hostcall.
         traced = (options or HostOptions()).replace(trace=True)
-        return DiffBackend(
-            EmulatorBackend(runtime, traced),
-            EnvoyBackend(workdir, workers=workers, trace=True, options=options),
-        )
+        envoy = with_profile(EnvoyBackend(workdir, workers=workers, trace=True, options=options), options)
+        return DiffBackend(EmulatorBackend(runtime, traced), envoy)
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
+
+
+def with_profile(envoy: _E, options: HostOptions | None) -> _E:
+    """An Envoy backend with ``options.profile``'s settings in its bootstrap (istio/profiles.py)."""
+    from ..istio.profiles import profile_named
+
+    profile = profile_named(options.profile) if options is not None and options.profile else None
+    vars(envoy)["profile"] = profile  # read by EnvoyBackend's bootstrap writer
+    return envoy
 
 
 __all__ = ["BACKEND_NAMES", "Backend", "BackendMismatch", "DiffBackend", "EmulatorBackend", "make_backend"]

@@ -76,6 +76,8 @@ class Target:
     start_time_ns: int | None = None  # every case host's wall clock starts here (None: the real time)
     # HostOptions fields of the client connection (peer_address, use_remote_address, ...): every host's
     client_address: tuple[tuple[str, Any], ...] = ()
+    platform: str = "envoy"  # HostOptions.platform ("higress": the 0.2.100 marker, Redis calls)
+    profile: str = ""  # HostOptions.profile (an Istio placement, istio/profiles.py)
 
 
 @dataclass
@@ -122,12 +124,17 @@ class CaseRun:
             random_seed=0,
             start_time_ns=self.target.start_time_ns,
             trace=self.target.trace,
+            platform=self.target.platform,
+            profile=self.target.profile,
         ).replace(**{**dict(self.target.client_address), **options})
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
         self._hosts_made += 1
         for cluster, status, body in self.target.callouts:
             host.expect_http_call(cluster).respond_with(status, body=body.encode())
         host.expect_http_call("*").respond_with(200, body=b"ok")
+        if opts.platform == "higress":
+            host.add_redis_cluster("*")  # any cluster initialises; each Redis call gets +OK
+            host.expect_redis_call("*")
         self.hosts.append(host)
         return host
 

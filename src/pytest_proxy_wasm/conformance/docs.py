@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .cases import AREAS, KINDS, REGISTRY
+from .cases import ALL_ABIS, AREAS, KINDS, REGISTRY
 from .registry import load_cases
 from .verdicts import load_samples, samples_table
 
@@ -224,7 +224,7 @@ def render() -> str:
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for c in cases:
-            abis = "all" if len(c.abi_versions) == 3 else ", ".join(c.abi_versions)
+            abis = "all" if len(c.abi_versions) == len(ALL_ABIS) else ", ".join(c.abi_versions)
             kinds = "all" if set(c.kinds) == set(KINDS) else ", ".join(c.kinds)
             lines.append(
                 f"| `{c.id}` | {c.title} | {c.rule.replace('|', '/')} | {c.why} | {c.assumes or '-'} | "

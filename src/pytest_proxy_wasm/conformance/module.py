@@ -7,6 +7,7 @@ import wasmtime
 from ..errors import UnknownAbiVersionError
 from ..host.abi.signatures import callbacks_for, hostcalls_for
 from ..host.hostcalls import IMPLEMENTATIONS
+from ..host.platforms import check_module
 from ..host.runtime import _MARKERS
 from ..host.vm import VM
 from .cases import CaseFailure, CaseRun, case, check
@@ -45,6 +46,7 @@ def valid_wasm(run: CaseRun) -> None:
 def abi_marker(run: CaseRun) -> None:
     try:
         compiled = run.compiled()
+        check_module(compiled.name, compiled.abi, run.target.platform)  # Higress's marker needs higress
     except UnknownAbiVersionError as exc:
         raise CaseFailure(exc.reason) from None
     markers = [n for n, ft in compiled.exports if ft is not None and n.startswith("proxy_abi_version_")]

@@ -117,14 +117,14 @@ def _fuel_per_request(run: CaseRun) -> dict[str, int]:
             thread.join()  # compiled in the background since collection (start_fuel_compile)
     runtime = _fuel_runtime(run.runtime.cache_dir)
     try:
-        host = Host(
-            runtime,
-            HostOptions(
-                deadline_seconds=run.target.deadline_seconds,
-                random_seed=0,
-                start_time_ns=run.target.start_time_ns,
-            ),
+        options = HostOptions(
+            deadline_seconds=run.target.deadline_seconds,
+            random_seed=0,
+            start_time_ns=run.target.start_time_ns,
+            platform=run.target.platform,
+            profile=run.target.profile,
         )
+        host = Host(runtime, options)
         host.expect_http_call("*").respond_with(200, body=b"ok")
         plugin = run.plugin(host, module=run.target.module)  # compiled for the fuel-metering engine
         plugin.vm.fuel_used.clear()

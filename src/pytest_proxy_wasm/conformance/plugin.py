@@ -106,6 +106,8 @@ def targets(config: pytest.Config) -> list[Target]:
         "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
         "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
         "start_time_ns": run_start_ns(config),
+        "platform": str(config.getoption("--proxy-wasm-platform", default="envoy")),
+        "profile": str(config.getoption("--proxy-wasm-profile", default="")),
     }
     return [Target(module=m.resolve(), **common) for m in modules]
 

@@ -18,6 +18,7 @@ from .contexts import LocalResponse
 from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
+from .mesh import mutate_request_headers as apply_profile_headers
 from .request_head import CONTINUE, consume_expect
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ class Exchange(FilterWalk):
         names = {k for k, _ in headers}
         if len(chunks) == 1 and trailers is None and b"content-length" not in names:
             pairs.append((b"content-length", str(len(chunks[0])).encode()))
+        pairs = apply_profile_headers(self.host.options, pairs)  # an Istio profile's HCM settings
         request = HeaderMap.of_lowered(pairs)
         local, new_id = self.host.options.envoy_local_address, lambda: request_id(self.info.random_bits)
         settings = self.client_settings

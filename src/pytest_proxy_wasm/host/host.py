@@ -19,11 +19,15 @@ from .exchange import Exchange, UpstreamResponse, direct_reply
 from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
 from .headers import HeaderInput
+from .higress import HigressExtras
+from .mesh import profile_properties
 from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
+from .platforms import check_module, check_platform_name
 from .plugin import Plugin
 from .properties import PropertyValue, StreamInfo
 from .proxy_crash import ProxyCrash
+from .redis import RedisCalls, RedisDeclarations
 from .request_head import split_host
 from .runtime import CompiledModule, Runtime
 from .scheduler import Scheduler
@@ -60,7 +64,7 @@ def _plugin_name(module: str | os.PathLike[str] | bytes | CompiledModule, name: 
     return os.path.splitext(os.path.basename(os.fspath(module)))[0]
 
 
-class Host(CalloutDeclarations):
+class Host(CalloutDeclarations, RedisDeclarations):
     """Everything one Envoy process would hold for the test: create one per test (the fixture does)."""
 
     proxy_crash: ProxyCrash | None = None  # set when a plugin did what makes Envoy abort (proxy_crash.py)
@@ -76,7 +80,10 @@ class Host(CalloutDeclarations):
         self.clock = VirtualClock(self.options.start_time_ns)
         self.random = random.Random(self.options.random_seed)
         self.records: list[LogRecord] = []
-        self.properties: dict[tuple[str, ...], PropertyValue] = dict(self.options.properties)
+        self.properties: dict[tuple[str, ...], PropertyValue] = {
+            **profile_properties(self.options),  # an Istio profile's xds.* (host/mesh.py)
+            **self.options.properties,
+        }
         self.plugins: list[Plugin] = []
         self.vms: dict[tuple[int, str, bytes, str], VM] = {}  # (thread, vm_id, vm config, code)
         self.all_vms: list[VM] = []
@@ -98,6 +105,9 @@ class Host(CalloutDeclarations):
         self.grpc = GrpcCalls(self)
         self.foreign_functions = ForeignFunctions()
         self.client_defaults = self.options.client_defaults()  # (peer, settings); a bad one raises here
+        check_platform_name(self.options.platform)
+        self.redis = RedisCalls(self)  # Higress Redis calls (platform="higress")
+        self.higress = HigressExtras()  # Higress's other extensions
 
     # -- loading -----------------------------------------------------------------------------------
 
@@ -116,6 +126,7 @@ class Host(CalloutDeclarations):
     ) -> VM:
         """A VM for ``compiled`` on ``thread``; shared per thread like Envoy's (vm_id, vm configuration,
         code) key. The configuration canary (``thread`` < 0) gets a VM of its own."""
+        check_module(compiled.name, compiled.abi, self.options.platform)
         key = (thread, vm_id, vm_config, compiled.sha256)
         share = share and thread >= 0
         if share and key in self.vms and self.vms[key].failure is None:
@@ -272,7 +283,7 @@ class Host(CalloutDeclarations):
         already asserted on.
         """
         problems: list[str] = []
-        for checker in (self.callouts.check, self.grpc.check):
+        for checker in (self.callouts.check, self.grpc.check, self.redis.check):
             try:
                 checker()
             except ExpectationError as exc:

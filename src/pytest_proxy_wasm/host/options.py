@@ -70,14 +70,20 @@ class HostOptions:
     skip_xff_append: bool = False
     internal_address_cidrs: tuple[str, ...] = ()  # Envoy's internal_address_config.cidr_ranges
     envoy_local_address: str = "127.0.0.1"  # what Envoy appends to x-forwarded-for for a 127.0.0.1 peer
+    platform: str = "envoy"  # "higress": accept the 0.2.100 marker and Higress-only hostcalls (platforms.py)
+    profile: str = ""  # an Istio profile (istio/profiles.py): istio-sidecar-inbound, -outbound, istio-gateway
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)
 
     def client_address_settings(self) -> ClientAddressSettings:
+        """The settings given, or an Istio profile's where it sets them (gateways use the remote address)."""
+        from .mesh import profile_of
+
+        profile = profile_of(self)
         return ClientAddressSettings(
-            self.use_remote_address,
-            self.xff_num_trusted_hops,
+            self.use_remote_address or bool(profile and profile.use_remote_address),
+            self.xff_num_trusted_hops or (profile.xff_num_trusted_hops if profile else 0),
             self.skip_xff_append,
             tuple(self.internal_address_cidrs),
         )

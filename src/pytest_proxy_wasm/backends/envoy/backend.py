@@ -17,6 +17,7 @@ from ...host.client_address import ClientAddressSettings, for_exchange
 from ...host.declarations import CalloutDeclarations
 from ...host.exchange import direct_reply
 from ...host.options import ConfigInput, HostOptions
+from ...host.platforms import envoy_refusal
 from ...host.request_head import split_host
 from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome
@@ -195,6 +196,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
             network=network,
             direct_response=direct_response,
             connection_manager=hcm_fields(client),
+            profile=getattr(self, "profile", None),  # an Istio profile (make_backend sets it)
         )
         process = self.make_runner(config_path)
         started = time.monotonic()
@@ -233,6 +235,7 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
 
     def _start_failure(self, chain: Sequence[PluginSpec], exc: EnvoyStartError) -> Exception:
         failure, logs = start_failure([s.name for s in chain], exc.log_tail)
+        failure = envoy_refusal(failure, [(s.name, s.module) for s in chain])  # a Higress module
         self.records.extend(logs)
         return failure or exc
 

@@ -10,10 +10,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...host.abi.enums import FailurePolicy
 from ..spec import PluginSpec
+
+if TYPE_CHECKING:
+    from ...istio.profiles import MeshProfile
 
 WASM_HTTP = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
 WASM_NETWORK = "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm"
@@ -247,8 +250,11 @@ def write_files(
     network: bool = False,
     direct_response: tuple[int, bytes] | None = None,
     connection_manager: Mapping[str, Any] | None = None,
+    profile: MeshProfile | None = None,
 ) -> Path:
-    """Write each module where Envoy reads it and the rendered bootstrap; return the config's path."""
+    """Write each module where Envoy reads it and the rendered bootstrap; return the config's path.
+    ``profile``: an Istio profile's settings written in (profile_bootstrap.py)."""
+    from .profile_bootstrap import apply_profile
 
     def module_file(name: str, spec: PluginSpec) -> Path:
         path = workdir / f"{name}-{spec.name}.wasm"
@@ -266,4 +272,4 @@ def write_files(
         services=[(spec, module_file(f"service-{index}", spec)) for index, spec in enumerate(services)],
         connection_manager=connection_manager,
     )
-    return write(config, workdir / "envoy.json")
+    return write(apply_profile(config, profile), workdir / "envoy.json")

@@ -47,6 +47,7 @@ class BufferType(IntEnum):
     VM_CONFIGURATION = 6
     PLUGIN_CONFIGURATION = 7
     FOREIGN_FUNCTION_ARGUMENTS = 8
+    REDIS_CALL_RESPONSE = 9  # Higress only (proxy_on_redis_call_response)
 
 
 class MapType(IntEnum):
@@ -100,6 +101,9 @@ class AbiVersion(Enum):
     V0_1_0 = "0.1.0"
     V0_2_0 = "0.2.0"
     V0_2_1 = "0.2.1"
+    # Higress's SDKs' marker: 0.2.1 plus Higress-only hostcalls; only HostOptions(platform="higress")
+    # accepts it, as upstream Envoy 1.40 refuses it (host/platforms.py).
+    V0_2_100 = "0.2.100"
 
     @property
     def marker(self) -> str:

@@ -14,8 +14,11 @@ I32 = "i32"
 I64 = "i64"
 ALL = frozenset(AbiVersion)
 V010 = frozenset({AbiVersion.V0_1_0})
-V02X = frozenset({AbiVersion.V0_2_0, AbiVersion.V0_2_1})
-V021 = frozenset({AbiVersion.V0_2_1})
+V02X = frozenset({AbiVersion.V0_2_0, AbiVersion.V0_2_1, AbiVersion.V0_2_100})
+V021 = frozenset({AbiVersion.V0_2_1, AbiVersion.V0_2_100})
+# Higress-only imports and callbacks (higress-group/proxy-wasm-go-sdk proxywasm/internal/abi_hostcalls.go):
+# linked only for the 0.2.100 marker, which only HostOptions(platform="higress") accepts.
+HIGRESS = frozenset({AbiVersion.V0_2_100})
 WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
 
 
@@ -104,6 +107,12 @@ HOSTCALLS: tuple[Hostcall, ...] = (
     # Properties
     _h("proxy_get_property", 4, "properties"),
     _h("proxy_set_property", 4, "properties"),
+    # Higress only: Redis calls (host/redis.py) and its other extensions
+    _h("proxy_redis_init", 7, "redis_calls", HIGRESS, note="Higress; from sources"),
+    _h("proxy_redis_call", 5, "redis_calls", HIGRESS, note="Higress; from sources"),
+    _h("proxy_inject_encoded_data_to_filter_chain", 3, "higress", HIGRESS, note="Higress"),
+    _h("proxy_get_upstream_hosts", 2, "higress", HIGRESS, note="Higress"),
+    _h("proxy_set_upstream_override_host", 2, "higress", HIGRESS, note="Higress"),
     # Emscripten / libc shims the reference host links in env
     _h("pthread_equal", 2, "runtime_shims"),
     _h("emscripten_notify_memory_growth", 1, "runtime_shims", result=False),
@@ -206,6 +215,7 @@ CALLBACKS: tuple[Callback, ...] = (
     _c("proxy_on_response_trailers", 2, "http", True),
     _c("proxy_on_response_metadata", 2, "http", True),
     _c("proxy_on_http_call_response", 5, "http_calls"),
+    _c("proxy_on_redis_call_response", 4, "redis_calls", versions=HIGRESS, note="Higress; from sources"),
     _c("proxy_on_grpc_receive_initial_metadata", 3, "grpc_calls"),
     _c("proxy_on_grpc_receive", 3, "grpc_calls"),
     _c("proxy_on_grpc_receive_trailing_metadata", 3, "grpc_calls"),

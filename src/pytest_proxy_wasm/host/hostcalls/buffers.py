@@ -11,7 +11,8 @@ from . import hostcall
 if TYPE_CHECKING:
     from ..vm import VM
 
-MAX_BUFFER_TYPE = max(BufferType)
+MAX_BUFFER_TYPE = BufferType.FOREIGN_FUNCTION_ARGUMENTS
+HIGRESS_MAX_BUFFER_TYPE = BufferType.REDIS_CALL_RESPONSE  # Higress adds 9, the Redis call response
 # Envoy Context::getBuffer wraps these in ``buffer_.set(ptr)`` even when the pointer is null, so outside
 # their callbacks they read as an empty, read-only buffer (OK, size 0), not NOT_FOUND
 # (docs/notes/envoy-host-rules.md section 2). Only 4 (http-call body) and 7 (plugin config) are NOT_FOUND.
@@ -24,6 +25,11 @@ ALWAYS_PRESENT = frozenset(
         BufferType.GRPC_RECEIVE_BUFFER,
     }
 )
+
+
+def _max_type(vm: VM) -> int:
+    higress = getattr(vm.host.options, "platform", "envoy") == "higress"
+    return HIGRESS_MAX_BUFFER_TYPE if higress else MAX_BUFFER_TYPE
 
 
 def _buffer(vm: VM, buffer_type: int) -> Buffer | None:
@@ -40,7 +46,7 @@ def _buffer(vm: VM, buffer_type: int) -> Buffer | None:
 def proxy_get_buffer_bytes(
     vm: VM, buffer_type: int, start: int, max_size: int, ret_ptr: int, ret_size: int
 ) -> int:
-    if buffer_type > MAX_BUFFER_TYPE:
+    if buffer_type > _max_type(vm):
         return WasmResult.BAD_ARGUMENT
     buffer = _buffer(vm, buffer_type)
     if buffer is None:
@@ -55,7 +61,7 @@ def proxy_get_buffer_bytes(
 
 @hostcall("proxy_get_buffer_status")
 def proxy_get_buffer_status(vm: VM, buffer_type: int, ret_size: int, ret_flags: int) -> int:
-    if buffer_type > MAX_BUFFER_TYPE:
+    if buffer_type > _max_type(vm):
         return WasmResult.BAD_ARGUMENT
     buffer = _buffer(vm, buffer_type)
     if buffer is None:
@@ -69,7 +75,7 @@ def proxy_get_buffer_status(vm: VM, buffer_type: int, ret_size: int, ret_flags: 
 def proxy_set_buffer_bytes(
     vm: VM, buffer_type: int, start: int, length: int, data_ptr: int, data_size: int
 ) -> int:
-    if buffer_type > MAX_BUFFER_TYPE:
+    if buffer_type > _max_type(vm):
         return WasmResult.BAD_ARGUMENT
     buffer = _buffer(vm, buffer_type)
     if buffer is None:
