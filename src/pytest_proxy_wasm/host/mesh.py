@@ -62,11 +62,13 @@ def normalize_path(path: bytes, merge_slashes: bool) -> bytes:
 
 
 def mutate_request_headers(options: Any, pairs: Pairs) -> Pairs:
-    """The request headers after the profile's connection manager settings (no profile: unchanged).
+    """The request headers after the connection manager's XFCC handling and the profile's path settings.
     Its address settings (a gateway's use_remote_address) act through HostOptions.client_address_settings
     and client_address.py, as for any other connection manager."""
     profile = profile_of(options)
-    if profile is None:
+    if profile is None:  # Envoy's default forward_client_cert_details SANITIZE: no mTLS, so removed
+        if any(name == b"x-forwarded-client-cert" for name, _ in pairs):
+            return [(k, v) for k, v in pairs if k != b"x-forwarded-client-cert"]
         return pairs
     out: Pairs = []
     for name, value in pairs:
