@@ -12,6 +12,7 @@ from pathlib import Path
 from . import check_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.image import add_image_parser
+from .compare.cli import add_compare_parser
 from .errors import ProxyWasmError
 from .host.options import HostOptions
 from .host.trace import render
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
     add_image_parser(sub)
+    add_compare_parser(sub)
     return parser
 
 
