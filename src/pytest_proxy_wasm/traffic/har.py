@@ -61,7 +61,8 @@ def _response(data: Any, where: str) -> RecordedResponse | None:
         raise TrafficError(f"{where}.response.status: expected a number, got {status!r}")
     if status == 0:
         return None
-    content = data.get("content") if isinstance(data.get("content"), dict) else {}
+    found = data.get("content")
+    content: dict[str, Any] = found if isinstance(found, dict) else {}
     known = isinstance(content.get("text"), str) or not content.get("size")
     body = _text(content.get("text"), content.get("encoding"), f"{where}.response.content.text")
     headers = replayable(_pairs(data.get("headers"), f"{where}.response.headers"))
