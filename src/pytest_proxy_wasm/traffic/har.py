@@ -65,7 +65,7 @@ def _response(data: Any, where: str) -> RecordedResponse | None:
     content: dict[str, Any] = found if isinstance(found, dict) else {}
     known = isinstance(content.get("text"), str) or not content.get("size")
     body = _text(content.get("text"), content.get("encoding"), f"{where}.response.content.text")
-    headers = replayable(_pairs(data.get("headers"), f"{where}.response.headers"))
+    headers = replayable(_pairs(data.get("headers"), f"{where}.response.headers"), answer=True)
     return RecordedResponse(status, headers, body, known)
 
 

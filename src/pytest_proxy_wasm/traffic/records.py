@@ -28,9 +28,15 @@ class TrafficError(ValueError):
     """A traffic file that cannot be read; the message names the file and the entry or line."""
 
 
-def replayable(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The headers worth sending again, lower-cased."""
-    return [(k.lower(), v) for k, v in headers if not k.startswith(":") and k.lower() not in NOT_REPLAYED]
+# Left out of a recorded answer besides: what the recording proxy added, not the upstream (the replaying
+# Envoy adds its own).
+PROXY_ADDED = frozenset({"date", "server", "x-envoy-upstream-service-time"})
+
+
+def replayable(headers: list[tuple[str, str]], *, answer: bool = False) -> list[tuple[str, str]]:
+    """The headers worth sending again, lower-cased (``answer``: an upstream's answer)."""
+    dropped = NOT_REPLAYED | PROXY_ADDED if answer else NOT_REPLAYED
+    return [(k.lower(), v) for k, v in headers if not k.startswith(":") and k.lower() not in dropped]
 
 
 @dataclass(frozen=True)
