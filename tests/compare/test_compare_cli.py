@@ -136,7 +136,8 @@ def test_accepting_one_header_keeps_other_header_changes(capsys: pytest.CaptureF
 def test_an_allow_list_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     allow = tmp_path / "allow.yaml"
     allow.write_text(
-        "accept:\n  - plugin_logs\n  - field: response_headers:x-wasm-response\n    reason: v2 renames the value\n"
+        "accept:\n  - plugin_logs\n"
+        "  - field: response_headers:x-wasm-response\n    reason: v2 renames the value\n"
     )
     status, data = compare(capsys, HEADERS, V2, "--request", "GET /", "--accept-file", allow)
     assert status == 0

@@ -86,7 +86,8 @@ def entry(data: dict[str, Any], where: str) -> RecordedExchange | str:
         return f"{where}: {method} {path} skipped (no response code: the client went away first)"
     headers = [(name, str(data[key])) for key, name in HEADER_KEYS.items() if _present(data.get(key))]
     headers = replayable(headers + _map(data, "request_headers", where))
-    response = RecordedResponse(status, replayable(_map(data, "response_headers", where), answer=True), b"", False)
+    answer_headers = replayable(_map(data, "response_headers", where), answer=True)
+    response = RecordedResponse(status, answer_headers, b"", False)
     details, host = _get(data, "details"), _get(data, "upstream_host")
     reached = details == "via_upstream" if details is not None else host is not None
     notes = []
