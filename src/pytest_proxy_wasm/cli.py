@@ -18,6 +18,7 @@ from .host.options import HostOptions
 from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
+from .traffic.cli import add_import_parser
 
 
 def _text_or_file(value: str) -> str:
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_cli.add_check_parser(sub)
     add_image_parser(sub)
     add_compare_parser(sub)
+    add_import_parser(sub)
     return parser
 
 

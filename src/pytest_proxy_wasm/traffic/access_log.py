@@ -107,6 +107,7 @@ def entry(data: dict[str, Any], where: str) -> RecordedExchange | str:
         upstream=response if reached else None,
         response=response,
         notes=tuple(notes),
+        format="access-log",
     )
 
 

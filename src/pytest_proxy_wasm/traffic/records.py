@@ -63,6 +63,7 @@ class RecordedExchange:
     upstream: RecordedResponse | None = None
     response: RecordedResponse | None = None
     notes: tuple[str, ...] = ()
+    format: str = "har"  # or "access-log": it also says whether the upstream answered
 
     def request_kwargs(self) -> dict[str, Any]:
         """Keywords for ``Backend.request``: the request, routed to the recorded upstream answer."""
