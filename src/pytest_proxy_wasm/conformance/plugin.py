@@ -57,6 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--proxy-wasm-kind", default="auto", choices=("auto", *KIND_OPTIONS),
         help="check the module as this kind instead of the classified one")  # fmt: skip
     add("--proxy-wasm-report-dir", default=None, metavar="DIR", help="write JSON, HTML and Markdown here")
+    add("--proxy-wasm-emit-scenarios", default=None, metavar="DIR", help="write a scenario per finding here")
     add_input_options(add)
 
 
@@ -188,8 +189,8 @@ class CaseItem(pytest.Item):
                 warning = f"{exc} [{stand_in}]" if stand_in else str(exc)
                 run.details["warning"] = warning
                 self.record["warning"] = warning
-        except AssertionError:
-            self.evidence = self._finding(run)
+        except AssertionError as exc:
+            self.evidence = self._finding(run, str(exc))
             raise
         except NotApplicable as exc:
             pytest.skip(str(exc))
@@ -201,7 +202,7 @@ class CaseItem(pytest.Item):
         except PluginStartError as exc:
             if case.id != "lifecycle.start_configure":
                 pytest.skip(f"the plugin does not start (lifecycle.start_configure fails): {exc.reason}")
-            self.evidence = self._finding(run)
+            self.evidence = self._finding(run, str(exc))
             raise AssertionError(str(exc)) from None
         finally:
             if sys.exc_info()[0] is not None:  # a failing case keeps its hosts' traces for the report
@@ -220,14 +221,20 @@ class CaseItem(pytest.Item):
                 self.record["evidence"] = self.evidence.to_json()
                 self.user_properties.append(("evidence", "\n".join(self.evidence.lines())))
 
-    def _finding(self, run: CaseRun) -> Evidence:
-        """Evidence for the failure (after closing the hosts), replayed on Envoy when it runs."""
+    def _finding(self, run: CaseRun, message: str = "") -> Evidence:
+        """Evidence for the failure (after closing the hosts), replayed on Envoy when it runs; with
+        ``--proxy-wasm-emit-scenarios DIR`` also a scenario reproducing it (conformance/emit.py)."""
         run.close()
         evidence = run.finding()
         if self.target.backend in ("envoy", "diff") and self.case.area != "differential":
             from .replay import replay
 
             evidence.replay = replay(self.target, evidence)
+        emit_dir = self.config.getoption("--proxy-wasm-emit-scenarios", default=None)
+        if emit_dir:
+            from .emit import emit_into
+
+            emit_into(Path(emit_dir), self.case.id, message, self.target, evidence, run.details)
         return evidence
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

@@ -76,4 +76,3 @@ def run_import(args: argparse.Namespace) -> int:
     if args.module is None:
         print("  no --module: the scenario has no plugin yet (add one under plugins:)")
     return 0
-

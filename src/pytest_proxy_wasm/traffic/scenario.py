@@ -84,7 +84,9 @@ def traffic_scenario(
     notes = [f"{e.where}: {note}" for e in exchanges for note in e.notes]
     lines = [f"Imported from {source} by pytest-proxy-wasm import-traffic: {len(exchanges)} exchange(s)."]
     lines.append(
-        "Expectations: the recorded responses." if expect else "No expectations (--expect-recorded adds them)."
+        "Expectations: the recorded responses."
+        if expect
+        else "No expectations (--expect-recorded adds them)."
     )
     lines += [f"Note: {n}" for n in notes] + [f"Skipped: {s}" for s in skipped]
     data: dict[str, Any] = {"name": f"traffic from {source}", "description": "\n".join(lines)}
