@@ -18,6 +18,7 @@ from .host.options import HostOptions
 from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
+from .scenarios import command as scenario_command
 from .traffic.cli import add_import_parser
 
 
@@ -47,7 +48,8 @@ def _env(value: str) -> tuple[str, str]:
 
 
 def _callout(value: str) -> tuple[str, int, str]:
-    cluster, sep, rest = value.rpartition("=")
+    # The first "=": cluster names never contain one, bodies often do (issue 20).
+    cluster, sep, rest = value.partition("=")
     status, _, body = rest.partition(":")
     if not sep or not cluster or not status.isdigit():
         raise argparse.ArgumentTypeError(f"expected CLUSTER=STATUS[:BODY], got {value!r}")
@@ -58,11 +60,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-proxy-wasm", description="Test Proxy-Wasm plugins.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one request/response exchange through a module")
-    run.add_argument("module", type=Path, help="the compiled plugin (.wasm), or WasmPlugin YAML (.yaml)")
-    run.add_argument("--plugin-config", type=_text_or_file, default="", help="JSON text or @FILE")
-    run.add_argument("--vm-config", type=_text_or_file, default="", help="JSON text or @FILE")
+    run.add_argument(
+        "module",
+        type=Path,
+        nargs="+",
+        help="the compiled plugin (.wasm; several: a chain, in order), WasmPlugin YAML (.yaml), or a "
+        "scenario file (*.proxywasm.yaml, docs/scenarios.md)",
+    )
+    run.add_argument(
+        "--plugin-config",
+        type=_text_or_file,
+        action="append",
+        default=[],
+        help="JSON text or @FILE (per module, or one for all)",
+    )
+    run.add_argument(
+        "--vm-config",
+        type=_text_or_file,
+        action="append",
+        default=[],
+        help="JSON text or @FILE (per module, or one for all)",
+    )
     run.add_argument("--env", type=_env, action="append", default=[], metavar="NAME=VALUE")
-    run.add_argument("--root-id", default="")
+    run.add_argument("--root-id", action="append", default=[], help="per module, or one for all")
     run.add_argument("--method", default="GET")
     run.add_argument("--path", default="/")
     run.add_argument("--authority", default="example.com")
@@ -81,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--advance-ms", type=float, default=0, help="virtual time to pass after the exchange")
     run.add_argument("--json", action="store_true", help="print the Outcome as JSON")
+    run.add_argument("-v", "--verbose", action="store_true", help="a scenario: every checked field")
+    scenario_command.add_run_options(run)
     run.add_argument(
         "--trace",
         action="store_true",
@@ -121,26 +143,24 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
+    options = HostOptions(trace=bool(getattr(args, "trace", False)))
+    if scenario_command.is_scenario(args.module[0]):
+        return scenario_command.run_file(args, make_backend, options)
+    host = make_backend(args.backend, options=options)
     try:
-        for cluster, status, body in args.callout:
-            host.expect_http_call(cluster).respond_with(status, body=body)
+        scenario_command.declare(host, args)  # callout answers and services first
         plugin = (
-            istio_cli.load_yaml(host, args)
-            if istio_cli.is_yaml(args.module)
-            else host.load_plugin(
-                args.module,
-                plugin_config=args.plugin_config,
-                vm_config=args.vm_config,
-                env=dict(args.env),
-                root_id=args.root_id,
-            )
+            istio_cli.load_yaml(host, argparse.Namespace(**{**vars(args), "module": args.module[0]}))
+            if istio_cli.is_yaml(args.module[0])
+            else scenario_command.load_chain(host, args)
         )
         outcome = host.request(
             plugin,
             method=args.method,
             path=args.path,
             authority=args.authority,
+            scheme=args.scheme,
+            direct_response=args.direct_response,
             headers=args.header,
             body=args.body,
             upstream_status=args.upstream_status,
@@ -180,12 +200,25 @@ def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args)) if hasattr(args, "handler") else run(args)
+        status = int(args.handler(args)) if hasattr(args, "handler") else run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as "Exception ignored" at exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
     except BackendMismatch as exc:
         return _mismatch(exc, bool(getattr(args, "json", False)))
     except ProxyWasmError as exc:
         print(f"pytest-proxy-wasm: {exc}", file=sys.stderr)
         return 2
+
+
+def _reader_went_away() -> int:
+    """stdout's reader closed early (``run ... | head``): no traceback; what is left unwritten goes to
+    /dev/null so the interpreter's final flush cannot fail again (the Python docs' recipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 1
 
 
 if __name__ == "__main__":

@@ -19,7 +19,11 @@ from .trace_report import add_host_sections, watch_host
 if TYPE_CHECKING:
     from .istio import IstioChain
 
-pytest_plugins = ["pytest_proxy_wasm.conformance.plugin", "pytest_proxy_wasm.reports.plugin"]
+pytest_plugins = [
+    "pytest_proxy_wasm.conformance.plugin",
+    "pytest_proxy_wasm.reports.plugin",
+    "pytest_proxy_wasm.scenarios.pytest_plugin",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

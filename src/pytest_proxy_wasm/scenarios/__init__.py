@@ -1,0 +1,77 @@
+"""Scenario files: Proxy-Wasm plugin tests written in YAML, run on every backend (docs/scenarios.md).
+
+Public API (stable):
+
+- ``load_scenario(path) -> Scenario``: read and validate a file (``ScenarioError`` names the file, the
+  line and the field); ``loads_scenario(text, base_dir=..., source=...)`` for text;
+  ``scenario_from_dict(data, base_dir=...)`` for the parsed form.
+- ``dump_scenario(scenario, relative_to=None) -> str``: YAML text ``load_scenario`` accepts
+  (``relative_to``: the directory the file goes in; module paths are rewritten relative to it).
+- ``Scenario`` and its parts (``PluginDecl``, ``ServiceDecl``, ``Cluster``, ``HttpAnswer``,
+  ``GrpcDeclaration``, ``GrpcAnswer``, ``Step``, ``Request``, ``UpstreamAnswer``, ``DirectResponse``,
+  ``Connect``, ``Expect``): dataclasses named and shaped like the YAML; ``to_dict()``/``from_dict()``.
+  ``body_fields(data)`` gives ``{"body": text}`` or ``{"body_base64": ...}`` for raw bytes.
+- ``run_scenario(scenario, backend) -> ScenarioResult`` on any ``Backend`` (``make_backend(name)``):
+  ``result.passed``, ``result.steps`` (``StepResult``: ``passed``, ``checks`` of ``FieldCheck``
+  (``field``, ``expected``, ``actual``, ``passed``, ``note``), ``outcome``, ``logs``, ``error``),
+  ``result.report()`` (text), ``result.to_json()``.
+- ``scenario_schema()``: the JSON Schema (``schemas/scenario-v1.schema.json``).
+"""
+
+from __future__ import annotations
+
+from .checks import FieldCheck
+from .loader import (
+    ScenarioError,
+    dump_scenario,
+    load_scenario,
+    loads_scenario,
+    scenario_from_dict,
+    scenario_schema,
+)
+from .model import (
+    SCENARIO_VERSION,
+    Cluster,
+    Connect,
+    DirectResponse,
+    Expect,
+    GrpcAnswer,
+    GrpcDeclaration,
+    HttpAnswer,
+    PluginDecl,
+    Request,
+    Scenario,
+    ServiceDecl,
+    Step,
+    UpstreamAnswer,
+    body_fields,
+)
+from .runner import ScenarioResult, StepResult, run_scenario
+
+__all__ = [
+    "SCENARIO_VERSION",
+    "Cluster",
+    "Connect",
+    "DirectResponse",
+    "Expect",
+    "FieldCheck",
+    "GrpcAnswer",
+    "GrpcDeclaration",
+    "HttpAnswer",
+    "PluginDecl",
+    "Request",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioResult",
+    "ServiceDecl",
+    "Step",
+    "StepResult",
+    "UpstreamAnswer",
+    "body_fields",
+    "dump_scenario",
+    "load_scenario",
+    "loads_scenario",
+    "run_scenario",
+    "scenario_from_dict",
+    "scenario_schema",
+]

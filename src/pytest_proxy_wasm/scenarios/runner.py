@@ -1,0 +1,333 @@
+"""Run a scenario on any backend (the ``Backend`` Protocol): plugins, services, clusters, then each
+step in order on the same backend, its expectations checked into a ``StepResult``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..backends.base import Backend
+from ..backends.diff import BackendMismatch
+from ..errors import ExpectationError, PluginFailedError
+from ..outcome import LogRecord, Outcome, TcpOutcome
+from .checks import FieldCheck, Observed, check_step
+from .loader import ScenarioError
+from .model import (
+    Cluster,
+    GrpcDeclaration,
+    PluginDecl,
+    Scenario,
+    ServiceDecl,
+    Step,
+    body_bytes,
+    header_pairs,
+)
+
+
+@dataclass
+class StepResult:
+    """One step on one backend: each checked field, what it saw, and ``error`` when it could not run
+    (e.g. the emulator and Envoy disagreed in diff mode)."""
+
+    index: int
+    name: str
+    checks: list[FieldCheck] = field(default_factory=list)
+    outcome: Outcome | TcpOutcome | None = None
+    logs: list[LogRecord] = field(default_factory=list)
+    error: str | None = None
+    mismatch: bool = False  # ``error`` is a BackendMismatch (diff mode)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[FieldCheck]:
+        return [c for c in self.checks if not c.passed]
+
+    def title(self) -> str:
+        return f"step {self.index + 1}" + (f" ({self.name})" if self.name else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.index + 1,
+            "name": self.name,
+            "passed": self.passed,
+            "error": self.error,
+            "checks": [c.to_json() for c in self.checks],
+            "outcome": self.outcome.to_json() if self.outcome is not None else None,
+            "logs": [r.to_json() for r in self.logs],
+        }
+
+
+@dataclass
+class ScenarioResult:
+    """A whole scenario on one backend. ``error``: the end-of-scenario check (calls nobody declared)."""
+
+    scenario: Scenario
+    backend: str
+    steps: list[StepResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(s.passed for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.source or self.scenario.name,
+            "name": self.scenario.name,
+            "backend": self.backend,
+            "passed": self.passed,
+            "error": self.error,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+    def report(self, verbose: bool = False) -> str:
+        """Each step's outcome; failing fields as expected against actual."""
+        title = self.scenario.name or self.scenario.source or "scenario"
+        lines = [f"{title} on {self.backend}: {'PASS' if self.passed else 'FAIL'}"]
+        for step in self.steps:
+            lines.append(f"  {step.title()}: {_summary(step)} {'PASS' if step.passed else 'FAIL'}")
+            if step.error:
+                lines += ["    " + line for line in step.error.splitlines()]
+            for check in step.checks:
+                if not check.passed or verbose or check.note:
+                    lines += ["    " + line for line in check.describe().splitlines()]
+        if self.error:
+            lines.append(f"  at the end: {self.error}")
+        return "\n".join(lines)
+
+
+def _summary(step: StepResult) -> str:
+    outcome = step.outcome
+    if isinstance(outcome, Outcome):
+        upstream = "upstream saw it" if outcome.upstream_request else "upstream did not see it"
+        return f"-> {outcome.status} ({upstream}, {len(outcome.callouts)} callouts)"
+    if isinstance(outcome, TcpOutcome):
+        return f"-> closed by {outcome.closed_by}"
+    return "-"
+
+
+def _lines_since(backend: Backend, start: int) -> list[LogRecord]:
+    return [r for r in backend.logs[start:] if r.source != "host"]
+
+
+def current_metrics(backend: Any) -> dict[str, int]:
+    """The custom metrics right now (a diff backend: the emulator's, its Outcomes are compared)."""
+    backend = getattr(backend, "emulator", backend)
+    metrics: Any = getattr(backend, "metrics", None)
+    if hasattr(metrics, "snapshot"):
+        return dict(metrics.snapshot())
+    return dict(metrics()) if callable(metrics) else {}
+
+
+def shared_data_reader(backend: Any) -> Callable[[str], list[bytes]] | None:
+    """Shared data by key in any VM id (the emulator's; Envoy offers no outside view of it)."""
+    store = getattr(getattr(backend, "emulator", backend), "shared_data", None)
+    if store is None:
+        return None
+
+    def read(key: str) -> list[bytes]:
+        return [value for (_, name), (value, _) in store.values.items() if name == key.encode()]
+
+    return read
+
+
+class ScenarioRun:
+    """The state of one scenario on one backend: the chain's handles, the steps so far."""
+
+    def __init__(self, scenario: Scenario, backend: Backend) -> None:
+        self.scenario = scenario
+        self.backend = backend
+        self.chain: list[Any] = []
+
+    def start(self) -> None:
+        """Services, then the clusters (plugins may call out while they configure), then the chain."""
+        for service in self.scenario.services:
+            self._load_service(service)
+        for name, cluster in self.scenario.clusters.items():
+            self.declare(name, cluster, "clusters")
+        for index, plugin in enumerate(self.scenario.plugins):
+            self._load_plugin(plugin, index)
+
+    def _load_service(self, service: ServiceDecl) -> None:
+        self.backend.load_service(
+            self.scenario.resolve(service.module),
+            plugin_config=service.config,
+            vm_config=service.vm_config,
+            env=service.env,
+            root_id=service.root_id,
+            vm_id=service.vm_id,
+            name=service.name,
+        )
+
+    def _load_plugin(self, plugin: PluginDecl, index: int) -> None:
+        path = self.scenario.resolve(plugin.module)
+        if path.suffix in (".yaml", ".yml"):
+            self._load_wasmplugin(plugin, index)
+            return
+        if plugin.workload:
+            self._refuse(f"plugins[{index}].workload", "only a WasmPlugin YAML module takes a workload")
+        self.chain.append(
+            self.backend.load_plugin(
+                path,
+                plugin_config=plugin.config,
+                vm_config=plugin.vm_config,
+                env=plugin.env,
+                root_id=plugin.root_id,
+                vm_id=plugin.vm_id,
+                name=plugin.name,
+                failure_policy=plugin.failure_policy,
+            )
+        )
+
+    def _load_wasmplugin(self, plugin: PluginDecl, index: int) -> None:
+        from ..istio import Fetcher, load_wasmplugins
+
+        settings = ("config", "vm_config", "env", "root_id", "vm_id", "name")
+        given = [name for name in settings if getattr(plugin, name) not in (None, "", {})]
+        if plugin.failure_policy != "FAIL_CLOSED":
+            given.append("failure_policy")
+        if given:
+            remove = ", ".join(given)
+            self._refuse(f"plugins[{index}]", f"a WasmPlugin YAML carries its own settings; remove {remove}")
+        loaded = load_wasmplugins(
+            self.backend, self.scenario.resolve(plugin.module), plugin.workload, Fetcher()
+        )
+        self.chain += loaded.http_handles
+
+    def _refuse(self, field: str, reason: str) -> None:
+        raise ScenarioError(self.scenario.source or "<scenario>", None, field, reason)
+
+    def declare(self, name: str, cluster: Cluster, where: str, replace: bool = False) -> None:
+        """A cluster's HTTP answers (``replace``: instead of those declared before) and gRPC answers."""
+        backend = self.backend
+        if replace:
+            backend.withdraw(name)
+            if cluster.grpc:
+                self._refuse(f"{where}.{name}.grpc", "gRPC answers are declared in the top-level clusters")
+        if cluster.answers:
+            expectation = backend.expect_http_call(name, method=cluster.method, path=cluster.path)
+            for answer in cluster.answers:
+                if answer.fail is not None:
+                    expectation.fail(answer.fail, delay_ms=answer.delay_ms)
+                    continue
+                expectation.respond_with(
+                    answer.status,
+                    headers=header_pairs(answer.headers),
+                    body=body_bytes(answer.body, answer.body_base64),
+                    trailers=header_pairs(answer.trailers) if answer.trailers is not None else None,
+                    delay_ms=answer.delay_ms,
+                )
+        elif not cluster.grpc:
+            backend.add_cluster(name)
+        for declaration in cluster.grpc:
+            self._declare_grpc(name, declaration)
+
+    def _declare_grpc(self, cluster: str, declaration: GrpcDeclaration) -> None:
+        expect = self.backend.expect_grpc_stream if declaration.stream else self.backend.expect_grpc_call
+        expectation = expect(cluster, declaration.service, declaration.method)
+        for answer in declaration.answers:
+            if answer.fail:
+                extra = {"message": answer.status_message} if answer.status_message else {}
+                expectation.fail(status=answer.status or 14, delay_ms=answer.delay_ms, **extra)
+                continue
+            expectation.respond_with(
+                *answer.message_bytes(),
+                initial_metadata=header_pairs(answer.initial_metadata),
+                trailing_metadata=header_pairs(answer.trailing_metadata),
+                status=answer.status,
+                status_message=answer.status_message,
+                delay_ms=answer.delay_ms,
+                close_after=answer.close_after,
+            )
+
+    def run_step(self, index: int, step: Step, logs_from: int) -> StepResult:
+        backend = self.backend
+        result = StepResult(index, step.name)
+        calls_from, grpc_from = len(backend.http_calls), len(backend.grpc_calls)
+        for name, cluster in step.clusters.items():
+            self.declare(name, cluster, f"steps[{index}].clusters", replace=True)
+        try:
+            if step.advance_ms:
+                backend.advance(step.advance_ms)
+            result.outcome = self._exchange(step)
+        except (BackendMismatch, PluginFailedError) as exc:
+            result.error = str(exc)
+            result.mismatch = isinstance(exc, BackendMismatch)
+        result.logs = _lines_since(backend, logs_from)
+        if step.expect is not None and result.error is None:
+            outcome = result.outcome
+            seen = Observed(
+                outcome,
+                logs=result.logs,
+                http_calls=backend.http_calls[calls_from:],
+                grpc_calls=backend.grpc_calls[grpc_from:],
+                metrics=dict(outcome.metrics) if outcome is not None else current_metrics(backend),
+                shared_data=shared_data_reader(backend),
+                backend=backend.name,
+            )
+            result.checks = check_step(step.expect, seen)
+        return result
+
+    def _exchange(self, step: Step) -> Outcome | TcpOutcome | None:
+        if step.connect is not None:
+            connect = step.connect
+            return self.backend.connect(
+                self.chain,
+                downstream=[c.encode() for c in connect.downstream],
+                upstream_reply=[c.encode() for c in connect.upstream_reply]
+                if connect.upstream_reply is not None
+                else None,
+                close_from=connect.close_from,
+            )
+        if step.request is None:
+            return None
+        request = step.request
+        body: bytes | list[bytes] = (
+            [c.encode() for c in request.chunks]
+            if request.chunks is not None
+            else body_bytes(request.body, request.body_base64)
+        )
+        upstream = step.upstream
+        direct = step.direct_response
+        return self.backend.request(
+            self.chain,
+            method=request.method,
+            path=request.path,
+            authority=request.authority,
+            scheme=request.scheme,
+            headers=header_pairs(request.headers),
+            body=body,
+            trailers=header_pairs(request.trailers) if request.trailers is not None else None,
+            upstream_status=upstream.status if upstream else 200,
+            upstream_headers=header_pairs(upstream.headers) if upstream else None,
+            upstream_body=body_bytes(upstream.body, upstream.body_base64) if upstream else b"",
+            direct_response=(direct.status, direct.body) if direct is not None else None,
+        )
+
+
+def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
+    """Run every step of ``scenario`` on ``backend`` (which the caller creates and closes).
+
+    Raises ``ScenarioError`` (a setting the runner refuses), ``ModuleLoadError``/``PluginStartError``
+    (a plugin that cannot start) and ``BackendMismatch`` (diff mode: the backends disagree on start).
+    A step that cannot run (diff mode: the backends disagree) is that step's ``error``; later steps
+    do not run (their state would be meaningless)."""
+    run = ScenarioRun(scenario, backend)
+    result = ScenarioResult(scenario, backend.name)
+    run.start()
+    logs_from = 0
+    for index, step in enumerate(scenario.steps):
+        step_result = run.run_step(index, step, logs_from)
+        logs_from = len(backend.logs)
+        result.steps.append(step_result)
+        if step_result.error is not None:
+            break
+    try:
+        backend.check()
+    except ExpectationError as exc:
+        result.error = str(exc)
+    return result
