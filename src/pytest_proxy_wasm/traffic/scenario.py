@@ -22,7 +22,10 @@ def _body(data: bytes) -> dict[str, str]:
         return {"body_base64": base64.b64encode(data).decode()}
 
 
-def _pairs(headers: Sequence[tuple[str, str]]) -> list[list[str]]:
+def _pairs(headers: Sequence[tuple[str, str]]) -> dict[str, str] | list[list[str]]:
+    """A mapping when every name is there once (easier to read), else ``[name, value]`` pairs."""
+    if len({name for name, _ in headers}) == len(headers):
+        return dict(headers)
     return [[name, value] for name, value in headers]
 
 
