@@ -210,3 +210,48 @@ def test_html_page(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert 'id="verdict" class="verdict different">DIFFERENT' in html
     assert "<code>response_headers</code>" in html and "world-v2" in html
     assert "headers_v2.wasm" in html
+
+
+SCENARIOS = ROOT / "fixtures" / "scenarios"
+RUST = ROOT / "fixtures" / "rust"
+
+
+def test_a_scenario_runs_on_both_sides_with_its_plugin_replaced(capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = SCENARIOS / "rust-basic-auth.proxywasm.yaml"
+    status, data = compare(capsys, RUST / "basic_auth.wasm", GO / "basic_auth.wasm", "--scenario", scenario)
+    assert status == 0, data
+    assert [r["request"] for r in data["requests"]] == [
+        "(start-up) rust-basic-auth.proxywasm.yaml",
+        "no credentials",
+        "the right credentials",
+    ]
+    assert data["requests"][1]["source"] == "rust-basic-auth.proxywasm.yaml: steps[0]"
+
+
+def test_a_scenario_keeps_its_configuration_unless_one_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = SCENARIOS / "rust-basic-auth.proxywasm.yaml"
+    config = '{"username": "admin", "password": "s3cret", "realm": "x"}'
+    basic = RUST / "basic_auth.wasm"
+    status, data = compare(capsys, basic, basic, "--scenario", scenario, "--new-plugin-config", config)
+    assert status == 3
+    assert changed_fields(data) == [{"startup_logs"}, {"response_headers"}, set()]
+
+
+def test_a_scenario_with_no_such_plugin_index(capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = SCENARIOS / "rust-basic-auth.proxywasm.yaml"
+    assert (
+        main(["compare", str(HEADERS), str(V2), "--scenario", str(scenario), "--scenario-plugin", "3"]) == 2
+    )
+    assert "no plugins[3] to replace (it has 1)" in capsys.readouterr().err
+
+
+def test_traffic_replayed_with_its_recorded_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    har = ROOT / "tests" / "data" / "traffic" / "shop.har"
+    status, data = compare(capsys, HEADERS, REBUILT, "--traffic", har)
+    assert status == 0 and data["counts"]["requests"] == 5
+    assert [note.split(" skipped ")[0] for note in data["skipped"]] == [
+        "shop.har: entries[5]: GET https://cdn.example.net/analytics.js"
+    ]
+    status, data = compare(capsys, HEADERS, V2, "--traffic", har, "--no-trace")
+    assert status == 3 and data["counts"]["differ"] == 5
+    assert data["requests"][4]["input"]["upstream_status"] == 201  # the recorded answer of the POST

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..conformance.inputs import InputError, parse_callout
 from .accept import AcceptError, Rule, load_rules
 from .probes import Probe, ProbeError, from_options
-from .result import Comparison
+from .result import Comparison, Section
 from .run import Side, SideLoadError, run_side
 
 EXIT_SAME, EXIT_USAGE, EXIT_DIFFERENT = 0, 2, 3
@@ -39,6 +39,8 @@ def add_compare_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                    help="HAR or JSON access log; each exchange routed to its recorded answer")  # fmt: skip
     p.add_argument("--scenario", type=Path, action="append", default=[], metavar="FILE",
                    help="a scenario file: its steps and clusters (its plugin replaced)")  # fmt: skip
+    p.add_argument("--scenario-plugin", type=int, default=0, metavar="N",
+                   help="which plugin of the scenario OLD and NEW replace (0: the first)")  # fmt: skip
     p.add_argument("--backend", choices=("emulator", "envoy", "container"), default="emulator")
     for side in ("", "old-", "new-"):
         which = f" of the {side[:-1]} side (instead of --plugin-config)" if side else " of both sides"
@@ -62,9 +64,10 @@ def add_compare_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(handler=run_compare)
 
 
-def _config(args: argparse.Namespace, side: str, name: str) -> str:
-    own = getattr(args, f"{side}_{name}")
-    return own if own is not None else getattr(args, name) or ""
+def _config(args: argparse.Namespace, side: str, name: str) -> str | None:
+    own: str | None = getattr(args, f"{side}_{name}")
+    common: str | None = getattr(args, name)
+    return own if own is not None else common
 
 
 def sides(args: argparse.Namespace) -> tuple[Side, Side]:
@@ -89,14 +92,27 @@ def sides(args: argparse.Namespace) -> tuple[Side, Side]:
 
 def _probes(args: argparse.Namespace, skipped: list[str]) -> list[Probe]:
     probes = from_options(args.request, args.requests, args.traffic, skipped)
-    if args.scenario:
-        from .scenario_probes import scenario_probes
-
-        for path in args.scenario:
-            probes += scenario_probes(path)
-    if not probes:
+    if not probes and not args.scenario:
         probes = [Probe("GET /", {"method": "GET", "path": "/"}, "default (no request given)")]
     return probes
+
+
+def _sections(args: argparse.Namespace, sides: tuple[Side, Side], probes: list[Probe]) -> list[Section]:
+    """Run every section on both sides (one backend at a time)."""
+    callouts = [parse_callout(value) for value in args.callout]
+    trace = not args.no_trace
+    sections = []
+    if probes:
+        old, new = (run_side(s, probes, backend=args.backend, callouts=callouts, trace=trace) for s in sides)
+        sections.append(Section("", probes, old, new))
+    for path in args.scenario:
+        from .scenario_side import load, probes_of, run_scenario_side
+
+        scenario = load(path, args.scenario_plugin)
+        settings = {"backend": args.backend, "plugin_index": args.scenario_plugin, "trace": trace}
+        old, new = (run_scenario_side(scenario, s, **settings) for s in sides)
+        sections.append(Section(path.name, probes_of(scenario, path), old, new))
+    return sections
 
 
 def run_compare(args: argparse.Namespace) -> int:
@@ -110,19 +126,13 @@ def run_compare(args: argparse.Namespace) -> int:
         if args.accept_file is not None:
             rules += load_rules(args.accept_file)
         probes = _probes(args, skipped)
-        callouts = [parse_callout(value) for value in args.callout]
-    except (InputError, ProbeError, AcceptError) as exc:
+        for value in args.callout:
+            parse_callout(value)
+        sections = _sections(args, (old, new), probes)
+    except (InputError, ProbeError, AcceptError, SideLoadError) as exc:
         print(f"pytest-proxy-wasm compare: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        runs = [
-            run_side(side, probes, backend=args.backend, callouts=callouts, trace=not args.no_trace)
-            for side in (old, new)
-        ]
-    except SideLoadError as exc:
-        print(f"pytest-proxy-wasm compare: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    comparison = Comparison.build(runs[0], runs[1], probes, args.backend, rules, skipped)
+    comparison = Comparison.build(sections, args.backend, rules, skipped)
     if args.json:
         print(json.dumps(comparison.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -7,12 +7,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backends.diff import Sides, comparable, field_differences
+from ..backends.diff import Sides, comparable, comparable_tcp, field_differences
 from ..host.trace_diff import divergence_report
-from ..outcome import LogRecord, Outcome
+from ..outcome import LogRecord, Outcome, TcpOutcome
 from .accept import Rule, apply
 from .probes import Probe
-from .run import SideRun
+from .run import Side, SideRun
 
 OLD_NEW = Sides("old", "new", "in old", "in new")
 # An HTTP date (Envoy's `date` header as a plugin logs it) says when, not what the plugin did.
@@ -28,10 +28,12 @@ def _logs(records: list[LogRecord]) -> list[tuple[int, str]]:
     return [(r.level, HTTP_DATE.sub("<date>", r.message)) for r in records if r.source != "host"]
 
 
-def fields_of(result: Outcome | str) -> dict[str, Any]:
+def fields_of(result: Outcome | TcpOutcome | str) -> dict[str, Any]:
     """The compared fields of one request: ``backends.diff.comparable``, or the error it raised."""
     if isinstance(result, str):
         return {**EMPTY_FIELDS, "error": result}
+    if isinstance(result, TcpOutcome):
+        return {"error": None, **comparable_tcp(result)}
     fields = {"error": None, **comparable(result)}
     fields["plugin_logs"] = [
         (level, HTTP_DATE.sub("<date>", message)) for level, message in fields["plugin_logs"]
@@ -112,11 +114,23 @@ def compare_one(
 
 
 @dataclass
-class Comparison:
-    """The whole comparison: the two sides, the backend, one entry per request (start-up first)."""
+class Section:
+    """Requests run together on one host per side: the ``--request``/``--requests``/``--traffic``
+    probes, or one scenario's steps. ``label`` names it in the start-up entry (empty for the probes)."""
 
+    label: str
+    probes: list[Probe]
     old: SideRun
     new: SideRun
+
+
+@dataclass
+class Comparison:
+    """The whole comparison: the two sides, the backend, one entry per request (each section's
+    start-up first)."""
+
+    old: Side
+    new: Side
     backend: str
     requests: list[RequestComparison]
     rules: list[Rule]
@@ -128,47 +142,49 @@ class Comparison:
 
     @classmethod
     def build(
-        cls,
-        old: SideRun,
-        new: SideRun,
-        probes: list[Probe],
-        backend: str,
-        rules: list[Rule],
-        skipped: list[str],
+        cls, sections: list[Section], backend: str, rules: list[Rule], skipped: list[str]
     ) -> Comparison:
-        start = compare_one(
-            "(start-up)",
-            "on_vm_start and on_configure",
-            {},
-            {"startup_logs": _logs(old.startup_logs)},
-            {"startup_logs": _logs(new.startup_logs)},
-            rules,
-        )
-        found = [start]
-        for probe, a, b in zip(probes, old.outcomes, new.outcomes, strict=True):
-            item = compare_one(probe.title, probe.source, probe.shown(), fields_of(a), fields_of(b), rules)
-            item.notes = list(probe.notes)
-            if item.differences and isinstance(a, Outcome) and isinstance(b, Outcome):
-                item.divergence = divergence_report(a.trace, b.trace, names=("old", "new")) or ""
-            found.append(item)
-        return cls(old, new, backend, found, rules, skipped)
+        found = []
+        for section in sections:
+            old_logs, new_logs = _logs(section.old.startup_logs), _logs(section.new.startup_logs)
+            title = f"(start-up) {section.label}".rstrip()
+            found.append(
+                compare_one(
+                    title,
+                    "on_vm_start and on_configure",
+                    {},
+                    {"startup_logs": old_logs},
+                    {"startup_logs": new_logs},
+                    rules,
+                )
+            )
+            pairs = zip(section.probes, section.old.outcomes, section.new.outcomes, strict=True)
+            for probe, a, b in pairs:
+                item = compare_one(
+                    probe.title, probe.source, probe.shown(), fields_of(a), fields_of(b), rules
+                )
+                item.notes = list(probe.notes)
+                if item.differences and not isinstance(a, str) and not isinstance(b, str):
+                    item.divergence = divergence_report(a.trace, b.trace, names=("old", "new")) or ""
+                found.append(item)
+        return cls(sections[0].old.side, sections[0].new.side, backend, found, rules, skipped)
 
     def counts(self) -> dict[str, int]:
-        probes = self.requests[1:]
+        probes = [r for r in self.requests if not r.title.startswith("(start-up)")]
         return {
             "requests": len(probes),
             "differ": sum(not r.same for r in probes),
             "same": sum(r.same for r in probes),
             "accepted": sum(len(r.accepted) for r in self.requests),
-            "startup_differs": int(not self.requests[0].same),
+            "startup_differs": sum(not r.same for r in self.requests if r.title.startswith("(start-up)")),
         }
 
     def to_json(self) -> dict[str, Any]:
         return {
             "same": self.same,
             "backend": self.backend,
-            "old": self.old.side.to_json(),
-            "new": self.new.side.to_json(),
+            "old": self.old.to_json(),
+            "new": self.new.to_json(),
             "accept": [{"rule": str(r), "reason": r.reason} for r in self.rules],
             "counts": self.counts(),
             "requests": [r.to_json() for r in self.requests],
@@ -176,9 +192,7 @@ class Comparison:
         }
 
     def text(self) -> str:
-        lines = [
-            f"old: {self.old.side.module}  new: {self.new.side.module}  (backend {self.backend})",
-        ]
+        lines = [f"old: {self.old.module}  new: {self.new.module}  (backend {self.backend})"]
         for item in self.requests:
             head = f"{item.title}  [{item.source}]" if item.source else item.title
             if item.same:

@@ -12,7 +12,7 @@ from typing import Any
 from ..backends import make_backend
 from ..errors import ExpectationError, ModuleLoadError, PluginStartError, ProxyWasmError
 from ..host.options import HostOptions
-from ..outcome import LogRecord, Outcome
+from ..outcome import LogRecord, Outcome, TcpOutcome
 from .probes import Probe
 
 
@@ -22,8 +22,8 @@ class Side:
 
     label: str
     module: Path
-    plugin_config: str = ""
-    vm_config: str = ""
+    plugin_config: str | None = None  # None: not given (a scenario keeps its own)
+    vm_config: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     root_id: str = ""
     vm_id: str = ""
@@ -39,8 +39,8 @@ class Side:
         return {
             "module": str(self.module),
             "sha256": self.sha256(),
-            "plugin_config": self.plugin_config,
-            "vm_config": self.vm_config,
+            "plugin_config": self.plugin_config or "",
+            "vm_config": self.vm_config or "",
             "env": dict(self.env),
             "root_id": self.root_id,
             "vm_id": self.vm_id,
@@ -57,7 +57,7 @@ class SideRun:
 
     side: Side
     startup_logs: list[LogRecord]
-    outcomes: list[Outcome | str]
+    outcomes: list[Outcome | TcpOutcome | str]
 
 
 def request_id(index: int) -> str:
@@ -89,7 +89,7 @@ def run_side(
         except (ModuleLoadError, PluginStartError, OSError) as exc:
             raise SideLoadError(f"{side.label.upper()} module {side.module}: {exc}") from None
         startup = [r for r in host.logs if r.source != "host"]
-        outcomes: list[Outcome | str] = []
+        outcomes: list[Outcome | TcpOutcome | str] = []
         for index, probe in enumerate(probes):
             if probe.advance_ms:
                 host.advance(probe.advance_ms)
