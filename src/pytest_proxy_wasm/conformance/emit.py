@@ -143,15 +143,8 @@ def scenario_data(
     last["expect"] = _expect(expected)
     steps.append(last)
     module = Path(target.module)
-    description = "\n".join(
-        [
-            f"Reproduces the finding of conformance case {case_id} on {module.name}:",
-            f"  {message.splitlines()[0][:300] if message else ''}",
-            f"Expectation: {said}.",
-            "It passes while the plugin behaves this way; once the finding is fixed, change `expect` to",
-            "the answer you want, and the file guards the fix.",
-        ]
-    )
+    first = message.splitlines()[0] if message else ""
+    description = f"Reproduces conformance finding {case_id} on {module.name}: {first[:240]}"
     data: dict[str, Any] = {
         "name": f"{case_id} [{module.name}]",
         "description": description,
@@ -186,6 +179,16 @@ def expected_answers(evidence: Evidence, target: Any) -> tuple[list[dict[str, An
     return emulated, f"the emulator's answer ({why}); run check --backend envoy for Envoy's", None
 
 
+def header_lines(said: str) -> list[str]:
+    """The comment at the top of an emitted file: where it came from and what its expectation is."""
+    return [
+        "Emitted by pytest-proxy-wasm check --emit-scenarios.",
+        f"Expectation: {said}.",
+        "It passes while the plugin behaves this way. Once the finding is fixed, change `expect` to the",
+        "answer you want: the file then guards the fix (run it with pytest or `pytest-proxy-wasm run`).",
+    ]
+
+
 def file_stem(case_id: str, module: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{case_id}.{module.stem}")
 
@@ -212,7 +215,7 @@ def emit_scenarios(
             suffix = f".{index + 1}" if len(evidence.raw) > 1 else ""
             path = directory / f"{stem}{suffix}.proxywasm.yaml"
             scenario = scenario_from_dict(data, base_dir=directory, source=str(path))
-            header = "# Emitted by pytest-proxy-wasm check --emit-scenarios. " + said.capitalize() + ".\n"
+            header = "".join(f"# {line}\n" for line in header_lines(said))
             path.write_text(header + dump_scenario(scenario, relative_to=directory), encoding="utf-8")
             written.append(path)
     except NotExpressibleError as exc:
