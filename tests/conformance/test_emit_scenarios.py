@@ -11,7 +11,11 @@ import pytest
 from pytest_proxy_wasm.backends import make_backend
 from pytest_proxy_wasm.check_cli import run_check
 from pytest_proxy_wasm.cli import build_parser
-from pytest_proxy_wasm.conformance.emit import NotExpressibleError, request_step
+from pytest_proxy_wasm.conformance.cases import Target
+from pytest_proxy_wasm.conformance.emit import NotExpressibleError, emit_scenarios, request_step
+from pytest_proxy_wasm.conformance.evidence import Evidence, Exchange, PluginSetup
+from pytest_proxy_wasm.host.abi.enums import FailurePolicy
+from pytest_proxy_wasm.outcome import Outcome
 from pytest_proxy_wasm.plugin import envoy_unavailable_reason
 from pytest_proxy_wasm.scenarios import Scenario, ScenarioResult, load_scenario, run_scenario
 
@@ -105,3 +109,45 @@ def test_request_keywords_as_a_step() -> None:
         request_step({"body": [b"\xff"]})
     with pytest.raises(NotExpressibleError, match="uses upstream_trailers"):
         request_step({"upstream_trailers": [("a", "b")]})
+
+
+def _evidence(replay: dict[str, object] | None) -> Evidence:
+    outcome = Outcome(status=500, response_headers=[], response_body=b"", upstream_request=None, logs=[])
+    setup = PluginSetup("0" * 64, "p", "", "", b'{"a": 1}', b"", {}, FailurePolicy.FAIL_OPEN, True)
+    exchange = Exchange({"method": "GET", "path": "/x"}, [setup], outcome, 0, [("http", {"path": "/before"})])
+    return Evidence(raw=[exchange], replay=replay)
+
+
+def test_an_emulator_only_finding_expects_envoys_answer_on_envoy_only(tmp_path: Path) -> None:
+    target = Target(module=HEALTHY, backend="envoy", callouts=(("auth", 403, "no"),))
+    replay = {
+        "verdict": "emulator only",
+        "envoy": "Envoy 1.40",
+        "outcomes": [{"status": 200, "plugin_failed": None}],
+    }
+    [path], why = emit_scenarios(tmp_path, "area.case", "it broke", target, _evidence(replay))
+    assert why == ""
+    text = path.read_text()
+    assert "# Expectation: what Envoy 1.40 did; the emulator answers otherwise" in text
+    scenario = load_scenario(path)
+    assert scenario.backends == ["envoy", "container"]
+    assert [s.name for s in scenario.steps] == ["sent before (#1)", "the finding's input"]
+    last = scenario.steps[-1]
+    assert last.expect is not None and (last.expect.status, last.expect.plugin_failed) == (200, False)
+    assert scenario.plugins[0].failure_policy == "FAIL_OPEN" and scenario.plugins[0].config == '{"a": 1}'
+    assert scenario.resolve(scenario.plugins[0].module).resolve() == HEALTHY
+    assert scenario.clusters["auth"].answers[0].status == 403
+
+
+def test_without_envoy_the_expectation_is_the_emulators(tmp_path: Path) -> None:
+    [path], _ = emit_scenarios(tmp_path, "a.b", "", Target(module=HEALTHY), _evidence(None))
+    assert "the emulator's answer (no Envoy ran" in path.read_text()
+    last = load_scenario(path).steps[-1]
+    assert last.expect is not None and (last.expect.status, last.expect.plugin_failed) == (500, False)
+
+
+def test_no_exchange_no_scenario(tmp_path: Path) -> None:
+    assert emit_scenarios(tmp_path, "a.b", "", Target(module=HEALTHY), Evidence()) == (
+        [],
+        "no single exchange shows the finding",
+    )
