@@ -97,18 +97,22 @@ def _probes(args: argparse.Namespace, skipped: list[str]) -> list[Probe]:
     return probes
 
 
-def _sections(args: argparse.Namespace, sides: tuple[Side, Side], probes: list[Probe]) -> list[Section]:
-    """Run every section on both sides (one backend at a time)."""
-    callouts = [parse_callout(value) for value in args.callout]
+def _sections(
+    args: argparse.Namespace,
+    sides: tuple[Side, Side],
+    probes: list[Probe],
+    callouts: list[tuple[str, int, str]],
+) -> list[Section]:
+    """Run every section on both sides (one backend at a time); scenarios are read before anything runs."""
+    from .scenario_side import load, probes_of, run_scenario_side
+
+    scenarios = [(path, load(path, args.scenario_plugin)) for path in args.scenario]
     trace = not args.no_trace
     sections = []
     if probes:
         old, new = (run_side(s, probes, backend=args.backend, callouts=callouts, trace=trace) for s in sides)
         sections.append(Section("", probes, old, new))
-    for path in args.scenario:
-        from .scenario_side import load, probes_of, run_scenario_side
-
-        scenario = load(path, args.scenario_plugin)
+    for path, scenario in scenarios:
         settings = {"backend": args.backend, "plugin_index": args.scenario_plugin, "trace": trace}
         old, new = (run_scenario_side(scenario, s, **settings) for s in sides)
         sections.append(Section(path.name, probes_of(scenario, path), old, new))
@@ -126,9 +130,8 @@ def run_compare(args: argparse.Namespace) -> int:
         if args.accept_file is not None:
             rules += load_rules(args.accept_file)
         probes = _probes(args, skipped)
-        for value in args.callout:
-            parse_callout(value)
-        sections = _sections(args, (old, new), probes)
+        callouts = [parse_callout(value) for value in args.callout]
+        sections = _sections(args, (old, new), probes, callouts)
     except (InputError, ProbeError, AcceptError, SideLoadError) as exc:
         print(f"pytest-proxy-wasm compare: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -14,13 +14,11 @@ from ..traffic import TrafficError, load_traffic
 
 @dataclass
 class Probe:
-    """One request ``compare`` sends to both sides: ``Backend.request`` keywords and where it came from.
-    ``direct_response``/``advance_ms``: a scenario step's route and the time passed before it."""
+    """One request ``compare`` sends to both sides: ``Backend.request`` keywords and where it came from."""
 
     title: str
     request: dict[str, Any]
     source: str
-    advance_ms: float = 0
     notes: list[str] = field(default_factory=list)
 
     def shown(self) -> dict[str, Any]:

@@ -91,8 +91,6 @@ def run_side(
         startup = [r for r in host.logs if r.source != "host"]
         outcomes: list[Outcome | TcpOutcome | str] = []
         for index, probe in enumerate(probes):
-            if probe.advance_ms:
-                host.advance(probe.advance_ms)
             kwargs = dict(probe.request)
             headers = list(kwargs.pop("headers", None) or [])
             if not any(str(k).lower() == "x-request-id" for k, _ in headers):
