@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pytest_proxy_wasm.backends import Backend, EmulatorBackend
-from pytest_proxy_wasm.scenarios import ScenarioResult, loads_scenario, run_scenario
+from pytest_proxy_wasm.scenarios import ScenarioError, ScenarioResult, loads_scenario, run_scenario
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CLUSTER = "outbound|5000||sealos.hub"
@@ -130,3 +130,73 @@ steps:
     finally:
         backend.close()
     assert result.passed, result.report()
+
+
+def test_start_failure_fails_when_the_plugin_starts() -> None:
+    backend = EmulatorBackend()
+    try:
+        result = run_text(
+            backend,
+            """
+plugins: [{module: rust/headers.wasm, start_failure: proxy_on_configure}]
+steps: [{request: {path: /}, expect: {status: 200}}]
+""",
+        )
+    finally:
+        backend.close()
+    assert not result.passed
+    assert [(c.field, c.actual, c.passed) for c in result.start] == [
+        ("plugins[0].start_failure", "(the plugin started)", False)
+    ]
+    assert result.steps[0].passed  # it is in the chain then
+
+
+def test_a_wasmplugin_yaml_module(proxy_wasm_backend: Backend, tmp_path: Path) -> None:
+    (tmp_path / "plugins.yaml").write_text(
+        f"""apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {{name: headers, namespace: default}}
+spec:
+  url: file://{FIXTURES / "rust" / "headers.wasm"}
+  pluginConfig: {{request_header: [x-from, istio]}}
+"""
+    )
+    scenario = loads_scenario(
+        """
+plugins: [{module: plugins.yaml, workload: ns=default}]
+steps:
+  - request: {path: /}
+    expect: {status: 200, upstream: {headers: {x-from: istio}}}
+""",
+        base_dir=tmp_path,
+    )
+    result = run_scenario(scenario, proxy_wasm_backend)
+    assert result.passed, result.report()
+
+
+def test_a_wasmplugin_yaml_module_takes_no_plugin_settings(tmp_path: Path) -> None:
+    (tmp_path / "plugins.yaml").write_text("")
+    scenario = loads_scenario(
+        "plugins: [{module: plugins.yaml, config: {a: 1}}]\nsteps: [{}]\n", base_dir=tmp_path, source="s.yaml"
+    )
+    backend = EmulatorBackend()
+    try:
+        with pytest.raises(ScenarioError, match=r"plugins\[0\]: a WasmPlugin YAML carries its own settings"):
+            run_scenario(scenario, backend)
+    finally:
+        backend.close()
+
+
+def test_settings_the_schema_cannot_check_are_named_with_their_line(tmp_path: Path) -> None:
+    text = "plugins:\n  - module: rust/headers.wasm\n  - module: missing.wasm\nsteps: [{}]\n"
+    backend = EmulatorBackend()
+    try:
+        with pytest.raises(ScenarioError) as info:
+            run_scenario(loads_scenario(text, base_dir=FIXTURES, source="s.yaml"), backend)
+        assert str(info.value) == f"s.yaml:3: plugins[1].module: no such file: {FIXTURES / 'missing.wasm'}"
+        text = "steps:\n  - request: {}\n  - clusters:\n      x:\n        grpc: [{answers: [{}]}]\n"
+        with pytest.raises(ScenarioError, match=r"^s\.yaml:5: steps\[1\]\.clusters\.x\.grpc: gRPC answers"):
+            run_scenario(loads_scenario(text, source="s.yaml"), backend)
+        assert backend.plugins == []  # refused before anything started
+    finally:
+        backend.close()

@@ -184,7 +184,6 @@ def _http_checks(expect: Expect, outcome: Outcome) -> list[FieldCheck]:
         passed = outcome.status == expect.status
         checks.append(FieldCheck("expect.status", expect.status, outcome.status, passed))
     checks += _header_checks("expect.headers", expect.headers or {}, outcome.response_headers)
-    checks += _header_checks("expect.trailers", expect.trailers or {}, outcome.response_trailers)
     if expect.body is not None:
         checks.append(
             FieldCheck(
@@ -226,6 +225,7 @@ def _upstream_checks(check: bool | dict[str, Any], outcome: Outcome) -> list[Fie
             )
         )
     checks += _header_checks("expect.upstream.headers", check.get("headers") or {}, seen.headers)
+    checks += _header_checks("expect.upstream.trailers", check.get("trailers") or {}, seen.trailers)
     if "body" in check:
         checks.append(
             FieldCheck(
@@ -254,7 +254,7 @@ def _tcp_checks(expect: Expect, outcome: TcpOutcome) -> list[FieldCheck]:
     return checks
 
 
-HTTP_FIELDS = ("status", "headers", "trailers", "body", "local_reply", "upstream")
+HTTP_FIELDS = ("status", "headers", "body", "local_reply", "upstream")
 TCP_FIELDS = ("upstream_received", "client_received", "closed_by")
 
 

@@ -145,6 +145,7 @@ def loads_scenario(text: str, *, base_dir: Path | None = None, source: str = "<s
     scenario = Scenario.from_dict(data)
     scenario.base_dir = base_dir or Path.cwd()
     scenario.source = source
+    scenario.lines = lines
     return scenario
 
 

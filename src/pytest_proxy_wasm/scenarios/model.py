@@ -120,6 +120,7 @@ class PluginDecl(Model):
     name: str | None = None
     failure_policy: str = "FAIL_CLOSED"
     workload: str = ""  # WasmPlugin YAML only: the proxy (as `run --workload` takes it)
+    start_failure: str | None = None  # a regex: the plugin must refuse to start with a matching reason
 
 
 @dataclass
@@ -241,7 +242,6 @@ class Expect(Model):
 
     status: int | None = None
     headers: dict[str, Any] | None = None
-    trailers: dict[str, Any] | None = None
     body: Any = None
     local_reply: bool | None = None
     plugin_failed: bool | None = None
@@ -305,11 +305,13 @@ class Scenario(Model):
     version: int = SCENARIO_VERSION
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
     source: str = field(default="", compare=False)  # the file it came from ("" when built in code)
+    # The line of each key or item in the file (("steps", 1, "expect") -> 12), for later errors.
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        out.pop("base_dir", None)
-        out.pop("source", None)
+        for local in ("base_dir", "source", "lines"):
+            out.pop(local, None)
         head = ("version", "name", "description", "backends", "plugins", "services", "clusters")
         ordered: dict[str, Any] = {k: out.pop(k) for k in head if k in out}
         return {"version": SCENARIO_VERSION, **ordered, **out}
@@ -318,6 +320,12 @@ class Scenario(Model):
         """A module path as the scenario means it: relative to ``base_dir``."""
         path = Path(module).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    def line_of(self, path: tuple[str | int, ...]) -> int | None:
+        """The file's line for a field (its nearest parent's when the field itself is not written)."""
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path)
 
     def runs_on(self, backend: str) -> bool:
         return self.backends is None or backend in self.backends

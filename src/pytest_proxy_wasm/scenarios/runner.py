@@ -3,13 +3,15 @@ step in order on the same backend, its expectations checked into a ``StepResult`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend
 from ..backends.diff import BackendMismatch
-from ..errors import ExpectationError, PluginFailedError
+from ..errors import ExpectationError, PluginFailedError, PluginStartError
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .checks import FieldCheck, Observed, check_step
 from .loader import ScenarioError
@@ -69,10 +71,11 @@ class ScenarioResult:
     backend: str
     steps: list[StepResult] = field(default_factory=list)
     error: str | None = None
+    start: list[FieldCheck] = field(default_factory=list)  # plugins[].start_failure, checked
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(s.passed for s in self.steps)
+        return self.error is None and all(c.passed for c in self.start) and all(s.passed for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class ScenarioResult:
             "backend": self.backend,
             "passed": self.passed,
             "error": self.error,
+            "start": [c.to_json() for c in self.start],
             "steps": [s.to_json() for s in self.steps],
         }
 
@@ -88,6 +92,10 @@ class ScenarioResult:
         """Each step's outcome; failing fields as expected against actual."""
         title = self.scenario.name or self.scenario.source or "scenario"
         lines = [f"{title} on {self.backend}: {'PASS' if self.passed else 'FAIL'}"]
+        for check in self.start:
+            lines.append(f"  {check.field}: {'PASS' if check.passed else 'FAIL'}")
+            if not check.passed or verbose:
+                lines += ["    " + line for line in check.describe().splitlines()]
         for step in self.steps:
             lines.append(f"  {step.title()}: {_summary(step)} {'PASS' if step.passed else 'FAIL'}")
             if step.error:
@@ -142,16 +150,36 @@ class ScenarioRun:
         self.scenario = scenario
         self.backend = backend
         self.chain: list[Any] = []
+        self.start_checks: list[FieldCheck] = []
+        # Where the current step's logs and call records start (the first step: at the very start,
+        # so what the plugins did while starting counts there).
+        self.logs_from = self.calls_from = self.grpc_from = 0
 
     def start(self) -> None:
         """The clusters first (Envoy starts with them; plugins and services may call out as soon as
         they start), then the services, then the chain."""
+        self._check_settings()
         for name, cluster in self.scenario.clusters.items():
-            self.declare(name, cluster, "clusters")
+            self.declare(name, cluster)
         for service in self.scenario.services:
             self._load_service(service)
         for index, plugin in enumerate(self.scenario.plugins):
             self._load_plugin(plugin, index)
+
+    def _check_settings(self) -> None:
+        """What the schema cannot say, before anything starts: every module file is there, and gRPC
+        answers are declared at the top level only."""
+        modules = [("services", i, s.module) for i, s in enumerate(self.scenario.services)]
+        modules += [("plugins", i, p.module) for i, p in enumerate(self.scenario.plugins)]
+        for kind, index, module in modules:
+            path = self.scenario.resolve(module)
+            if not path.is_file():
+                self._refuse(f"{kind}[{index}].module", f"no such file: {path}")
+        for index, step in enumerate(self.scenario.steps):
+            for name, cluster in step.clusters.items():
+                if cluster.grpc:
+                    where = f"steps[{index}].clusters.{name}.grpc"
+                    self._refuse(where, "gRPC answers are declared in the top-level clusters")
 
     def _load_service(self, service: ServiceDecl) -> None:
         self.backend.load_service(
@@ -171,23 +199,40 @@ class ScenarioRun:
             return
         if plugin.workload:
             self._refuse(f"plugins[{index}].workload", "only a WasmPlugin YAML module takes a workload")
-        self.chain.append(
-            self.backend.load_plugin(
-                path,
-                plugin_config=plugin.config,
-                vm_config=plugin.vm_config,
-                env=plugin.env,
-                root_id=plugin.root_id,
-                vm_id=plugin.vm_id,
-                name=plugin.name,
-                failure_policy=plugin.failure_policy,
-            )
+        if plugin.start_failure is not None:
+            self._expect_start_failure(plugin, index, path)
+            return
+        self.chain.append(self._start(plugin, path))
+
+    def _expect_start_failure(self, plugin: PluginDecl, index: int, path: Path) -> None:
+        """The plugin must refuse to start (``PluginStartError``); it is then not in the chain."""
+        name = f"plugins[{index}].start_failure"
+        try:
+            handle = self._start(plugin, path)
+        except PluginStartError as exc:
+            reason = str(exc)
+            passed = re.search(plugin.start_failure or "", reason) is not None
+            self.start_checks.append(FieldCheck(name, plugin.start_failure, reason, passed))
+            return
+        self.chain.append(handle)
+        self.start_checks.append(FieldCheck(name, plugin.start_failure, "(the plugin started)", False))
+
+    def _start(self, plugin: PluginDecl, path: Path) -> Any:
+        return self.backend.load_plugin(
+            path,
+            plugin_config=plugin.config,
+            vm_config=plugin.vm_config,
+            env=plugin.env,
+            root_id=plugin.root_id,
+            vm_id=plugin.vm_id,
+            name=plugin.name,
+            failure_policy=plugin.failure_policy,
         )
 
     def _load_wasmplugin(self, plugin: PluginDecl, index: int) -> None:
         from ..istio import Fetcher, load_wasmplugins
 
-        settings = ("config", "vm_config", "env", "root_id", "vm_id", "name")
+        settings = ("config", "vm_config", "env", "root_id", "vm_id", "name", "start_failure")
         given = [name for name in settings if getattr(plugin, name) not in (None, "", {})]
         if plugin.failure_policy != "FAIL_CLOSED":
             given.append("failure_policy")
@@ -200,15 +245,15 @@ class ScenarioRun:
         self.chain += loaded.http_handles
 
     def _refuse(self, field: str, reason: str) -> None:
-        raise ScenarioError(self.scenario.source or "<scenario>", None, field, reason)
+        path = tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", field) if p)
+        line = self.scenario.line_of(path)
+        raise ScenarioError(self.scenario.source or "<scenario>", line, field, reason)
 
-    def declare(self, name: str, cluster: Cluster, where: str, replace: bool = False) -> None:
+    def declare(self, name: str, cluster: Cluster, replace: bool = False) -> None:
         """A cluster's HTTP answers (``replace``: instead of those declared before) and gRPC answers."""
         backend = self.backend
         if replace:
             backend.withdraw(name)
-            if cluster.grpc:
-                self._refuse(f"{where}.{name}.grpc", "gRPC answers are declared in the top-level clusters")
         if cluster.answers:
             expectation = backend.expect_http_call(name, method=cluster.method, path=cluster.path)
             for answer in cluster.answers:
@@ -245,15 +290,14 @@ class ScenarioRun:
                 close_after=answer.close_after,
             )
 
-    def run_step(self, index: int, step: Step, logs_from: int) -> StepResult:
+    def run_step(self, index: int, step: Step) -> StepResult:
         backend = self.backend
         # Diff mode: the emulator's records (each exchange's callouts are compared by the backend;
         # calls made while time passes depend on real timing on Envoy and are not compared).
         records: Any = getattr(backend, "emulator", backend)
         result = StepResult(index, step.name)
-        calls_from, grpc_from = len(records.http_calls), len(records.grpc_calls)
         for name, cluster in step.clusters.items():
-            self.declare(name, cluster, f"steps[{index}].clusters", replace=True)
+            self.declare(name, cluster, replace=True)
         try:
             if step.advance_ms:
                 backend.advance(step.advance_ms)
@@ -261,14 +305,17 @@ class ScenarioRun:
         except (BackendMismatch, PluginFailedError) as exc:
             result.error = str(exc)
             result.mismatch = isinstance(exc, BackendMismatch)
-        result.logs = _lines_since(backend, logs_from)
+        result.logs = _lines_since(backend, self.logs_from)
+        http_calls, grpc_calls = records.http_calls[self.calls_from :], records.grpc_calls[self.grpc_from :]
+        self.logs_from, self.calls_from = len(backend.logs), len(records.http_calls)
+        self.grpc_from = len(records.grpc_calls)
         if step.expect is not None and result.error is None:
             outcome = result.outcome
             seen = Observed(
                 outcome,
                 logs=result.logs,
-                http_calls=records.http_calls[calls_from:],
-                grpc_calls=records.grpc_calls[grpc_from:],
+                http_calls=http_calls,
+                grpc_calls=grpc_calls,
                 metrics=dict(outcome.metrics) if outcome is not None else current_metrics(backend),
                 shared_data=shared_data_reader(backend),
                 backend=backend.name,
@@ -323,10 +370,9 @@ def run_scenario(scenario: Scenario, backend: Backend) -> ScenarioResult:
     run = ScenarioRun(scenario, backend)
     result = ScenarioResult(scenario, backend.name)
     run.start()
-    logs_from = 0
+    result.start = run.start_checks
     for index, step in enumerate(scenario.steps):
-        step_result = run.run_step(index, step, logs_from)
-        logs_from = len(backend.logs)
+        step_result = run.run_step(index, step)
         result.steps.append(step_result)
         if step_result.error is not None:
             break
