@@ -74,10 +74,8 @@ def run_scenario_side(
             raise SideLoadError(f"--scenario {exc}") from None
         startup = [r for r in host.logs if r.source != "host"]
         outcomes: list[Outcome | TcpOutcome | str] = []
-        logs_from = len(host.logs)
         for index, step in enumerate(run.scenario.steps):
-            result = run.run_step(index, step, logs_from)
-            logs_from = len(host.logs)
+            result = run.run_step(index, step)  # each Outcome holds its own exchange's logs
             if result.error is not None:
                 outcomes.append(result.error)
             elif result.outcome is None:
