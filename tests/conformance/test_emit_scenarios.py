@@ -151,3 +151,22 @@ def test_no_exchange_no_scenario(tmp_path: Path) -> None:
         [],
         "no single exchange shows the finding",
     )
+
+
+def test_a_wasmplugin_checks_module_is_kept_beside_the_files(tmp_path: Path) -> None:
+    """``check plugins.yaml`` fetches the module into a temporary directory it removes afterwards."""
+    yaml = tmp_path / "plugins.yaml"
+    yaml.write_text(
+        "apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\n"
+        "metadata: {name: sum, namespace: shop}\nspec:\n  url: file:///opt/plugins/body_sum.wasm\n"
+    )
+    out = tmp_path / "emitted"
+    argv = ["check", str(yaml), "--map-file", f"/opt/plugins/body_sum.wasm={BODY_SUM}", "-q",
+            "--select", "http_robustness.body_chunking", "--emit-scenarios", str(out)]  # fmt: skip
+    assert run_check(build_parser().parse_args(argv)) == 1
+    files = sorted(out.glob("*.proxywasm.yaml"))
+    assert len(files) == 2
+    scenario = load_scenario(files[0])
+    module = scenario.resolve(scenario.plugins[0].module)
+    assert module.parent == out and module.read_bytes() == BODY_SUM.read_bytes()
+    assert run(scenario).passed

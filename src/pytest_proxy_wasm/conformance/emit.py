@@ -84,9 +84,22 @@ def request_step(kwargs: Mapping[str, Any], name: str = "") -> dict[str, Any]:
     return step
 
 
+def _kept(module: Path, directory: Path) -> Path:
+    """The module where the file can find it later: a module in the temporary directory (``check
+    plugins.yaml`` fetches a WasmPlugin's module there, and removes it) is copied beside the files."""
+    import tempfile
+
+    if not module.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve()):
+        return module
+    kept = directory / module.name
+    if not kept.exists() or kept.read_bytes() != module.read_bytes():
+        kept.write_bytes(module.read_bytes())
+    return kept
+
+
 def _plugin(setup: PluginSetup, target_module: Path, directory: Path) -> dict[str, Any]:
     if setup.is_target or setup.module is None:
-        module = target_module
+        module = _kept(target_module, directory)
     else:
         module = directory / f"companion-{setup.sha256[:12]}.wasm"
         if not module.exists():
