@@ -118,3 +118,17 @@ def test_no_module_gives_a_scenario_without_plugins(
     assert "no --module" in capsys.readouterr().out
     assert "plugins" not in yaml.safe_load(out.read_text())
     load_scenario(out)  # valid as it is
+
+
+@pytest.mark.skipif(envoy_unavailable_reason("envoy") is not None, reason="no Envoy")
+@pytest.mark.parametrize("traffic", ["shop.har", "envoy_access.log"])
+def test_scheme_http_passes_in_diff_mode(tmp_path: Path, traffic: str) -> None:
+    path = imported(tmp_path, traffic, "--expect-recorded", "--scheme", "http")
+    scenario = load_scenario(path)
+    assert all(step.request is not None and step.request.scheme == "http" for step in scenario.steps)
+    host = make_backend("diff")
+    try:
+        result = run_scenario(scenario, host)
+    finally:
+        host.close()
+    assert result.passed, result.report(verbose=True)

@@ -5,6 +5,7 @@ scenario would not be valid."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -23,6 +24,11 @@ def add_import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--plugin-config", default=None, metavar="TEXT|@FILE", help="its configuration")
     p.add_argument("--root-id", default="")
     p.add_argument("--vm-id", default="")
+    p.add_argument(
+        "--scheme",
+        default=None,
+        help="replay every request with this scheme (http: --backend diff agrees)",
+    )
     p.add_argument(
         "--expect-recorded",
         action="store_true",
@@ -47,6 +53,8 @@ def run_import(args: argparse.Namespace) -> int:
     skipped: list[str] = []
     try:
         exchanges = load_traffic(args.traffic, skipped=skipped)
+        if args.scheme:
+            exchanges = [dataclasses.replace(e, scheme=args.scheme) for e in exchanges]
         plugins: list[dict[str, Any]] = []
         if args.module is not None:
             plugin: dict[str, Any] = {"module": str(args.module.resolve())}
