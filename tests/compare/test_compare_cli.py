@@ -208,7 +208,8 @@ def test_html_page(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["compare", str(HEADERS), str(V2), "--request", "GET /a", "--html", str(page)]) == 3
     html = page.read_text()
     assert 'id="verdict" class="verdict different">DIFFERENT' in html
-    assert "<code>response_headers</code>" in html and "world-v2" in html
+    assert "<code>response_headers</code>" in html and "x-wasm-response: world-v2" in html
+    assert "[info] headers v2: /a" in html
     assert "headers_v2.wasm" in html
 
 
