@@ -69,6 +69,13 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--report-dir", type=Path, default=None, help="write run.json, run.html, summary.md, junit.xml here"
     )
     check.add_argument(
+        "--emit-scenarios",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write one scenario file per finding here, Envoy's answer as its expectation",
+    )
+    check.add_argument(
         "--expect",
         action="append",
         default=[],
@@ -145,6 +152,8 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         out += ["--proxy-wasm-seed", str(args.seed)]
     if getattr(args, "now_ns", None) is not None:  # resolved by run_check: one instant for the whole check
         out += ["--proxy-wasm-now", f"{args.now_ns // 10**9}.{args.now_ns % 10**9:09d}"]
+    if getattr(args, "emit_scenarios", None) is not None:
+        out += ["--proxy-wasm-emit-scenarios", str(args.emit_scenarios.resolve())]
     if args.report_dir is not None:
         directory = args.report_dir.resolve()
         out += ["--proxy-wasm-report-dir", str(directory)]  # junit.xml too, from the run model

@@ -14,6 +14,7 @@ from .backends import BackendMismatch, make_backend
 from .backends.envoy.faults import EnvoyFault
 from .backends.envoy.image import add_image_parser
 from .client_address_cli import add_client_address_arguments, client_address_options
+from .compare.cli import add_compare_parser
 from .errors import ProxyWasmError
 from .host.clock_start import NOW_FORMATS, parse_now
 from .host.options import HostOptions
@@ -22,6 +23,7 @@ from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 from .scenarios import command as scenario_command
+from .traffic.cli import add_import_parser
 
 
 def _text_or_file(value: str) -> str:
@@ -133,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
     add_image_parser(sub)
+    add_compare_parser(sub)
+    add_import_parser(sub)
     return parser
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from ..errors import ExpectationError
 from ..host.abi.enums import FailurePolicy
@@ -109,48 +109,68 @@ def differences(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> 
     return _diff(left, right)
 
 
+class Sides(NamedTuple):
+    """How the two sides of a comparison are named in the lines (``compare`` says old and new)."""
+
+    left: str = "emulator"
+    right: str = "envoy"
+    left_where: str = "on the emulator"
+    right_where: str = "on Envoy"
+
+    def pair(self, left: str, right: str) -> str:
+        pad = max(len(self.left), len(self.right)) + 1
+        return f"\n    {self.left + ':':<{pad}} {left}\n    {self.right + ':':<{pad}} {right}"
+
+
+BACKENDS = Sides()
+
+
 def _diff(left: dict[str, Any], right: dict[str, Any], prefix: str = "") -> list[str]:
     """One entry per differing field: nested dicts by key, lists by the items only one side has."""
-    lines = []
+    return [text for _, text in field_differences(left, right, prefix)]
+
+
+def field_differences(
+    left: dict[str, Any], right: dict[str, Any], prefix: str = "", sides: Sides = BACKENDS
+) -> list[tuple[str, str]]:
+    """``(field, text)`` per differing field (``upstream_request.path``, ``metrics.x``, ...)."""
+    lines: list[tuple[str, str]] = []
     for key, value in left.items():
-        other = right.get(key)
+        other, name = right.get(key), f"{prefix}{key}"
         if value == other:
             continue
         if isinstance(value, dict) and isinstance(other, dict):
             keys = [*value, *(k for k in other if k not in value)]
             inner = {k: value.get(k) for k in keys}, {k: other.get(k) for k in keys}
-            lines += _diff(*inner, f"{prefix}{key}.")
+            lines += field_differences(*inner, f"{name}.", sides)
         elif isinstance(value, list) and isinstance(other, list) and key in ORDERED:
-            lines.append(_first_difference(f"{prefix}{key}", value, other))
+            lines.append((name, _first_difference(name, value, other, sides)))
         elif isinstance(value, list) and isinstance(other, list):
             only_left = [item for item in value if item not in other]
             only_right = [item for item in other if item not in value]
-            if only_left or only_right:
-                lines.append(
-                    f"{prefix}{key}:\n    only on the emulator: {only_left!r}"
-                    f"\n    only on Envoy:        {only_right!r}"
-                )
-            else:
-                lines.append(
-                    f"{prefix}{key} (same items, different order or count):\n    emulator: {value!r}"
-                    f"\n    envoy:    {other!r}"
-                )
+            width = max(len(sides.left_where), len(sides.right_where)) + 7
+            text = (
+                f"{name}:\n    {'only ' + sides.left_where + ':':<{width}}{only_left!r}"
+                f"\n    {'only ' + sides.right_where + ':':<{width}}{only_right!r}"
+                if only_left or only_right
+                else f"{name} (same items, different order or count):{sides.pair(repr(value), repr(other))}"
+            )
+            lines.append((name, text))
         else:
-            lines.append(f"{prefix}{key}:\n    emulator: {value!r}\n    envoy:    {other!r}")
+            lines.append((name, f"{name}:{sides.pair(repr(value), repr(other))}"))
     return lines
 
 
 ORDERED = ("plugin_logs", "callouts")  # order matters: show where they part
 
 
-def _first_difference(name: str, left: list[Any], right: list[Any]) -> str:
+def _first_difference(name: str, left: list[Any], right: list[Any], sides: Sides = BACKENDS) -> str:
     at = next(
         (i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b), min(len(left), len(right))
     )
-    shown = [f"{name} ({len(left)} on the emulator, {len(right)} on Envoy; first difference at #{at}):"]
-    shown.append(f"    emulator: {left[at]!r}" if at < len(left) else "    emulator: (no more)")
-    shown.append(f"    envoy:    {right[at]!r}" if at < len(right) else "    envoy:    (no more)")
-    return "\n".join(shown)
+    counts = f"{len(left)} {sides.left_where}, {len(right)} {sides.right_where}"
+    shown = [repr(side[at]) if at < len(side) else "(no more)" for side in (left, right)]
+    return f"{name} ({counts}; first difference at #{at}):" + sides.pair(*shown)
 
 
 def assert_same(emulator: Outcome | TcpOutcome, envoy: Outcome | TcpOutcome) -> None:

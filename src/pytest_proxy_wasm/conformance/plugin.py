@@ -62,6 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--proxy-wasm-kind", default="auto", choices=("auto", *KIND_OPTIONS),
         help="check the module as this kind instead of the classified one")  # fmt: skip
     add("--proxy-wasm-report-dir", default=None, metavar="DIR", help="write JSON, HTML and Markdown here")
+    add("--proxy-wasm-emit-scenarios", default=None, metavar="DIR", help="write a scenario per finding here")
     add_input_options(add)
 
 
@@ -254,9 +255,10 @@ class CaseItem(pytest.Item):
                 self.record["evidence"] = self.evidence.to_json()
                 self.user_properties.append(("evidence", "\n".join(self.evidence.lines())))
 
-    def _finding(self, run: CaseRun, message: str) -> Evidence:
+    def _finding(self, run: CaseRun, message: str = "") -> Evidence:
         """Evidence for the failure (after closing the hosts), and its root cause: the first case failing
-        on a cause is replayed on Envoy when it runs; later ones are blocked by it (causes.py)."""
+        on a cause is replayed on Envoy when it runs; later ones are blocked by it (causes.py). With
+        ``--proxy-wasm-emit-scenarios DIR`` also a scenario reproducing it (conformance/emit.py)."""
         run.close()
         evidence = run.finding()
         cause = cause_of(message, evidence.to_json())
@@ -270,6 +272,11 @@ class CaseItem(pytest.Item):
             from .replay import replay
 
             evidence.replay = replay(self.target, evidence)
+        emit_dir = self.config.getoption("--proxy-wasm-emit-scenarios", default=None)
+        if emit_dir:
+            from .emit import emit_into
+
+            emit_into(Path(emit_dir), self.case.id, message, self.target, evidence, run.details)
         return evidence
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
