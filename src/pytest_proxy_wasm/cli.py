@@ -169,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.advance_ms:
             host.advance(args.advance_ms)
+        if args.save_scenario is not None:
+            from .scenarios.from_run import save_scenario
+
+            save_scenario(args, outcome)
         data = outcome.to_json()
         plugin_logs = [r for r in host.logs if r.source != "host"]
         data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too

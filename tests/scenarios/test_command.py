@@ -8,10 +8,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_proxy_wasm import cli
+from pytest_proxy_wasm.backends import Backend, DiffBackend, EmulatorBackend
 from pytest_proxy_wasm.cli import _callout, main
+from pytest_proxy_wasm.outcome import Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
@@ -166,3 +170,63 @@ def test_a_service(capsys: pytest.CaptureFixture[str]) -> None:
     logs = [log["message"] for log in json.loads(capsys.readouterr().out)["logs"]]
     assert "service: vm started" in logs
     assert "service: tick 1" in logs
+
+
+class _ExtraHeaderEmulator(EmulatorBackend):
+    """Stands in for Envoy: an emulator whose upstream adds one header, so diff mode disagrees."""
+
+    def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
+        kwargs["upstream_headers"] = [*(kwargs.get("upstream_headers") or []), ("x-only-here", "1")]
+        return super().request(plugins, **kwargs)
+
+
+def test_a_diff_mismatch_in_a_scenario_exits_3(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def make(name: str, **kwargs: Any) -> Backend:
+        assert name == "diff"
+        return DiffBackend(EmulatorBackend(), _ExtraHeaderEmulator())
+
+    monkeypatch.setattr(cli, "make_backend", make)
+    assert main(["run", str(SCENARIOS / "rust-headers.proxywasm.yaml"), "--backend", "diff"]) == 3
+    out = capsys.readouterr().out
+    assert "step 1 (the defaults): - FAIL\n    the emulator and Envoy disagree" in out
+    assert "only on Envoy:        [('x-only-here', '1')]" in out
+
+
+def test_save_scenario_writes_the_same_exchange(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """One model, two spellings: ``run MODULE ... --save-scenario FILE`` and ``run FILE``."""
+    saved = tmp_path / "saved" / "callout.proxywasm.yaml"
+    saved.parent.mkdir()
+    args = ["run", str(FIXTURES / "rust" / "headers.wasm"), str(FIXTURES / "rust" / "callout_auth.wasm")]
+    args += ["--callout", f"{CLUSTER}=200:\x02=x", "--method", "POST", "--path", "/p", "-H", "x-a: caf\xe9"]
+    args += ["--body", '{"a": 1}', "--upstream-header", "x-up: 1", "--upstream-body", "up"]
+    args += ["--plugin-config", "", "--vm-id", "v", "--advance-ms", "10", "--save-scenario", str(saved)]
+    assert main(args) == 0
+    capsys.readouterr()
+    text = saved.read_text()
+    assert "module: ../../../" in text or "module: /" in text
+    assert main(["run", str(saved), "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "expect.status:\n        expected: 200\n        actual:   200" in out
+    # a non-ASCII command-line value goes out as its UTF-8 bytes; the file keeps them, byte for byte
+    assert "expect.upstream.headers.x-a:\n        expected: 'caf\xc3\xa9'" in out
+    assert "expect.callouts[0].path" in out
+
+
+def test_save_scenario_refuses_wasmplugin_yaml(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins.yaml"
+    plugins.write_text(
+        "apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\n"
+        "metadata: {name: h, namespace: default}\n"
+        f"spec: {{url: 'file://{FIXTURES / 'rust' / 'headers.wasm'}'}}\n"
+    )
+    command = [sys.executable, "-m", "pytest_proxy_wasm", "run", str(plugins), "--workload", "ns=default"]
+    result = subprocess.run(
+        [*command, "--save-scenario", str(tmp_path / "s.proxywasm.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--save-scenario: a WasmPlugin YAML run is not saved" in result.stderr

@@ -108,3 +108,19 @@ def test_a_scenario_built_in_code_dumps_to_yaml_the_loader_accepts(tmp_path: Pat
     assert loaded.resolve(loaded.plugins[0].module).resolve() == module
     loaded.plugins[0].module = str(module)
     assert loaded == scenario
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("\x00\x01", "s.yaml: scenario: not valid YAML: unacceptable character #x0000"),
+        ("", "s.yaml: scenario: None is not of type 'object'"),
+        ("version: 2\nsteps: [{}]", "s.yaml:1: version: format version 2 is not known here"),
+        ("steps:\n  - expect: {metrics: {a: {min: x}}}", "2: steps[0].expect.metrics.a.min: 'x' is"),
+        ("steps:\n  - expect: {body: {json: 1, empty: true}}", "2: steps[0].expect.body: one check"),
+        ("steps: [{}]\nclusters: {a: {answers: [{fail: reset, status: 200}]}}", "fail and status"),
+        ("steps:\n  - upstream: {status: 99}", "s.yaml:2: steps[0].upstream.status: 99 is less than"),
+    ],
+)
+def test_bad_input_is_named_never_a_traceback(text: str, message: str) -> None:
+    assert message in str(error_of(text))

@@ -7,7 +7,21 @@ from pathlib import Path
 import pytest
 
 from pytest_proxy_wasm.backends import Backend, EmulatorBackend
-from pytest_proxy_wasm.scenarios import ScenarioError, ScenarioResult, loads_scenario, run_scenario
+from pytest_proxy_wasm.scenarios import (
+    Cluster,
+    HttpAnswer,
+    PluginDecl,
+    Request,
+    Scenario,
+    ScenarioError,
+    ScenarioResult,
+    Step,
+    UpstreamAnswer,
+    dump_scenario,
+    expect_from_outcome,
+    loads_scenario,
+    run_scenario,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CLUSTER = "outbound|5000||sealos.hub"
@@ -200,3 +214,39 @@ def test_settings_the_schema_cannot_check_are_named_with_their_line(tmp_path: Pa
         assert backend.plugins == []  # refused before anything started
     finally:
         backend.close()
+
+
+def test_expectations_captured_from_one_run_pass_on_every_backend(proxy_wasm_backend: Backend) -> None:
+    """What a tool does to turn a run into a regression test (``expect_from_outcome``)."""
+    emulator = EmulatorBackend()
+    try:
+        emulator.expect_http_call(CLUSTER).respond_with(200, body=b"\x00")
+        chain = [emulator.load_plugin(FIXTURES / "rust" / "headers.wasm")]
+        chain.append(emulator.load_plugin(FIXTURES / "rust" / "callout_auth.wasm"))
+        outcome = emulator.request(chain, method="POST", path="/p", body=b"\xff", upstream_body="up")
+    finally:
+        emulator.close()
+    expect = expect_from_outcome(outcome)
+    assert expect.status == 200 and expect.body == "up"
+    assert expect.headers == {"x-wasm-response": "world"}
+    assert expect.upstream == {
+        "method": "POST",
+        "path": "/p",
+        "headers": {"x-wasm-request": "hello"},
+        "body": {"base64": "/w=="},
+    }
+    assert expect.callouts == [{"cluster": CLUSTER, "method": "GET", "path": "/bytes/1", "status": 200}]
+    scenario = Scenario(
+        plugins=[PluginDecl(module="rust/headers.wasm"), PluginDecl(module="rust/callout_auth.wasm")],
+        clusters={CLUSTER: Cluster(answers=[HttpAnswer(body_base64="AA==")])},
+        steps=[
+            Step(
+                request=Request(method="POST", path="/p", body_base64="/w=="),
+                upstream=UpstreamAnswer(body="up"),
+                expect=expect,
+            )
+        ],
+        base_dir=FIXTURES,
+    )
+    result = run_scenario(loads_scenario(dump_scenario(scenario), base_dir=FIXTURES), proxy_wasm_backend)
+    assert result.passed, result.report()

@@ -16,10 +16,14 @@ Public API (stable):
   (``field``, ``expected``, ``actual``, ``passed``, ``note``), ``outcome``, ``logs``, ``error``),
   ``result.report()`` (text), ``result.to_json()``.
 - ``scenario_schema()``: the JSON Schema (``schemas/scenario-v1.schema.json``).
+- ``expect_from_outcome(outcome, upstream=True, callouts=True, skip_headers=()) -> Expect``: the
+  expectations an observed exchange meets on any backend (headers a backend adds left out);
+  ``body_check(data)`` the body check for exact bytes.
 """
 
 from __future__ import annotations
 
+from .capture import body_check, expect_from_outcome
 from .checks import FieldCheck
 from .loader import (
     ScenarioError,
@@ -46,7 +50,8 @@ from .model import (
     UpstreamAnswer,
     body_fields,
 )
-from .runner import ScenarioResult, StepResult, run_scenario
+from .results import ScenarioResult, StepResult
+from .runner import run_scenario
 
 __all__ = [
     "SCENARIO_VERSION",
@@ -67,8 +72,10 @@ __all__ = [
     "Step",
     "StepResult",
     "UpstreamAnswer",
+    "body_check",
     "body_fields",
     "dump_scenario",
+    "expect_from_outcome",
     "load_scenario",
     "loads_scenario",
     "run_scenario",

@@ -51,7 +51,11 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         choices=POLICIES,
         help="per module, or one for all (default FAIL_CLOSED)",
     )
-    run.add_argument("--scheme", default="http", help="the request's :scheme (default http)")
+    run.add_argument(
+        "--scheme",
+        default="http",
+        help="the request's :scheme (default http; Envoy's plain HTTP/1.1 listener here always sets http)",
+    )
     run.add_argument(
         "--direct-response",
         type=_direct_response,
@@ -66,6 +70,13 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         default=[],
         metavar="MODULE",
         help="start MODULE as a singleton envoy.bootstrap.wasm service (repeatable)",
+    )
+    run.add_argument(
+        "--save-scenario",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write this exchange as a scenario file, expecting what it observed (docs/scenarios.md)",
     )
     run.add_argument(
         "--grpc-callout",

@@ -52,10 +52,13 @@ def field_name(path: Position) -> str:
 
 def _compose(text: str, source: str) -> tuple[Any, dict[Position, int]]:
     """The YAML data and the line (1-based) of each key or item."""
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a binary file)
+        raise ScenarioError(source, None, "", f"not valid YAML: {exc}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -63,7 +66,8 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Position, int]]:
     except yaml.YAMLError as exc:
         raise ScenarioError(source, None, "", f"not valid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[Position, int] = {}
     if node is not None:
         _walk(node, (), lines)
@@ -90,7 +94,7 @@ def _line_of(path: Position, lines: dict[Position, int]) -> int | None:
 
 def _best(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     """The most telling error of a ``oneOf``/``anyOf``: the deepest one (``best_match`` picks it)."""
-    return jsonschema.exceptions.best_match([error, *(error.context or [])]) or error
+    return jsonschema.exceptions.best_match([error]) or error
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -100,6 +104,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"unknown field {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}"
     if error.validator == "not" and isinstance(error.instance, dict):
         return "these fields cannot be used together here: " + _conflict(error)
+    if error.validator == "const" and tuple(error.absolute_path) == ("version",):
+        return f"format version {error.instance!r} is not known here (this version reads 1)"
+    if error.validator == "maxProperties" and isinstance(error.instance, dict):
+        return f"one check at a time, not {', '.join(map(repr, error.instance))}"
     if error.validator == "oneOf":
         return f"{error.instance!r} is not any of the accepted forms (docs/scenarios.md)"
     return str(error.message)
