@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker config_file)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -25,6 +25,7 @@ declare -A DESCRIPTIONS=(
   [body_sum]="Sums on_request_body sizes and compares with content-length (carries the cumulative-size bug): 400 on mismatch"
   [canary]="math/rand draw per request against canary_percent (pluginConfig); sets x-canary: true|false"
   [service_ticker]="Root-only service (twin of rust/service): ticks count in shared data (CAS), enqueue an event, HTTP callout report"
+  [config_file]="os.Stat of an optional rules file at start (imports path_filestat_get: refused by Envoy before 1.39)"
 )
 
 if [ $# -gt 0 ]; then

@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="emulator",
         help="run in the in-process emulator (default), a real Envoy, or both and compare",
     )
+    run.add_argument(
+        "--envoy-version",
+        default=os.environ.get("PYTEST_PROXY_WASM_ENVOY_VERSION", ""),
+        metavar="VERSION",
+        help="the Envoy to run and follow: 1.36, 1.36.2, ... (default 1.40; docs/backends.md)",
+    )
     istio_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
@@ -117,7 +123,9 @@ def _summary(outcome: Outcome, logs: list[LogRecord]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    host = make_backend(args.backend, options=HostOptions(trace=bool(getattr(args, "trace", False))))
+    version = run_version(args)
+    options = HostOptions(trace=bool(getattr(args, "trace", False)))
+    host = make_backend(args.backend, options=options, envoy_version=version)
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
@@ -148,10 +156,37 @@ def run(args: argparse.Namespace) -> int:
         data = outcome.to_json()
         plugin_logs = [r for r in host.logs if r.source != "host"]
         data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too
-        print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs))
+        data["envoy_version"] = version_label(version)
+        text = _summary(outcome, plugin_logs) + f"\nEnvoy version: {data['envoy_version']}"
+        print(json.dumps(data, indent=2) if args.json else text)
     finally:
         host.close()
     return 0
+
+
+def run_version(args: argparse.Namespace) -> str | None:
+    """The one Envoy version ``run`` uses (``--envoy-version`` or ``--istio-version``), or None."""
+    from .backends.envoy.versions import EnvoyVersionError, split_versions
+
+    versions = split_versions(args.envoy_version or None, istio_asked(args))
+    if len(versions) > 1:
+        raise EnvoyVersionError(f"run takes one Envoy version, got {', '.join(versions)} (check: several)")
+    return versions[0] if versions else None
+
+
+def istio_asked(args: argparse.Namespace) -> str | None:
+    """``--istio-version`` when given on the command line (it then also picks that Istio's Envoy)."""
+    if not getattr(args, "istio_explicit", False):
+        return None
+    major, minor = args.istio_version
+    return f"{major}.{minor}"
+
+
+def version_label(version: str | None) -> str:
+    """``1.36.4`` for ``1.36``; the installed wheel's version when none was asked."""
+    from .backends.envoy.versions import DEFAULT_VERSION, installed_version, resolve
+
+    return resolve(version) if version else (installed_version() or DEFAULT_VERSION)
 
 
 EXIT_MISMATCH = 3  # run --backend diff: the emulator and Envoy disagreed (README, "From the shell")
@@ -175,6 +210,8 @@ def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    args.istio_explicit = any(a == "--istio-version" or a.startswith("--istio-version=") for a in given)
     try:
         return int(args.handler(args)) if hasattr(args, "handler") else run(args)
     except BackendMismatch as exc:

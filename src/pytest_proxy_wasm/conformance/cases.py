@@ -74,6 +74,7 @@ class Target:
     requests: tuple[dict[str, Any], ...] = ()  # the user's own requests (--request, --requests FILE)
     strict: bool = False  # misuse findings fail (module.hostcall_misuse) instead of warning
     trace: bool = False  # trace the hosts; a failing case's report shows the trace
+    envoy_version: str = ""  # the Envoy the check runs and the emulator follows ("": 1.40, the default)
 
 
 @dataclass
@@ -120,6 +121,7 @@ class CaseRun:
             random_seed=0,
             start_time_ns=CLOCK_START_NS,
             trace=self.target.trace,
+            envoy_version=self.target.envoy_version or "1.40",
         ).replace(**options)
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
         self._hosts_made += 1

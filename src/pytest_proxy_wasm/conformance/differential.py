@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body":
     needs_backend="envoy|diff",
 )
 def generated_requests(run: CaseRun) -> None:
-    backend = make_backend("diff", runtime=run.runtime)
+    backend = make_backend("diff", runtime=run.runtime, envoy_version=run.target.envoy_version or None)
     target = run.target
     try:
         for cluster, status, body in target.callouts:

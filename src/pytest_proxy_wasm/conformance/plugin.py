@@ -101,7 +101,10 @@ def targets(config: pytest.Config) -> list[Target]:
         "strict": bool(config.getoption("--proxy-wasm-strict", default=False)),
         "trace": bool(config.getoption("--proxy-wasm-trace", default=False)),
     }
-    return [Target(module=m.resolve(), **common) for m in modules]
+    from ..version_options import asked_versions
+
+    versions = asked_versions(config) or [""]
+    return [Target(module=m.resolve(), envoy_version=v, **common) for m in modules for v in versions]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -144,8 +147,11 @@ class AreaCollector(pytest.File):
         for case in REGISTRY.values():
             if case.area != area or (selected and area not in selected and case.id not in selected):
                 continue
+            several = len({t.module for t in found}) > 1
             for target in found:
-                name = case.id.split(".", 1)[1] + (f"[{target.module.name}]" if len(found) > 1 else "")
+                label = target.module.name if several else ""
+                label += f"@{target.envoy_version}" if target.envoy_version else ""
+                name = case.id.split(".", 1)[1] + (f"[{label}]" if label else "")
                 yield CaseItem.from_parent(self, name=name, case=case, target=target)
 
 
@@ -156,6 +162,8 @@ class CaseItem(pytest.Item):
         self.target = target
         self.evidence: Evidence | None = None
         self.record: dict[str, Any] = {"case": case.record(), "module": target.module.name}
+        if target.envoy_version:
+            self.record["envoy_version"] = target.envoy_version
         sha = _sha256(self.config, target.module)
         reason = self.config.stash[EXPECT_KEY].reason(target.module.name, sha, case.id)
         if reason:
@@ -238,13 +246,15 @@ class CaseItem(pytest.Item):
         return str(self._repr_failure_py(excinfo, style="short"))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.case.id} [{self.target.module.name}]"
+        version = f"@{self.target.envoy_version}" if self.target.envoy_version else ""
+        return self.path, None, f"{self.case.id} [{self.target.module.name}{version}]"
 
 
 def classification(config: pytest.Config, target: Target) -> dict[str, Any]:
     """The module's classification (conformance/classify.py), probed once per target and session."""
     cache = config.stash.setdefault(CLASSIFY_KEY, {})
-    key = (str(target.module), target.plugin_config, target.vm_config, tuple(sorted(target.env.items())))
+    key = (str(target.module), target.plugin_config, target.vm_config, tuple(sorted(target.env.items())),
+           target.envoy_version)  # fmt: skip
     if key not in cache:
         cache[key] = classify(CaseRun(target, runtime(config)))
     return cache[key]

@@ -43,8 +43,9 @@ def _why_not(exchanges: list[Exchange]) -> str | None:
 
 def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dict[str, Any], list[str]]:
     from ..backends.envoy.backend import EnvoyBackend
+    from ..backends.envoy.versions import binary_for
 
-    backend = EnvoyBackend(workdir)
+    backend = EnvoyBackend(workdir, binary=binary_for(getattr(target, "envoy_version", "") or None))
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())

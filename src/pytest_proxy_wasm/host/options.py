@@ -58,6 +58,12 @@ class HostOptions:
     trace: bool = False  # record every hostcall and callback (Outcome.trace); free when off
     strict: bool = False  # any misuse diagnostic fails the test (pytest) or the case (check)
     diverge_hostcall: str = ""  # test-only: this hostcall answers NOT_FOUND, to exercise the trace diff
+    envoy_version: str = "1.40"  # the Envoy whose behaviour is emulated (host/envoy_versions.py)
+
+    def __post_init__(self) -> None:
+        from .envoy_versions import version_key
+
+        version_key(self.envoy_version)  # a clear ValueError for a misspelt or unsupported version
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)
