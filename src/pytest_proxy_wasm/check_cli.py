@@ -20,6 +20,7 @@ from .check_wasmplugin import add_fetch_options, from_wasmplugin
 from .conformance.cases import AREAS
 from .errors import ProxyWasmError
 from .istio.cli import is_yaml
+from .matrix_cli import add_matrix_options, matrix_args
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,6 +88,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--strict", action="store_true", help="misuse findings fail (module.hostcall_misuse)")
     check.add_argument("--trace", action="store_true", help="trace hostcalls; failing cases show the trace")
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    add_matrix_options(check)
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
     report.add_argument("run_json", type=Path)
@@ -131,6 +133,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     out += ["--proxy-wasm-strict"] * bool(args.strict) + ["--proxy-wasm-trace"] * bool(args.trace)
     if args.seed is not None:
         out += ["--proxy-wasm-seed", str(args.seed)]
+    out += matrix_args(args)
     if args.report_dir is not None:
         directory = args.report_dir.resolve()
         out += ["--proxy-wasm-report-dir", str(directory), "--junitxml", str(directory / "junit.xml"),

@@ -209,8 +209,12 @@ def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     given = sys.argv[1:] if argv is None else list(argv)
+    if given[:2] == ["report", "merge"]:  # report merge SHARD.json... --report-dir DIR
+        from .reports.merge import merge_main
+
+        return merge_main(given[2:])
+    args = build_parser().parse_args(argv)
     args.istio_explicit = any(a == "--istio-version" or a.startswith("--istio-version=") for a in given)
     try:
         return int(args.handler(args)) if hasattr(args, "handler") else run(args)

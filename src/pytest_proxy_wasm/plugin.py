@@ -20,7 +20,12 @@ from .version_options import add_version_options, expand_backends, header_line, 
 if TYPE_CHECKING:
     from .istio import IstioChain
 
-pytest_plugins = ["pytest_proxy_wasm.conformance.plugin", "pytest_proxy_wasm.reports.plugin"]
+pytest_plugins = [
+    "pytest_proxy_wasm.conformance.plugin",
+    "pytest_proxy_wasm.reports.plugin",
+    "pytest_proxy_wasm.reports.versions",
+    "pytest_proxy_wasm.matrix_cli",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -24,9 +24,9 @@ def test_a_minor_resolves_to_its_newest_wheel_and_the_installed_minor_to_the_ins
 
 
 def test_bad_spellings_and_unknown_minors_say_what_is_known() -> None:
-    with pytest.raises(EnvoyVersionError, match="expected MAJOR.MINOR"):
+    with pytest.raises(EnvoyVersionError, match=r"expected MAJOR\.MINOR"):
         versions.resolve("1.3x")
-    with pytest.raises(EnvoyVersionError, match="known: 1.36, 1.37, 1.38, 1.39, 1.40"):
+    with pytest.raises(EnvoyVersionError, match=r"known: 1\.36, 1\.37, 1\.38, 1\.39, 1\.40"):
         versions.resolve("1.20")
 
 

@@ -87,7 +87,7 @@ def test_modules_without_those_imports_load_on_every_version() -> None:
 
 def test_envoy_version_is_checked_when_the_options_are_made() -> None:
     assert version_key("1.36.2") == (1, 36)
-    with pytest.raises(ValueError, match="expected MAJOR.MINOR"):
+    with pytest.raises(ValueError, match=r"expected MAJOR\.MINOR"):
         HostOptions(envoy_version="latest")
-    with pytest.raises(ValueError, match="follows Envoy 1.36 and later"):
+    with pytest.raises(ValueError, match=r"follows Envoy 1\.36 and later"):
         HostOptions(envoy_version="1.30")

@@ -36,8 +36,8 @@ def test_each_backend_runs_once_per_version(pytester: pytest.Pytester) -> None:
 def test_backend_lists_name_versions(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(TEST)
     result = pytester.runpytest_subprocess(
-        "-p", "no:xdist", "-s", "--proxy-wasm-backend", "emulator@1.39,emulator", "--proxy-wasm-istio-version",
-        "1.28",
+        "-p", "no:xdist", "-s", "--proxy-wasm-backend", "emulator@1.39,emulator",
+        "--proxy-wasm-istio-version", "1.28",
     )  # fmt: skip
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*RAN emulator@1.39 1.39", "LOADED 1.39"])

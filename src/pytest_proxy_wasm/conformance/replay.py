@@ -27,7 +27,13 @@ def envoy_label() -> str:
 
 
 def _not_replayed(reason: str) -> dict[str, Any]:
-    return {"verdict": NOT_REPLAYED, "label": "not replayed on Envoy", "detail": reason, "outcomes": []}
+    return {
+        "verdict": NOT_REPLAYED,
+        "label": "not replayed on Envoy",
+        "detail": reason,
+        "outcomes": [],
+        "panic": [],  # the HTML template reads it on every replay
+    }
 
 
 def _why_not(exchanges: list[Exchange]) -> str | None:

@@ -1,0 +1,74 @@
+"""``check`` over a matrix: ``--envoy-version 1.36,1.40`` (or ``all``), ``--istio-version``, ``-n N``
+(pytest-xdist workers) and ``--shard I/N`` (this CI job's share of the cases)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+
+import pytest
+
+
+def add_matrix_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument(
+        "--envoy-version",
+        default=os.environ.get("PYTEST_PROXY_WASM_ENVOY_VERSION", ""),
+        metavar="VERSION,...",
+        help="run the Envoy side (and the emulator) as these Envoy versions: 1.36,1.40 or all "
+        "(default 1.40, the installed wheel); docs/backends.md 'Envoy versions'",
+    )
+    check.add_argument("-n", "--workers", type=int, default=0, metavar="N", help="run on N processes (xdist)")
+    check.add_argument(
+        "--shard",
+        default="",
+        metavar="I/N",
+        help="run only shard I of N (deterministic); merge with report merge",
+    )
+
+
+def matrix_args(args: argparse.Namespace) -> list[str]:
+    out: list[str] = []
+    if getattr(args, "envoy_version", ""):
+        out += ["--proxy-wasm-envoy-version", args.envoy_version]
+    if getattr(args, "istio_explicit", False):
+        major, minor = args.istio_version
+        out += ["--proxy-wasm-istio-version", f"{major}.{minor}"]
+    if getattr(args, "workers", 0):
+        out += ["-n", str(args.workers)]
+    else:
+        out += ["-p", "no:xdist"]
+    if getattr(args, "shard", ""):
+        out += ["--proxy-wasm-shard", args.shard]
+    return out
+
+
+# -- the pytest side of --shard ---------------------------------------------------------------------------
+
+_SHARD = re.compile(r"^(\d+)/(\d+)$")
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    match = _SHARD.match(text.strip())
+    if match is None or not 1 <= int(match[1]) <= int(match[2]):
+        raise pytest.UsageError(f"--proxy-wasm-shard {text!r}: expected I/N with 1 <= I <= N, e.g. 1/2")
+    return int(match[1]), int(match[2])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("proxy-wasm").addoption(
+        "--proxy-wasm-shard", default="", metavar="I/N", help="run only shard I of N of the collected tests"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Shard by position in the node-id order: every job sees the same order, so the shards partition it."""
+    text = str(config.getoption("--proxy-wasm-shard", default="") or "")
+    if not text:
+        return
+    index, count = parse_shard(text)
+    order = sorted(range(len(items)), key=lambda i: items[i].nodeid)
+    keep = {i for rank, i in enumerate(order) if rank % count == index - 1}
+    deselected = [item for i, item in enumerate(items) if i not in keep]
+    items[:] = [item for i, item in enumerate(items) if i in keep]
+    config.hook.pytest_deselected(items=deselected)
