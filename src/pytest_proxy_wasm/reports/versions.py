@@ -113,7 +113,8 @@ def _fold_unloadable(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for d in found
         if d["case"] == "module.imports_provided" and any(f.startswith("outcome:") for f in d["fields"])
     }
-    out, folded = [], {}
+    out: list[dict[str, Any]] = []
+    folded: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for d in found:
         key = (d["module"], tuple(d["versions"]))
         if key in unloadable and not d["case"].startswith("module."):
