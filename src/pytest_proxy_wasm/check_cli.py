@@ -20,7 +20,7 @@ from .check_wasmplugin import add_fetch_options, from_wasmplugin
 from .conformance.cases import AREAS
 from .errors import ProxyWasmError
 from .istio.cli import is_yaml
-from .matrix_cli import add_matrix_options, matrix_args
+from .matrix_cli import add_matrix_options, check_each, expand_directories, matrix_args, several_wasmplugins
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,6 +150,7 @@ CHILD = "import sys; from pytest_proxy_wasm.check_child import main; sys.exit(ma
 
 def run_check(args: argparse.Namespace) -> int:
     """Run the suite in a child pytest (isolated from the caller's pytest configuration)."""
+    args.module = expand_directories(args.module)
     for module in args.module:
         if not module.exists():
             print(f"pytest-proxy-wasm check: no such module: {module}", file=sys.stderr)
@@ -157,6 +158,9 @@ def run_check(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="proxy-wasm-check-") as tmp:
         if any(is_yaml(m) for m in args.module):
             try:
+                keys = several_wasmplugins(args)
+                if keys:  # each WasmPlugin with its own pluginConfig and env, one merged report
+                    return check_each(args, keys, run_check)
                 from_wasmplugin(args, Path(tmp))
             except (ProxyWasmError, OSError, ValueError) as exc:
                 print(f"pytest-proxy-wasm check: {exc}", file=sys.stderr)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +74,48 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     deselected = [item for i, item in enumerate(items) if i not in keep]
     items[:] = [item for i, item in enumerate(items) if i in keep]
     config.hook.pytest_deselected(items=deselected)
+
+
+# -- several modules: a directory, WasmPlugin YAML with several plugins -----------------------------------
+
+
+def expand_directories(modules: list[Path]) -> list[Path]:
+    """A directory stands for the ``*.wasm`` files in it (sorted); files are kept as given."""
+    out: list[Path] = []
+    for module in modules:
+        out += sorted(module.glob("*.wasm")) if module.is_dir() else [module]
+    return out
+
+
+def several_wasmplugins(args: argparse.Namespace) -> list[str]:
+    """The keys of the WasmPlugins to check one by one: a single YAML with several and no --wasmplugin."""
+    from .istio.cli import is_yaml
+    from .istio.validate import load_documents
+
+    if args.wasmplugin or len(args.module) != 1 or not is_yaml(args.module[0]):
+        return []
+    keys = [p.key for p in load_documents(args.module[0]).plugins]
+    return keys if len(keys) > 1 else []
+
+
+def check_each(
+    args: argparse.Namespace, keys: list[str], run_one: Callable[[argparse.Namespace], int]
+) -> int:
+    """Check each WasmPlugin with its own configuration, then merge the reports into one."""
+    import copy
+    import tempfile
+
+    from .reports.merge import merge_main
+
+    with tempfile.TemporaryDirectory(prefix="proxy-wasm-plugins-") as tmp:
+        status, reports = 0, []
+        for key in keys:
+            one = copy.deepcopy(args)
+            one.wasmplugin, one.report_dir = key, Path(tmp) / key.replace("/", ".")
+            print(f"== WasmPlugin {key}", flush=True)
+            status = max(status, run_one(one))
+            if (one.report_dir / "run.json").exists():
+                reports.append(str(one.report_dir / "run.json"))
+        if args.report_dir is not None and reports:
+            merge_main([*reports, "--report-dir", str(args.report_dir)])
+    return status
