@@ -131,20 +131,31 @@ def _fold_unloadable(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _stable(value: Any) -> Any:
-    """Drop what changes from run to run (timings) so only behaviour is compared."""
+    """Drop what changes from run to run (timings; the generated inputs, which hypothesis may draw
+    differently in another process) so only behaviour is compared."""
     if isinstance(value, dict):
-        return {k: _stable(v) for k, v in value.items() if not k.endswith(("_s", "_us", "_ms", "seconds"))}
+        return {
+            k: _stable(v)
+            for k, v in value.items()
+            if not k.endswith(("_s", "_us", "_ms", "seconds"))
+            and k not in ("examples", "examples_run", "seed")
+        }
     if isinstance(value, list):
         return [_stable(v) for v in value]
     return value
 
 
 def _name_sides(text: str, older: dict[str, Any], newer: dict[str, Any]) -> str:
+    """diff mode's side labels (``emulator:``/``envoy:`` at the start of a line) become the versions."""
     old, new = _label(older.get("envoy_version", "")), _label(newer.get("envoy_version", ""))
-    text = text.replace("only on the emulator:", f"only on Envoy {old}:").replace(
-        "only on Envoy:", f"only on Envoy {new}:"
-    )
-    return text.replace("emulator:", f"Envoy {old}:").replace("envoy:   ", f"Envoy {new}:")
+    for label, name in (
+        ("only on the emulator:", f"only on Envoy {old}:"),
+        ("only on Envoy:       ", f"only on Envoy {new}:"),
+        ("emulator:", f"Envoy {old}:"),
+        ("envoy:   ", f"Envoy {new}:"),
+    ):
+        text = re.sub(rf"^    {re.escape(label)}", "    " + name.replace("\\", "\\\\"), text, flags=re.M)
+    return text
 
 
 def render_matrix(report: dict[str, Any]) -> str:
