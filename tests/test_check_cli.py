@@ -205,3 +205,11 @@ def test_a_directory_stands_for_its_modules(tmp_path: Path) -> None:
     code, model = run_json(tmp_path, str(folder), "--select", "module.abi_marker")
     assert code == 0
     assert sorted(c["module"] for c in model["cases"]) == ["basic_auth.wasm", "headers.wasm"]
+
+
+def test_modules_sharing_a_file_name_keep_their_own_results(tmp_path: Path) -> None:
+    go, rust = FIXTURES / "go" / "probe.wasm", FIXTURES / "rust" / "probe.wasm"
+    code, model = run_json(tmp_path, str(go), str(rust), "--select", "module.abi_marker")
+    assert code == 0
+    assert sorted(c["module"] for c in model["cases"]) == ["go/probe.wasm", "rust/probe.wasm"]
+    assert (tmp_path / "reports" / "modules" / "go-probe.wasm.md").exists()

@@ -149,19 +149,20 @@ class AreaCollector(pytest.File):
                 continue
             several = len({t.module for t in found}) > 1
             for target in found:
-                label = target.module.name if several else ""
+                label = module_label(target.module, found) if several else ""
                 label += f"@{target.envoy_version}" if target.envoy_version else ""
                 name = case.id.split(".", 1)[1] + (f"[{label}]" if label else "")
-                yield CaseItem.from_parent(self, name=name, case=case, target=target)
+                module = module_label(target.module, found)
+                yield CaseItem.from_parent(self, name=name, case=case, target=target, module=module)
 
 
 class CaseItem(pytest.Item):
-    def __init__(self, *, case: Case, target: Target, **kwargs: Any) -> None:
+    def __init__(self, *, case: Case, target: Target, module: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.target = target
         self.evidence: Evidence | None = None
-        self.record: dict[str, Any] = {"case": case.record(), "module": target.module.name}
+        self.record: dict[str, Any] = {"case": case.record(), "module": module or target.module.name}
         if target.envoy_version:
             self.record["envoy_version"] = target.envoy_version
         sha = _sha256(self.config, target.module)
@@ -247,7 +248,14 @@ class CaseItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         version = f"@{self.target.envoy_version}" if self.target.envoy_version else ""
-        return self.path, None, f"{self.case.id} [{self.target.module.name}{version}]"
+        return self.path, None, f"{self.case.id} [{self.record['module']}{version}]"
+
+
+def module_label(module: Path, found: list[Target]) -> str:
+    """``probe.wasm``; ``go/probe.wasm`` when another module under test has the same file name (so no
+    two cases share a test id and no result is lost)."""
+    same = {t.module for t in found if t.module.name == module.name}
+    return f"{module.parent.name}/{module.name}" if len(same) > 1 else module.name
 
 
 def classification(config: pytest.Config, target: Target) -> dict[str, Any]:

@@ -173,7 +173,7 @@ def render_matrix(report: dict[str, Any]) -> str:
                     r for r in rows if (r["module"], r["area"], r["envoy_version"]) == (module, area, version)
                 ]
                 cells.append(_cell(found[0]) if found else "")
-            lines.append(f"| [{module}](modules/{module}.md) | " + " | ".join(cells) + " |")
+            lines.append(f"| [{module}](modules/{page(module)}) | " + " | ".join(cells) + " |")
         lines.append("")
     diffs = report.get("version_differences", [])
     lines += ["## Differences between Envoy versions", ""]
@@ -197,6 +197,11 @@ def _cell(row: dict[str, Any]) -> str:
     return f"pass {counts['passed']}" if counts.get("passed") else "skipped"
 
 
+def page(module: str) -> str:
+    """``go-probe.wasm.md`` for ``go/probe.wasm`` (a module named with its folder, as two share a name)."""
+    return module.replace("/", "-") + ".md"
+
+
 def render_module(report: dict[str, Any], module: str) -> str:
     lines = [f"# {module}", "", "| case | Envoy | outcome | message |", "|---|---|---|---|"]
     for case in report.get("cases", []):
@@ -213,7 +218,7 @@ def write_pages(report: dict[str, Any], directory: Path) -> None:
     (directory / "matrix.md").write_text(render_matrix(report), encoding="utf-8")
     (directory / "modules").mkdir(exist_ok=True)
     for module in dict.fromkeys(c["module"] for c in report.get("cases", [])):
-        (directory / "modules" / f"{module}.md").write_text(render_module(report, module), encoding="utf-8")
+        (directory / "modules" / page(module)).write_text(render_module(report, module), encoding="utf-8")
 
 
 @pytest.hookimpl(trylast=True)
