@@ -64,16 +64,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Shard by position in the node-id order: every job sees the same order, so the shards partition it."""
+    """Shard by position in a fixed order (module and version, then node id): every job sees the same
+    order, so the shards partition it, and each module's cases alternate between shards (a heavy module
+    is shared out rather than landing whole in one shard)."""
     text = str(config.getoption("--proxy-wasm-shard", default="") or "")
     if not text:
         return
     index, count = parse_shard(text)
-    order = sorted(range(len(items)), key=lambda i: items[i].nodeid)
+    order = sorted(range(len(items)), key=lambda i: (_bracket(items[i].nodeid), items[i].nodeid))
     keep = {i for rank, i in enumerate(order) if rank % count == index - 1}
     deselected = [item for i, item in enumerate(items) if i not in keep]
     items[:] = [item for i, item in enumerate(items) if i in keep]
     config.hook.pytest_deselected(items=deselected)
+
+
+def _bracket(nodeid: str) -> str:
+    """``x.wasm@1.36`` of ``.../module::abi_marker[x.wasm@1.36]``."""
+    return nodeid.rpartition("[")[2] if nodeid.endswith("]") else ""
 
 
 # -- several modules: a directory, WasmPlugin YAML with several plugins -----------------------------------

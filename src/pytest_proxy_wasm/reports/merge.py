@@ -41,7 +41,7 @@ def merge(models: list[dict[str, Any]]) -> dict[str, Any]:
     modules: dict[str, dict[str, Any]] = {}
     for model in models:
         for module in model.get("modules", []):
-            modules.setdefault(module["name"], module)
+            modules.setdefault(f"{module.get('path', module['name'])}:{module.get('sha256', '')}", module)
     failed = counts["failed"] + counts["xpassed"] + counts["error"]
     merged.update(
         cases=cases,
