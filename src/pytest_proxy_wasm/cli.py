@@ -157,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
         plugin_logs = [r for r in host.logs if r.source != "host"]
         data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too
         data["envoy_version"] = version_label(version)
-        text = _summary(outcome, plugin_logs) + f"\nEnvoy version: {data['envoy_version']}"
-        print(json.dumps(data, indent=2) if args.json else text)
+        print(f"Envoy version: {data['envoy_version']}", file=sys.stderr)  # emulated or run
+        print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs))
     finally:
         host.close()
     return 0
