@@ -108,12 +108,20 @@ def test_the_wasmplugin_config_reaches_the_plugin(tmp_path: Path) -> None:
     assert code == 1
 
 
-def test_a_yaml_with_several_plugins_needs_a_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_yaml_with_several_plugins_checks_each_into_one_report(tmp_path: Path) -> None:
+    """Each WasmPlugin with its own pluginConfig (issue 22): one passes, the other refuses to configure."""
     one = _wasmplugin(tmp_path).read_text()
     yaml = tmp_path / "two.yaml"
-    yaml.write_text(one + "---\n" + one.replace("name: basic-auth,", "name: other,"))
-    assert main(["check", str(yaml), "-q"]) == 4
-    assert "--wasmplugin NAME" in capsys.readouterr().err
+    yaml.write_text(one + "---\n" + one.replace("name: basic-auth,", "name: other,").replace(CONFIG, "{}"))
+    mapped = f"/opt/plugins/basic_auth.wasm={AS_BASIC_AUTH}"
+    code, model = run_json(tmp_path, str(yaml), "--map-file", mapped, "--select", "lifecycle.start_configure")
+    assert code == 1
+    assert sorted(m["name"] for m in model["modules"]) == [
+        "istio-system.basic-auth.wasm",
+        "istio-system.other.wasm",
+    ]
+    outcomes = {c["module"]: c["outcome"] for c in model["cases"]}
+    assert outcomes == {"istio-system.basic-auth.wasm": "passed", "istio-system.other.wasm": "failed"}
 
 
 def test_callout_answers_are_declared_before_the_plugin_starts() -> None:
@@ -202,3 +210,19 @@ def test_a_multi_line_plugin_config_file_reaches_the_plugin(tmp_path: Path) -> N
     assert f"--proxy-wasm-plugin-config=@{config}" in out and not any(a.startswith("@") for a in out)
     code = main(["check", str(module), "-q", "--plugin-config", f"@{config}", "--select", "lifecycle"])
     assert code == 0  # the configuration was read: basic auth starts
+def test_a_directory_stands_for_its_modules(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    for name in ("headers.wasm", "basic_auth.wasm"):
+        (folder / name).write_bytes((FIXTURES / "rust" / name).read_bytes())
+    code, model = run_json(tmp_path, str(folder), "--select", "module.abi_marker")
+    assert code == 0
+    assert sorted(c["module"] for c in model["cases"]) == ["basic_auth.wasm", "headers.wasm"]
+
+
+def test_modules_sharing_a_file_name_keep_their_own_results(tmp_path: Path) -> None:
+    go, rust = FIXTURES / "go" / "probe.wasm", FIXTURES / "rust" / "probe.wasm"
+    code, model = run_json(tmp_path, str(go), str(rust), "--select", "module.abi_marker")
+    assert code == 0
+    assert sorted(c["module"] for c in model["cases"]) == ["go/probe.wasm", "rust/probe.wasm"]
+    assert (tmp_path / "reports" / "modules" / "go-probe.wasm.md").exists()

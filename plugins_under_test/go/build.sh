@@ -13,7 +13,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 
-PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth authz_shim ip_allow body_validator route_meter higress_ratelimit)
+PLUGINS=(basic_auth headers callout_auth body shared_state tcp probe body_sum canary service_ticker jwt_auth authz_shim ip_allow body_validator route_meter higress_ratelimit config_file)
 declare -A DESCRIPTIONS=(
   [basic_auth]="Basic auth from pluginConfig (CONTRACTS.md basic-auth)"
   [headers]="Logs request/response headers, adds one header each way, removes one (CONTRACTS.md headers)"
@@ -31,6 +31,7 @@ declare -A DESCRIPTIONS=(
   [body_validator]="Continues request headers, buffers the body, 403 from on_request_body for a non-JSON body or a missing required field"
   [route_meter]="Rate-limit shim: reads request.url_path and other request.* properties in every callback, strips a :path prefix, 429 over quota"
   [higress_ratelimit]="Higress-style (ABI 0.2.100, own shim): INCR per user and route in Redis, 429 past the limit"
+  [config_file]="os.Stat of an optional rules file at start (imports path_filestat_get: refused by Envoy before 1.39)"
 )
 # issue 21: a bot detector that holds requests without User-Agent forever; a 6-8 MB API gateway
 PLUGINS+=(bot_detect gateway)

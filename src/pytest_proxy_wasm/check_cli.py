@@ -25,6 +25,7 @@ from .conformance.inputs import validate_check_inputs
 from .errors import ProxyWasmError
 from .host.clock_start import NOW_FORMATS, parse_now, resolve
 from .istio.cli import is_yaml
+from .matrix_cli import add_matrix_options, check_each, expand_directories, matrix_args, several_wasmplugins
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,6 +104,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                        help=f"start every host's clock here: {NOW_FORMATS} (default: now)")  # fmt: skip
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     mesh_cli.add_check_options(check)
+    add_matrix_options(check)
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
     report.add_argument("run_json", type=Path)
@@ -154,6 +156,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         out += ["--proxy-wasm-now", f"{args.now_ns // 10**9}.{args.now_ns % 10**9:09d}"]
     if getattr(args, "emit_scenarios", None) is not None:
         out += ["--proxy-wasm-emit-scenarios", str(args.emit_scenarios.resolve())]
+    out += matrix_args(args)
     if args.report_dir is not None:
         directory = args.report_dir.resolve()
         out += ["--proxy-wasm-report-dir", str(directory)]  # junit.xml too, from the run model
@@ -169,6 +172,7 @@ CHILD = "import sys; from pytest_proxy_wasm.check_child import main; sys.exit(ma
 
 def run_check(args: argparse.Namespace) -> int:
     """Run the suite in a child pytest (isolated from the caller's pytest configuration)."""
+    args.module = expand_directories(args.module)
     for module in args.module:
         if not module.exists():
             print(f"pytest-proxy-wasm check: no such module: {module}", file=sys.stderr)
@@ -182,6 +186,9 @@ def run_check(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="proxy-wasm-check-") as tmp:
         if any(is_yaml(m) for m in args.module):
             try:
+                keys = several_wasmplugins(args)
+                if keys:  # each WasmPlugin with its own pluginConfig and env, one merged report
+                    return check_each(args, keys, run_check)
                 from_wasmplugin(args, Path(tmp))
             except (ProxyWasmError, OSError, ValueError) as exc:
                 print(f"pytest-proxy-wasm check: {exc}", file=sys.stderr)

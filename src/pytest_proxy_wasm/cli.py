@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run in the in-process emulator (default), a real Envoy, or both and compare",
     )
     add_client_address_arguments(run)
+    run.add_argument(
+        "--envoy-version",
+        default=os.environ.get("PYTEST_PROXY_WASM_ENVOY_VERSION", ""),
+        metavar="VERSION",
+        help="the Envoy to run and follow: 1.36, 1.36.2, ... (default 1.40; docs/backends.md)",
+    )
     istio_cli.add_run_options(run)
     mesh_cli.add_run_options(run)
     istio_cli.add_subcommands(sub)
@@ -163,6 +169,7 @@ def _summary(outcome: Outcome, logs: list[LogRecord], trace: bool = False) -> st
 def run(args: argparse.Namespace) -> int:
     now = getattr(args, "now", None)
     trace = bool(getattr(args, "trace", False))
+    version = run_version(args)
     try:
         options = HostOptions(
             trace=trace, start_time_ns=now, **client_address_options(args), **mesh_cli.host_options(args)
@@ -175,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
         print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
     if scenario_command.is_scenario(args.module[0]):
         return scenario_command.run_file(args, make_backend, options)
-    host = make_backend(args.backend, options=options)
+    host = make_backend(args.backend, options=options, envoy_version=version)
     try:
         mesh_cli.declare(host, args)
         scenario_command.declare(host, args)  # callout answers and services first
@@ -208,10 +215,37 @@ def run(args: argparse.Namespace) -> int:
             data["trace"] = []
         plugin_logs = [r for r in host.logs if r.source != "host"]
         data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too
+        data["envoy_version"] = version_label(version)
+        print(f"Envoy version: {data['envoy_version']}", file=sys.stderr)  # emulated or run
         print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs, trace))
     finally:
         host.close()
     return 0
+
+
+def run_version(args: argparse.Namespace) -> str | None:
+    """The one Envoy version ``run`` uses (``--envoy-version`` or ``--istio-version``), or None."""
+    from .backends.envoy.versions import EnvoyVersionError, split_versions
+
+    versions = split_versions(args.envoy_version or None, istio_asked(args))
+    if len(versions) > 1:
+        raise EnvoyVersionError(f"run takes one Envoy version, got {', '.join(versions)} (check: several)")
+    return versions[0] if versions else None
+
+
+def istio_asked(args: argparse.Namespace) -> str | None:
+    """``--istio-version`` when given on the command line (it then also picks that Istio's Envoy)."""
+    if not getattr(args, "istio_explicit", False):
+        return None
+    major, minor = args.istio_version
+    return f"{major}.{minor}"
+
+
+def version_label(version: str | None) -> str:
+    """``1.36.4`` for ``1.36``; the installed wheel's version when none was asked."""
+    from .backends.envoy.versions import DEFAULT_VERSION, installed_version, resolve
+
+    return resolve(version) if version else (installed_version() or DEFAULT_VERSION)
 
 
 EXIT_MISMATCH = 3  # run --backend diff: the emulator and Envoy disagreed (README, "From the shell")
@@ -235,7 +269,13 @@ def _mismatch(exc: BackendMismatch, as_json: bool) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else list(argv)
+    if given[:2] == ["report", "merge"]:  # report merge SHARD.json... --report-dir DIR
+        from .reports.merge import merge_main
+
+        return merge_main(given[2:])
     args = build_parser().parse_args(argv)
+    args.istio_explicit = any(a == "--istio-version" or a.startswith("--istio-version=") for a in given)
     try:
         status = int(args.handler(args)) if hasattr(args, "handler") else run(args)
         sys.stdout.flush()  # a closed pipe shows here, not as "Exception ignored" at exit

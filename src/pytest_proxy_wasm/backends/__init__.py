@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
@@ -22,10 +22,23 @@ def make_backend(
     options: HostOptions | None = None,
     workdir: Path | None = None,
     image: str | None = None,
+    envoy_version: str | None = None,
 ) -> Backend:
-    """Create a backend by name; the caller owns it and must ``close()`` it."""
+    """Create a backend by name; the caller owns it and must ``close()`` it.
+
+    ``envoy@1.36`` (or ``envoy_version="1.36"``) runs that Envoy version (fetched into the per-user cache
+    on first use, backends/envoy/versions.py) and makes the emulator follow it (``HostOptions``)."""
+    name, at_version = split_backend_name(name)
+    envoy_version = at_version or envoy_version
+    if envoy_version:
+        options = (options or HostOptions()).replace(envoy_version=envoy_version)
+    binary = None
+    if envoy_version and name in ("envoy", "diff"):
+        from .envoy.versions import binary_for
+
+        binary = binary_for(envoy_version)
     workers = options.workers if options is not None else 1  # Envoy's --concurrency agrees
-    backend = _make(name, runtime, options, workdir, image, workers)
+    backend = _make(name, runtime, options, workdir, image, workers, binary, envoy_version)
     envoy = getattr(backend, "envoy", backend)  # diff mode: its Envoy side
     if options is not None and hasattr(envoy, "restart_after_exit"):
         envoy.restart_after_exit = options.restart_envoy_after_exit  # docs/backends.md "Envoy faults"
@@ -39,26 +52,32 @@ def _make(
     workdir: Path | None,
     image: str | None,
     workers: int,
+    binary: Path | None = None,
+    envoy_version: str | None = None,
 ) -> Backend:
     if name == "emulator":
         return EmulatorBackend(runtime, options)
     if name == "envoy":
         from .envoy.backend import EnvoyBackend
 
-        envoy = EnvoyBackend(workdir, workers=workers, trace=bool(options and options.trace), options=options)
+        envoy = EnvoyBackend(
+            workdir, binary=binary, workers=workers, trace=bool(options and options.trace), options=options
+        )
         return with_profile(envoy, options)
     if name == "container":
         from .envoy.container import EnvoyContainerBackend
 
-        return with_profile(
-            EnvoyContainerBackend(workdir, image=image, workers=workers, options=options), options
+        container = EnvoyContainerBackend(
+            workdir, image=image, workers=workers, options=options, envoy_version=envoy_version
         )
+        return with_profile(container, options)
     if name == "diff":
         from .envoy.backend import EnvoyBackend
 
         # Diff mode always traces both sides: a difference is reported with the first divergent hostcall.
         traced = (options or HostOptions()).replace(trace=True)
-        envoy = with_profile(EnvoyBackend(workdir, workers=workers, trace=True, options=options), options)
+        envoy = EnvoyBackend(workdir, binary=binary, workers=workers, trace=True, options=options)
+        envoy = with_profile(envoy, options)
         return DiffBackend(EmulatorBackend(runtime, traced), envoy)
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKEND_NAMES)}")
 
@@ -72,4 +91,20 @@ def with_profile(envoy: _E, options: HostOptions | None) -> _E:
     return envoy
 
 
-__all__ = ["BACKEND_NAMES", "Backend", "BackendMismatch", "DiffBackend", "EmulatorBackend", "make_backend"]
+def split_backend_name(name: str) -> tuple[str, str | None]:
+    """``envoy@1.36`` -> ``("envoy", "1.36")``; ``envoy`` -> ``("envoy", None)``."""
+    kind, at, version = name.partition("@")
+    if at and not version:
+        raise ValueError(f"backend {name!r}: give a version after @, e.g. {kind}@1.36")
+    return kind, version or None
+
+
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "BackendMismatch",
+    "DiffBackend",
+    "EmulatorBackend",
+    "make_backend",
+    "split_backend_name",
+]

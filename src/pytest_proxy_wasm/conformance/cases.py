@@ -78,6 +78,7 @@ class Target:
     client_address: tuple[tuple[str, Any], ...] = ()
     platform: str = "envoy"  # HostOptions.platform ("higress": the 0.2.100 marker, Redis calls)
     profile: str = ""  # HostOptions.profile (an Istio placement, istio/profiles.py)
+    envoy_version: str = ""  # the Envoy the check runs and the emulator follows ("": 1.40, the default)
 
 
 @dataclass
@@ -126,6 +127,7 @@ class CaseRun:
             trace=self.target.trace,
             platform=self.target.platform,
             profile=self.target.profile,
+            envoy_version=self.target.envoy_version or "1.40",
         ).replace(**{**dict(self.target.client_address), **options})
         host = RecordingHost(self, self._hosts_made, self.runtime, opts)
         self._hosts_made += 1

@@ -58,7 +58,8 @@ DEFAULTS: dict[str, Any] = {"method": "GET", "path": "/", "headers": [], "body":
 def generated_requests(run: CaseRun) -> None:
     target = run.target
     options = HostOptions(start_time_ns=target.start_time_ns, **dict(target.client_address))
-    backend: Any = make_backend("diff", runtime=run.runtime, options=options)  # a DiffBackend
+    version = target.envoy_version or None
+    backend: Any = make_backend("diff", runtime=run.runtime, options=options, envoy_version=version)
     try:
         for cluster, status, body in target.callouts:
             backend.expect_http_call(cluster).respond_with(status, body=body.encode())

@@ -6,6 +6,7 @@ import wasmtime
 
 from ..errors import UnknownAbiVersionError
 from ..host.abi.signatures import callbacks_for, hostcalls_for
+from ..host.envoy_versions import DEFAULT_ENVOY_VERSION, unlinked_imports
 from ..host.hostcalls import IMPLEMENTATIONS
 from ..host.platforms import check_module
 from ..host.runtime import _MARKERS
@@ -89,13 +90,16 @@ def imports_provided(run: CaseRun) -> None:
             mistyped.append(f"{module}.{name} {_sig(ftype)}")
         elif name not in IMPLEMENTATIONS:
             unimplemented.append(f"{module}.{name}")
+    version = run.target.envoy_version or DEFAULT_ENVOY_VERSION
+    older = unlinked_imports(((m, n) for m, n, _ in compiled.imports), version)  # Envoy before 1.39
     run.details.update(
         imports=[f"{m}.{n}" for m, n, _ in compiled.imports],
-        unsupported=missing + mistyped,
+        unsupported=missing + mistyped + older,
         linked_but_unimplemented=unimplemented,
     )
     check(not missing, "imports the host does not provide: " + ", ".join(missing))
     check(not mistyped, "imports with the wrong signature: " + ", ".join(mistyped))
+    check(not older, f"imports Envoy {version} does not link (1.39 and later do): " + ", ".join(older))
 
 
 @case(

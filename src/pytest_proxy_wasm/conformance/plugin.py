@@ -110,7 +110,10 @@ def targets(config: pytest.Config) -> list[Target]:
         "platform": str(config.getoption("--proxy-wasm-platform", default="envoy")),
         "profile": str(config.getoption("--proxy-wasm-profile", default="")),
     }
-    return [Target(module=m.resolve(), **common) for m in modules]
+    from ..version_options import asked_versions
+
+    versions = asked_versions(config) or [""]
+    return [Target(module=m.resolve(), envoy_version=v, **common) for m in modules for v in versions]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -154,18 +157,24 @@ class AreaCollector(pytest.File):
         for case in REGISTRY.values():
             if case.area != area or (selected and area not in selected and case.id not in selected):
                 continue
+            several = len({t.module for t in found}) > 1
             for target in found:
-                name = case.id.split(".", 1)[1] + (f"[{target.module.name}]" if len(found) > 1 else "")
-                yield CaseItem.from_parent(self, name=name, case=case, target=target)
+                label = module_label(target.module, found) if several else ""
+                label += f"@{target.envoy_version}" if target.envoy_version else ""
+                name = case.id.split(".", 1)[1] + (f"[{label}]" if label else "")
+                module = module_label(target.module, found)
+                yield CaseItem.from_parent(self, name=name, case=case, target=target, module=module)
 
 
 class CaseItem(pytest.Item):
-    def __init__(self, *, case: Case, target: Target, **kwargs: Any) -> None:
+    def __init__(self, *, case: Case, target: Target, module: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.target = target
         self.evidence: Evidence | None = None
-        self.record: dict[str, Any] = {"case": case.record(), "module": target.module.name}
+        self.record: dict[str, Any] = {"case": case.record(), "module": module or target.module.name}
+        if target.envoy_version:
+            self.record["envoy_version"] = target.envoy_version
         sha = _sha256(self.config, target.module)
         reason = self.config.stash[EXPECT_KEY].reason(target.module.name, sha, case.id)
         if reason:
@@ -289,13 +298,22 @@ class CaseItem(pytest.Item):
         return str(self._repr_failure_py(excinfo, style="short"))
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.case.id} [{self.target.module.name}]"
+        version = f"@{self.target.envoy_version}" if self.target.envoy_version else ""
+        return self.path, None, f"{self.case.id} [{self.record['module']}{version}]"
+
+
+def module_label(module: Path, found: list[Target]) -> str:
+    """``probe.wasm``; ``go/probe.wasm`` when another module under test has the same file name (so no
+    two cases share a test id and no result is lost)."""
+    same = {t.module for t in found if t.module.name == module.name}
+    return f"{module.parent.name}/{module.name}" if len(same) > 1 else module.name
 
 
 def classification(config: pytest.Config, target: Target) -> dict[str, Any]:
     """The module's classification (conformance/classify.py), probed once per target and session."""
     cache = config.stash.setdefault(CLASSIFY_KEY, {})
-    key = (str(target.module), target.plugin_config, target.vm_config, tuple(sorted(target.env.items())))
+    key = (str(target.module), target.plugin_config, target.vm_config, tuple(sorted(target.env.items())),
+           target.envoy_version)  # fmt: skip
     if key not in cache:
         cache[key] = classify(CaseRun(target, runtime(config)))
     return cache[key]

@@ -33,8 +33,13 @@ def envoy_label() -> str:
 
 
 def _not_replayed(reason: str) -> dict[str, Any]:
-    return {"verdict": NOT_REPLAYED, "label": "not replayed on Envoy", "detail": reason, "outcomes": [],
-            "panic": []}  # fmt: skip
+    return {
+        "verdict": NOT_REPLAYED,
+        "label": "not replayed on Envoy",
+        "detail": reason,
+        "outcomes": [],
+        "panic": [],  # the HTML template reads it on every replay
+    }
 
 
 def _why_not(exchanges: list[Exchange]) -> str | None:
@@ -48,9 +53,12 @@ def _why_not(exchanges: list[Exchange]) -> str | None:
 
 def _run_one(target: Any, exchange: Exchange, workdir: Path | None) -> tuple[dict[str, Any], list[str]]:
     from ..backends.envoy.backend import EnvoyBackend
+    from ..backends.envoy.versions import binary_for
     from ..host.options import HostOptions
 
-    backend = EnvoyBackend(workdir, options=HostOptions(**dict(getattr(target, "client_address", ()))))
+    options = HostOptions(**dict(getattr(target, "client_address", ())))
+    binary = binary_for(getattr(target, "envoy_version", "") or None)
+    backend = EnvoyBackend(workdir, binary=binary, options=options)
     if isinstance(exchange.outcome, Outcome) and exchange.outcome.hung:
         backend.exchange_timeout = HANG_WAIT_S
     try:

@@ -72,6 +72,12 @@ class HostOptions:
     envoy_local_address: str = "127.0.0.1"  # what Envoy appends to x-forwarded-for for a 127.0.0.1 peer
     platform: str = "envoy"  # "higress": accept the 0.2.100 marker and Higress-only hostcalls (platforms.py)
     profile: str = ""  # an Istio profile (istio/profiles.py): istio-sidecar-inbound, -outbound, istio-gateway
+    envoy_version: str = "1.40"  # the Envoy whose behaviour is emulated (host/envoy_versions.py)
+
+    def __post_init__(self) -> None:
+        from .envoy_versions import version_key
+
+        version_key(self.envoy_version)  # a clear ValueError for a misspelt or unsupported version
 
     def replace(self, **changes: Any) -> HostOptions:
         return replace(self, **changes)

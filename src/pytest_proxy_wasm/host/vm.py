@@ -13,6 +13,7 @@ from ..errors import HarnessFault, MissingImportsError, ModuleLoadError
 from . import diagnostics, linking, native
 from .abi.enums import AbiVersion, LogLevel
 from .abi.signatures import callbacks_for
+from .envoy_versions import EnvoyVersionImportError, unlinked_imports
 from .failures import ProcExit, VmFailure, size_text, summarize_trap
 from .memory import GuestMemory, GuestMemoryError
 from .native import ADDRESS_SPACE
@@ -85,6 +86,10 @@ class VM:
         plan = runtime.link_plan(compiled)
         if plan.missing:
             raise MissingImportsError(self.name, list(plan.missing))
+        version = getattr(getattr(host, "options", None), "envoy_version", "1.40")
+        unlinked = unlinked_imports(((m, n) for m, n, _ in compiled.imports), version)
+        if unlinked:
+            raise EnvoyVersionImportError(self.name, unlinked, version)
         self.store = wasmtime.Store(runtime.engine)
         self.store.set_limits(memory_size=memory_limit)
         self.context = native.address(self.store._context())

@@ -293,9 +293,20 @@ class EnvoyContainerBackend(EnvoyBackend):
     name = "container"
 
     def __init__(
-        self, workdir: Path | None = None, *, image: str | None = None, workers: int = 1, options: Any = None
+        self,
+        workdir: Path | None = None,
+        *,
+        image: str | None = None,
+        workers: int = 1,
+        envoy_version: str | None = None,
+        options: Any = None,
     ) -> None:
-        self.resolved = session_image(image or requested_image())  # before the fakes start
+        if envoy_version and not image:  # an image per Envoy version, built from that version's wheel
+            from .version_image import version_image
+
+            self.resolved = version_image(envoy_version)
+        else:
+            self.resolved = session_image(image or requested_image())  # before the fakes start
         self.image = self.resolved.tag
         super().__init__(workdir, startup_timeout=60.0, workers=workers, options=options)
 

@@ -11,6 +11,7 @@ Headers = HeaderInput
 ENVOY_STAT_ROOTS = frozenset(
     {
         "thread_local_cluster_manager",
+        "tcmalloc",  # Envoy 1.36-1.38: tcmalloc.released_by_timer (gone by 1.40)
         "cluster",
         "cluster_manager",
         "control_plane",

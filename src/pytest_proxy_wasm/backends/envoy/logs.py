@@ -140,7 +140,10 @@ def load_failure(name: str, log_tail: str) -> ProxyWasmError | None:
         )
     missing = _MISSING_IMPORT.findall(log_tail)
     if missing:
-        return MissingImportsError(name, list(dict.fromkeys(missing)))  # Envoy names the first only
+        error = MissingImportsError(name, list(dict.fromkeys(missing)))  # Envoy names the first only
+        error.reason += f" (Envoy: Failed to load Wasm module due to a missing import: {missing[0]})"
+        error.args = (f"cannot load {name}: {error.reason}",)
+        return error
     signature = _BAD_SIGNATURE.search(log_tail)
     if signature:
         return ModuleLoadError(name, signature.group(1))
