@@ -210,6 +210,8 @@ def test_a_multi_line_plugin_config_file_reaches_the_plugin(tmp_path: Path) -> N
     assert f"--proxy-wasm-plugin-config=@{config}" in out and not any(a.startswith("@") for a in out)
     code = main(["check", str(module), "-q", "--plugin-config", f"@{config}", "--select", "lifecycle"])
     assert code == 0  # the configuration was read: basic auth starts
+
+
 def test_a_directory_stands_for_its_modules(tmp_path: Path) -> None:
     folder = tmp_path / "plugins"
     folder.mkdir()
