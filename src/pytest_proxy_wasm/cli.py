@@ -216,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
         plugin_logs = [r for r in host.logs if r.source != "host"]
         data["logs"] = [r.to_json() for r in plugin_logs]  # start-up logs too
         data["envoy_version"] = version_label(version)
-        print(f"Envoy version: {data['envoy_version']}", file=sys.stderr)  # emulated or run
+        if version or args.backend != "emulator":  # the Envoy run (or followed), said once
+            print(f"Envoy version: {data['envoy_version']}", file=sys.stderr)
         print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs, trace))
     finally:
         host.close()

@@ -71,7 +71,7 @@ def scenario_from_args(args: argparse.Namespace, outcome: Outcome) -> Scenario:
     request = Request(
         method=args.method,
         path=args.path,
-        authority=args.authority,
+        authority=args.authority or _host_header(args.header) or "example.com",
         scheme=args.scheme,
         headers=[[name, _text(value)] for name, value in args.header] or None,
         body=args.body or None,
@@ -113,3 +113,8 @@ def save_scenario(args: argparse.Namespace, outcome: Outcome) -> None:
     except OSError as exc:
         reason = os.strerror(exc.errno or 0)
         raise ProxyWasmError(f"--save-scenario: cannot write {target}: {reason}") from None
+
+
+def _host_header(headers: list[tuple[str, str | bytes]]) -> str | None:
+    """A ``-H 'host: ...'`` value: the request's authority (as on the wire)."""
+    return next((_text(value) for name, value in headers if name.lower() == "host"), None)
