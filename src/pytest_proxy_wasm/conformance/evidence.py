@@ -57,7 +57,10 @@ def show(value: bytes | str, encoding: str = "latin-1") -> str:
         try:
             data = value.encode(encoding)
         except UnicodeEncodeError:
-            data = value.encode("utf-8", "surrogateescape")
+            try:
+                data = value.encode("utf-8", "surrogateescape")  # bytes decoded with surrogateescape
+            except UnicodeEncodeError:  # another lone surrogate: shown escaped, never a crash
+                data = value.encode("utf-8", "backslashreplace")
     else:
         data = bytes(value)
     if len(data) > MAX_JSON_VALUE:
