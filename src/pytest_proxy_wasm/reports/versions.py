@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter, defaultdict
 from itertools import pairwise
 from pathlib import Path
@@ -228,4 +229,9 @@ def pytest_proxy_wasm_update_report(config: pytest.Config, report: dict[str, Any
     annotate(report, by_nodeid)
     report_dir = config.getoption("--proxy-wasm-report-dir", default=None)
     if report_dir:
-        write_pages(report, Path(report_dir))
+        try:
+            write_pages(report, Path(report_dir))
+        except Exception as exc:  # as the other writers: the rest is written, this one named in a line
+            from .writers import one_line
+
+            sys.stderr.write(f"pytest-proxy-wasm: the matrix pages writer failed ({one_line(exc)})\n")
