@@ -13,6 +13,7 @@ from . import check_cli, mesh_cli
 from .backends import BackendMismatch, make_backend
 from .backends.envoy.faults import EnvoyFault
 from .backends.envoy.image import add_image_parser
+from .cli_types import text_or_file as _text_or_file
 from .client_address_cli import add_client_address_arguments, client_address_options
 from .compare.cli import add_compare_parser
 from .errors import ProxyWasmError
@@ -24,15 +25,6 @@ from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 from .scenarios import command as scenario_command
 from .traffic.cli import add_import_parser
-
-
-def _text_or_file(value: str) -> str:
-    if value.startswith("@"):
-        try:
-            return Path(value[1:]).read_text()
-        except OSError as exc:
-            raise argparse.ArgumentTypeError(f"cannot read {value[1:]}: {exc.strerror}") from None
-    return value
 
 
 def _header(value: str) -> tuple[str, str | bytes]:

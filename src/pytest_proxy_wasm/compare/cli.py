@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..cli_types import text_or_file as _text_or_file
 from ..conformance.inputs import InputError, parse_callout
 from .accept import AcceptError, Rule, load_rules
 from .probes import Probe, ProbeError, from_options
@@ -18,15 +19,6 @@ from .result import Comparison, Section
 from .run import Side, SideLoadError, run_side
 
 EXIT_SAME, EXIT_USAGE, EXIT_DIFFERENT = 0, 2, 3
-
-
-def _text_or_file(value: str) -> str:
-    if value.startswith("@"):
-        try:
-            return Path(value[1:]).read_text()
-        except OSError as exc:
-            raise argparse.ArgumentTypeError(f"cannot read {value[1:]}: {exc.strerror}") from None
-    return value
 
 
 def add_compare_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
