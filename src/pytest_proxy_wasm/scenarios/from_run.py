@@ -71,7 +71,7 @@ def scenario_from_args(args: argparse.Namespace, outcome: Outcome) -> Scenario:
     request = Request(
         method=args.method,
         path=args.path,
-        authority=args.authority,
+        authority=args.authority if args.authority is not None else Request.authority,  # run's default
         scheme=args.scheme,
         headers=[[name, _text(value)] for name, value in args.header] or None,
         body=args.body or None,
