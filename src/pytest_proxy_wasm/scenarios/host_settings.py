@@ -142,4 +142,4 @@ def _resp_value(answer: RedisAnswer) -> Any:
         return RespSimple(answer.simple)
     if answer.error is not None:
         return RespError(answer.error)
-    return None if answer.null else answer.value
+    return None if answer.nil else answer.value

@@ -269,11 +269,11 @@ class Expect(Model):
 
 @dataclass
 class RedisAnswer(Model):
-    """One answer to a Higress Redis call: one of ``value`` (an integer, a string, a list), ``null``,
+    """One answer to a Higress Redis call: one of ``value`` (an integer, a string, a list), ``nil``,
     ``simple``, ``error``, ``raw`` (RESP text as it is) or ``fail`` (the call fails with status 1 or N)."""
 
     value: int | str | list[Any] | None = None
-    null: bool = False
+    nil: bool = False  # the null bulk string ($-1)
     simple: str | None = None
     error: str | None = None
     raw: str | None = None
