@@ -129,10 +129,11 @@ HEAD = f"platform: higress\nplugins: [{{module: go/higress_ratelimit.wasm}}]\nre
 def test_redis_answer_forms_and_a_failing_call_check() -> None:
     result = run_higress(
         HEAD
-        + "    - {command: INCR, args: [rl::bob], answers: [{raw: \":7\\r\\n\"}]}\n"
+        + '    - {command: INCR, args: [rl::bob], answers: [{raw: ":7\\r\\n"}]}\n'
         + "    - {command: INCR, answers: [{error: ERR busy}, {nil: true}, {value: '2'}]}\n"
         + """steps:
-  - {request: {path: /, headers: {x-user: bob}}, expect: {status: 429, redis_calls: [{command: INCR rl::bob}]}}
+  - request: {path: /, headers: {x-user: bob}}
+    expect: {status: 429, redis_calls: [{command: INCR rl::bob}]}
   - {request: {path: /}, expect: {status: 200, logs: ["not an integer|unavailable|answer"]}}
   - {request: {path: /}, expect: {status: 200}}
   - request: {path: /}

@@ -9,7 +9,8 @@ Public API (stable):
   (``relative_to``: the directory the file goes in; module paths are rewritten relative to it).
 - ``Scenario`` and its parts (``PluginDecl``, ``ServiceDecl``, ``Cluster``, ``HttpAnswer``,
   ``GrpcDeclaration``, ``GrpcAnswer``, ``Step``, ``Request``, ``UpstreamAnswer``, ``DirectResponse``,
-  ``Connect``, ``Expect``, ``RedisDeclaration``, ``RedisAnswer``): dataclasses named and shaped like the YAML; ``to_dict()``/``from_dict()``.
+  ``Connect``, ``Expect``, ``RedisDeclaration``, ``RedisAnswer``): dataclasses named and shaped like
+  the YAML; ``to_dict()``/``from_dict()``.
   ``body_fields(data)`` gives ``{"body": text}`` or ``{"body_base64": ...}`` for raw bytes.
 - ``run_scenario(scenario, backend) -> ScenarioResult`` on any ``Backend`` (``make_backend(name)``):
   ``result.passed``, ``result.steps`` (``StepResult``: ``passed``, ``checks`` of ``FieldCheck``

@@ -359,8 +359,8 @@ class Scenario(Model):
         data = dict(data or {})
         redis = data.pop("redis", None) or {}
         scenario = super().from_dict(data)
-        for name, declared in redis.items():
-            declared = [] if declared is None else declared if isinstance(declared, list) else [declared]
+        for name, value in redis.items():
+            declared = [] if value is None else value if isinstance(value, list) else [value]
             scenario.redis[name] = [RedisDeclaration.from_dict(d) for d in declared]
         return scenario
 

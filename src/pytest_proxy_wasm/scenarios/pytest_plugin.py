@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from ..clock_option import now_option
 from ..errors import ProxyWasmError
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
-from ..clock_option import now_option
 from .host_settings import backend_skip_reason, scenario_host_options
 from .loader import load_scenario
 from .model import Scenario
