@@ -167,3 +167,32 @@ def test_the_settings_round_trip_through_yaml() -> None:
     client = load_scenario(IP_ALLOW)
     assert loads_scenario(dump_scenario(client)) == Scenario.from_dict(client.to_dict())
     assert client.steps[2].request is not None and client.steps[2].request.use_remote_address is False
+
+
+def test_a_profile_sets_the_connection_manager_on_every_backend(backend_name: str) -> None:
+    """istio-gateway uses the remote address: the peer decides, a forged x-forwarded-for does not."""
+    scenario = loads_scenario(
+        """
+profile: istio-gateway
+peer_address: 127.0.0.5
+plugins: [{module: go/ip_allow.wasm, config: {allow: [127.0.0.5]}}]
+steps:
+  - request: {path: /, headers: {x-forwarded-for: 10.9.9.9}}
+    expect:
+      status: 200
+      upstream: {headers: {x-forwarded-for: "10.9.9.9,127.0.0.5"}}
+      logs: ["source.address=127.0.0.5:\\\\d+ \\\\(OK\\\\)"]
+  - request: {path: /, headers: {x-forwarded-for: 10.9.9.9}, use_remote_address: false}
+    expect: {status: 403}
+""",
+        base_dir=ROOT / "fixtures",
+    )
+    assert scenario_host_options(scenario).profile == "istio-gateway"
+    if backend_name != "emulator" and (skip := envoy_unavailable_reason(backend_name)):
+        pytest.skip(skip)
+    backend = make_backend(backend_name, options=scenario_host_options(scenario))
+    try:
+        result = run_scenario(scenario, backend)
+    finally:
+        backend.close()
+    assert result.passed, result.report()
