@@ -60,6 +60,11 @@ def backend_skip_reason(scenario: Scenario, backend: str) -> str | None:
     emulator has); None when it runs there."""
     if not scenario.runs_on(backend):
         return f"the scenario's backends ({', '.join(scenario.backends or [])}) leave out {backend}"
+    return _emulator_only(scenario, backend)
+
+
+def _emulator_only(scenario: Scenario, backend: str) -> str | None:
+    """Why a setting only the emulator has keeps the scenario off ``backend``."""
     if backend == "emulator":
         return None
     if scenario.platform == "higress":
@@ -78,9 +83,9 @@ def parse_now_quietly(value: str | int | float) -> int | None:
 
 def check_backend(scenario: Scenario, backend: Any) -> None:
     """Refuse a backend that was not created with the scenario's settings, or cannot have them."""
-    if backend.name != "emulator" and (reason := backend_skip_reason(scenario, backend.name)):
-        field = "platform" if reason == HIGRESS_ON_ENVOY else "now" if reason == NOW_ON_ENVOY else "backends"
-        raise _refuse(scenario, field, reason)
+    reason = _emulator_only(scenario, backend.name)  # (a `backends` list is the caller's to apply)
+    if reason is not None:
+        raise _refuse(scenario, "platform" if reason == HIGRESS_ON_ENVOY else "now", reason)
     emulator = getattr(backend, "emulator", backend)
     current: HostOptions | None = getattr(emulator, "options", None)
     if current is None:  # an Envoy backend: its client-address defaults
