@@ -196,3 +196,12 @@ steps:
     finally:
         backend.close()
     assert result.passed, result.report()
+
+
+def test_run_takes_the_file_settings_over_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_proxy_wasm.cli import main
+
+    assert main(["run", str(JWT), "--now", "2001-01-01T00:00:00Z"]) == 0  # the file's now wins
+    assert "go jwt_auth, a fixed clock on emulator: PASS" in capsys.readouterr().out
+    assert main(["run", str(HIGRESS), "--backend", "envoy"]) == 0
+    assert "skipped: platform: higress runs on the emulator only" in capsys.readouterr().err
