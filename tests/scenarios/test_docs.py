@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_proxy_wasm.backends import EmulatorBackend
-from pytest_proxy_wasm.scenarios import load_scenario, run_scenario, scenario_schema
+from pytest_proxy_wasm.backends import make_backend
+from pytest_proxy_wasm.scenarios import load_scenario, run_scenario, scenario_host_options, scenario_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "scenarios.md").read_text()
@@ -39,9 +39,10 @@ def test_the_doc_shows_whole_files() -> None:
 def test_each_example_is_the_real_file_and_passes(path: str, text: str) -> None:
     file = ROOT / path
     assert file.read_text() == text, f"docs/scenarios.md shows an outdated copy of {path}"
-    backend = EmulatorBackend()
+    scenario = load_scenario(file)
+    backend = make_backend("emulator", options=scenario_host_options(scenario))  # now, platform, ...
     try:
-        result = run_scenario(load_scenario(file), backend)
+        result = run_scenario(scenario, backend)
     finally:
         backend.close()
     assert result.passed, result.report()

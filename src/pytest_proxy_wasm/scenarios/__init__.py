@@ -9,12 +9,16 @@ Public API (stable):
   (``relative_to``: the directory the file goes in; module paths are rewritten relative to it).
 - ``Scenario`` and its parts (``PluginDecl``, ``ServiceDecl``, ``Cluster``, ``HttpAnswer``,
   ``GrpcDeclaration``, ``GrpcAnswer``, ``Step``, ``Request``, ``UpstreamAnswer``, ``DirectResponse``,
-  ``Connect``, ``Expect``): dataclasses named and shaped like the YAML; ``to_dict()``/``from_dict()``.
+  ``Connect``, ``Expect``, ``RedisDeclaration``, ``RedisAnswer``): dataclasses named and shaped like
+  the YAML; ``to_dict()``/``from_dict()``.
   ``body_fields(data)`` gives ``{"body": text}`` or ``{"body_base64": ...}`` for raw bytes.
 - ``run_scenario(scenario, backend) -> ScenarioResult`` on any ``Backend`` (``make_backend(name)``):
   ``result.passed``, ``result.steps`` (``StepResult``: ``passed``, ``checks`` of ``FieldCheck``
   (``field``, ``expected``, ``actual``, ``passed``, ``note``), ``outcome``, ``logs``, ``error``),
   ``result.report()`` (text), ``result.to_json()``.
+- ``scenario_host_options(scenario, base=None) -> HostOptions``: the options to create the backend with
+  (the file's ``now``, client address, ``platform``, ``profile``); ``backend_skip_reason(scenario,
+  name)``: why it does not run on a backend (None when it does).
 - ``scenario_schema()``: the JSON Schema (``schemas/scenario-v1.schema.json``).
 - ``expect_from_outcome(outcome, upstream=True, callouts=True, skip_headers=()) -> Expect``: the
   expectations an observed exchange meets on any backend (headers a backend adds left out);
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 from .capture import body_check, expect_from_outcome
 from .checks import FieldCheck
+from .host_settings import backend_skip_reason, scenario_host_options
 from .loader import (
     ScenarioError,
     dump_scenario,
@@ -43,6 +48,8 @@ from .model import (
     GrpcDeclaration,
     HttpAnswer,
     PluginDecl,
+    RedisAnswer,
+    RedisDeclaration,
     Request,
     Scenario,
     ServiceDecl,
@@ -64,6 +71,8 @@ __all__ = [
     "GrpcDeclaration",
     "HttpAnswer",
     "PluginDecl",
+    "RedisAnswer",
+    "RedisDeclaration",
     "Request",
     "Scenario",
     "ScenarioError",
@@ -72,6 +81,7 @@ __all__ = [
     "Step",
     "StepResult",
     "UpstreamAnswer",
+    "backend_skip_reason",
     "body_check",
     "body_fields",
     "dump_scenario",
@@ -80,5 +90,6 @@ __all__ = [
     "loads_scenario",
     "run_scenario",
     "scenario_from_dict",
+    "scenario_host_options",
     "scenario_schema",
 ]

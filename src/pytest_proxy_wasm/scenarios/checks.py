@@ -66,6 +66,7 @@ class Observed:
     metrics: dict[str, int] = field(default_factory=dict)
     shared_data: SharedReader = None
     backend: str = "emulator"
+    redis_calls: list[Any] = field(default_factory=list)  # Higress Redis calls (RedisCallRecord)
 
 
 def text_matches(check: Any, actual: str | None) -> bool:
@@ -154,6 +155,8 @@ def check_step(expect: Expect, seen: Observed) -> list[FieldCheck]:
         checks += _callout_checks(expect.callouts, seen.http_calls)
     if expect.grpc_calls is not None:
         checks += _grpc_checks(expect.grpc_calls, seen.grpc_calls)
+    if expect.redis_calls is not None:
+        checks += _redis_checks(expect.redis_calls, seen.redis_calls)
     for index, log in enumerate(expect.logs or []):
         found = [r.message for r in seen.logs if _log_matches(log, r)]
         checks.append(FieldCheck(f"expect.logs[{index}]", log, found or _log_lines(seen.logs), bool(found)))
@@ -295,6 +298,21 @@ def _callout_checks(expected: list[dict[str, Any]], calls: list[HttpCallRecord])
                     f"{prefix}.body", want["body"], _shown(call.body), body_matches(want["body"], call.body)
                 )
             )
+    return checks
+
+
+def _redis_checks(expected: list[dict[str, Any]], calls: list[Any]) -> list[FieldCheck]:
+    made = [f"{c.cluster} {' '.join(c.command or ['?'])}" for c in calls]
+    checks = [FieldCheck("expect.redis_calls (count)", len(expected), made, len(expected) == len(calls))]
+    for index, (want, call) in enumerate(zip(expected, calls, strict=False)):
+        prefix = f"expect.redis_calls[{index}]"
+        for key, actual in {"cluster": call.cluster, "status": call.status}.items():
+            if key in want:
+                checks.append(FieldCheck(f"{prefix}.{key}", want[key], actual, want[key] == actual))
+        if "command" in want:
+            words = " ".join(call.command or [])
+            passed = text_matches(want["command"], words)
+            checks.append(FieldCheck(f"{prefix}.command", want["command"], words, passed))
     return checks
 
 

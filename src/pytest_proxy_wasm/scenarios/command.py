@@ -15,6 +15,7 @@ import yaml
 from ..backends.base import Backend
 from ..backends.diff import BackendMismatch
 from ..host.abi.enums import FailurePolicy
+from .host_settings import backend_skip_reason, scenario_host_options
 from .loader import load_scenario
 from .runner import run_scenario
 
@@ -157,9 +158,11 @@ def run_file(args: argparse.Namespace, make_backend: Callable[..., Backend], opt
     if len(args.module) > 1:
         raise SystemExit("pytest-proxy-wasm run: a scenario file runs alone (one path)")
     scenario = load_scenario(args.module[0])
-    if not scenario.runs_on(args.backend):
-        print(f"skipped: the scenario's backends leave out {args.backend}", file=sys.stderr)
+    skip = backend_skip_reason(scenario, args.backend)
+    if skip:
+        print(f"skipped: {skip}", file=sys.stderr)
         return 0
+    options = scenario_host_options(scenario, options)  # the file's now, client address, platform
     backend = make_backend(args.backend, options=options)
     try:
         result = run_scenario(scenario, backend)

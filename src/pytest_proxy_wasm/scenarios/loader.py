@@ -3,6 +3,7 @@ the line and the field (``steps[1].expect.status``)."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
@@ -149,12 +150,21 @@ def scenario_from_dict(data: Any, *, base_dir: Path | None = None, source: str =
 
 def loads_scenario(text: str, *, base_dir: Path | None = None, source: str = "<scenario>") -> Scenario:
     data, lines = _compose(text, source)
+    if isinstance(data, dict) and isinstance(data.get("now"), datetime.date):
+        data["now"] = _iso(data["now"])  # YAML reads an unquoted time as a timestamp
     validate(data, source, lines)
     scenario = Scenario.from_dict(data)
     scenario.base_dir = base_dir or Path.cwd()
     scenario.source = source
     scenario.lines = lines
     return scenario
+
+
+def _iso(moment: datetime.date) -> str:
+    """A YAML timestamp as ISO 8601 text (YAML gives UTC times without an offset: they are UTC)."""
+    if isinstance(moment, datetime.datetime) and moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    return moment.isoformat() + ("Z" if isinstance(moment, datetime.datetime) else "T00:00:00Z")
 
 
 def load_scenario(path: str | Path) -> Scenario:

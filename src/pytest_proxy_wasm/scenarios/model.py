@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 SCENARIO_VERSION = 1
+CLIENT_FIELDS = ("peer_address", "use_remote_address", "xff_num_trusted_hops", "skip_xff_append",
+                 "internal_address_cidrs")  # fmt: skip
+HOST_FIELDS = ("now", *CLIENT_FIELDS, "platform", "profile", "redis")
 ConfigValue = dict[str, Any] | list[Any] | str | None  # mapping/list: JSON; string: as it is
 HeadersValue = dict[str, str] | list[list[str]] | None  # {name: value} or [[name, value], ...]
 BodyValue = str | dict[str, Any] | list[Any] | None  # text (UTF-8) or JSON
@@ -209,6 +212,12 @@ class Request(Model):
     body_base64: str | None = None
     chunks: list[str] | None = None
     trailers: HeadersValue = None
+    # This request's client address and connection-manager settings (None: the scenario's)
+    peer_address: str | None = None
+    use_remote_address: bool | None = None
+    xff_num_trusted_hops: int | None = None
+    skip_xff_append: bool | None = None
+    internal_address_cidrs: list[str] | None = None
 
 
 @dataclass
@@ -255,6 +264,32 @@ class Expect(Model):
     upstream_received: Any = None
     client_received: Any = None
     closed_by: str | None = None
+    redis_calls: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class RedisAnswer(Model):
+    """One answer to a Higress Redis call: one of ``value`` (an integer, a string, a list), ``nil``,
+    ``simple``, ``error``, ``raw`` (RESP text as it is) or ``fail`` (the call fails with status 1 or N)."""
+
+    value: int | str | list[Any] | None = None
+    nil: bool = False  # the null bulk string ($-1)
+    simple: str | None = None
+    error: str | None = None
+    raw: str | None = None
+    fail: bool | int = False
+    delay_ms: float = 0
+
+
+@dataclass
+class RedisDeclaration(Model):
+    """Answers for Redis calls to one cluster, optionally only for one command and its arguments."""
+
+    NESTED: ClassVar[dict[str, type[Model]]] = {"answers": RedisAnswer}
+
+    answers: list[RedisAnswer] = field(default_factory=list)
+    command: str | None = None
+    args: list[str] | None = None
 
 
 @dataclass
@@ -302,17 +337,38 @@ class Scenario(Model):
     name: str = ""
     description: str = ""
     backends: list[str] | None = None
+    # The host (HostOptions, docs/scenarios.md "Host settings"); None: the caller's options
+    now: str | int | float | None = None
+    peer_address: str | None = None
+    use_remote_address: bool | None = None
+    xff_num_trusted_hops: int | None = None
+    skip_xff_append: bool | None = None
+    internal_address_cidrs: list[str] | None = None
+    platform: str | None = None
+    profile: str | None = None
+    # Higress Redis answers by cluster: each a list of declarations (a single one in YAML is one)
+    redis: dict[str, list[RedisDeclaration]] = field(default_factory=dict)
     version: int = SCENARIO_VERSION
     base_dir: Path = field(default_factory=Path.cwd, compare=False)
     source: str = field(default="", compare=False)  # the file it came from ("" when built in code)
     # The line of each key or item in the file (("steps", 1, "expect") -> 12), for later errors.
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, repr=False)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Scenario:
+        data = dict(data or {})
+        redis = data.pop("redis", None) or {}
+        scenario = super().from_dict(data)
+        for name, value in redis.items():
+            declared = [] if value is None else value if isinstance(value, list) else [value]
+            scenario.redis[name] = [RedisDeclaration.from_dict(d) for d in declared]
+        return scenario
+
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         for local in ("base_dir", "source", "lines"):
             out.pop(local, None)
-        head = ("version", "name", "description", "backends", "plugins", "services", "clusters")
+        head = ("version", "name", "description", "backends", *HOST_FIELDS, "plugins", "services", "clusters")
         ordered: dict[str, Any] = {k: out.pop(k) for k in head if k in out}
         return {"version": SCENARIO_VERSION, **ordered, **out}
 

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from ..clock_option import now_option
 from ..errors import ProxyWasmError
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
+from .host_settings import backend_skip_reason, scenario_host_options
 from .loader import load_scenario
 from .model import Scenario
 from .runner import ScenarioResult, run_scenario
@@ -100,9 +102,9 @@ class ScenarioItem(pytest.Item):
         from ..plugin import envoy_unavailable_reason
         from ..trace_report import watch_host
 
-        if not self.scenario.runs_on(self.backend_name):
-            listed = ", ".join(self.scenario.backends or [])
-            pytest.skip(f"the scenario's backends ({listed}) leave out {self.backend_name}")
+        skip = backend_skip_reason(self.scenario, self.backend_name)
+        if skip:
+            pytest.skip(skip)
         if self.backend_name != "emulator":
             reason = envoy_unavailable_reason(self.backend_name)
             if reason:
@@ -112,7 +114,9 @@ class ScenarioItem(pytest.Item):
             deadline_seconds=config.getoption("--proxy-wasm-deadline"),
             trace=bool(config.getoption("--proxy-wasm-trace", default=False)),
             strict=bool(config.getoption("--proxy-wasm-strict", default=False)),
+            start_time_ns=now_option(config),
         )
+        options = scenario_host_options(self.scenario, options)  # the file's now, client, platform
         backend = make_backend(self.backend_name, runtime=session_runtime(config), options=options)
         watch_host(self, getattr(backend, "emulator", backend))
         if hasattr(backend, "description"):

@@ -13,6 +13,7 @@ from ..backends.diff import BackendMismatch
 from ..errors import ExpectationError, PluginFailedError, PluginStartError
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .checks import FieldCheck, Observed, check_step
+from .host_settings import check_backend, declare_redis, request_client
 from .loader import ScenarioError
 from .model import (
     Cluster,
@@ -62,7 +63,7 @@ class ScenarioRun:
         self.start_checks: list[FieldCheck] = []
         # Where the current step's logs and call records start (the first step: at the very start,
         # so what the plugins did while starting counts there).
-        self.logs_from = self.calls_from = self.grpc_from = 0
+        self.logs_from = self.calls_from = self.grpc_from = self.redis_from = 0
 
     def start(self) -> None:
         """The clusters first (Envoy starts with them; plugins and services may call out as soon as
@@ -70,6 +71,7 @@ class ScenarioRun:
         self._check_settings()
         for name, cluster in self.scenario.clusters.items():
             self.declare(name, cluster)
+        declare_redis(self.scenario, self.backend)
         for service in self.scenario.services:
             self._load_service(service)
         for index, plugin in enumerate(self.scenario.plugins):
@@ -77,7 +79,8 @@ class ScenarioRun:
 
     def _check_settings(self) -> None:
         """What the schema cannot say, before anything starts: every module file is there, and gRPC
-        answers are declared at the top level only."""
+        answers are declared at the top level only, the backend has the scenario's host settings."""
+        check_backend(self.scenario, self.backend)
         modules = [("services", i, s.module) for i, s in enumerate(self.scenario.services)]
         modules += [("plugins", i, p.module) for i, p in enumerate(self.scenario.plugins)]
         for kind, index, module in modules:
@@ -218,6 +221,8 @@ class ScenarioRun:
         http_calls, grpc_calls = records.http_calls[self.calls_from :], records.grpc_calls[self.grpc_from :]
         self.logs_from, self.calls_from = len(backend.logs), len(records.http_calls)
         self.grpc_from = len(records.grpc_calls)
+        redis_records: list[Any] = getattr(records, "redis_calls", [])
+        redis_calls, self.redis_from = redis_records[self.redis_from :], len(redis_records)
         if step.expect is not None and result.error is None:
             outcome = result.outcome
             seen = Observed(
@@ -228,6 +233,7 @@ class ScenarioRun:
                 metrics=dict(outcome.metrics) if outcome is not None else current_metrics(backend),
                 shared_data=shared_data_reader(backend),
                 backend=backend.name,
+                redis_calls=redis_calls,
             )
             result.checks = check_step(step.expect, seen)
         return result
@@ -266,6 +272,7 @@ class ScenarioRun:
             upstream_headers=header_pairs(upstream.headers) if upstream else None,
             upstream_body=body_bytes(upstream.body, upstream.body_base64) if upstream else b"",
             direct_response=(direct.status, direct.body) if direct is not None else None,
+            **request_client(request),
         )
 
 
