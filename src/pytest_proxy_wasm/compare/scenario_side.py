@@ -12,6 +12,7 @@ from ..errors import ModuleLoadError, PluginStartError
 from ..host.options import HostOptions
 from ..outcome import Outcome, TcpOutcome
 from ..scenarios import Scenario, ScenarioError, load_scenario
+from ..scenarios.host_settings import scenario_host_options
 from ..scenarios.model import header_pairs
 from ..scenarios.runner import ScenarioRun
 from .probes import Probe, ProbeError
@@ -63,7 +64,7 @@ def for_side(scenario: Scenario, side: Side, plugin_index: int) -> Scenario:
 def run_scenario_side(
     scenario: Scenario, side: Side, *, backend: str, plugin_index: int, trace: bool
 ) -> SideRun:
-    host = make_backend(backend, options=HostOptions(trace=trace))
+    host = make_backend(backend, options=scenario_host_options(scenario, HostOptions(trace=trace)))
     run = ScenarioRun(for_side(scenario, side, plugin_index), host)
     try:
         try:
