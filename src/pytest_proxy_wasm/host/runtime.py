@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import wasmtime
 
@@ -89,6 +90,8 @@ class Runtime:
         # path -> (file identity, sha256): a path loaded again unchanged is neither read nor hashed
         self._digests: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()
+        # plugin_coverage.CoverageCollector: modules are loaded instrumented (the cache keys on those bytes)
+        self.coverage: Any = None
         self._stop = threading.Event()
         # The ticker holds only a weak reference: a Runtime nobody closes still goes away with its thread.
         self._ticker = threading.Thread(
@@ -118,6 +121,8 @@ class Runtime:
                 data = path.read_bytes()
             except OSError as exc:
                 raise ModuleLoadError(label, f"cannot read {path}: {exc.strerror}") from None
+        if self.coverage is not None:
+            data = self.coverage.instrument(label, data)
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
             if identity is not None:

@@ -1,0 +1,177 @@
+"""The session's coverage: instruments modules as the Runtime loads them, reads each VM's counters back
+(when the VM closes, and for the VMs still open when the session ends) and sums them per module.
+
+Workers of a pytest-xdist session each write their sums (``write_partial``); the controller merges them
+(``merge_partial``). Nothing here is process-global: the collector belongs to its Runtime's owner.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import weakref
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+
+from ..errors import ModuleLoadError
+from .decode import WasmFormatError
+from .instrument import COUNTER_EXPORT, Counter, Instrumented, instrument
+
+_FORMAT = "pytest-proxy-wasm-coverage/1"
+
+
+@dataclass
+class ModuleCoverage:
+    """One module: its original bytes (for names and DWARF), its counters and their summed counts."""
+
+    name: str
+    original: bytes
+    sha256: str  # of the original module
+    counters: list[Counter]
+    counts: array  # type: ignore[type-arg]
+    instrumented: bytes
+
+    def add(self, raw: bytes) -> None:
+        values = array("I")
+        values.frombytes(raw[: len(self.counters) * 4])
+        counts = self.counts
+        for index, value in enumerate(values):
+            if value:
+                counts[index] += value
+
+
+def _address(pointer: Any) -> int:
+    """The memory's base address (wasmtime-py returns an int or a ctypes pointer, by version)."""
+    return pointer if isinstance(pointer, int) else ctypes.addressof(pointer.contents)
+
+
+class CoverageCollector:
+    """Instrument on load, harvest counters, sum per module (keyed by the original's sha256)."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = cache_dir / "coverage" if cache_dir else None
+        self.modules: dict[str, ModuleCoverage] = {}  # original sha256 -> coverage
+        self._by_instrumented: dict[str, ModuleCoverage] = {}  # instrumented sha256 -> coverage
+        self._vms: weakref.WeakKeyDictionary[Any, tuple[ModuleCoverage, wasmtime.Memory]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def instrument(self, label: str, data: bytes) -> bytes:
+        """The instrumented copy of ``data`` (the Runtime compiles and caches these bytes)."""
+        digest = hashlib.sha256(data).hexdigest()
+        known = self.modules.get(digest)
+        if known is not None:
+            return known.instrumented
+        result = self._cached(digest)
+        if result is None:
+            try:
+                result = instrument(data, label)
+            except WasmFormatError as exc:
+                raise ModuleLoadError(label, f"cannot instrument for coverage: {exc}") from None
+            self._store(digest, result)
+        module = ModuleCoverage(
+            label, data, digest, result.counters, array("Q", bytes(8 * len(result.counters))), result.data
+        )
+        self.modules[digest] = module
+        self._by_instrumented[hashlib.sha256(result.data).hexdigest()] = module
+        return result.data
+
+    def attach(self, vm: Any) -> None:
+        """Watch a new VM's counters (VM.__init__ calls this when its Runtime collects coverage)."""
+        module = self._by_instrumented.get(vm.compiled.sha256)
+        if module is None:
+            return
+        memory = vm.instance.exports(vm.store).get(COUNTER_EXPORT)
+        if isinstance(memory, wasmtime.Memory):
+            self._vms[vm] = (module, memory)
+
+    def harvest(self, vm: Any) -> None:
+        """Add the VM's counters to the sums and zero them (so a later harvest does not count twice)."""
+        entry = self._vms.get(vm)
+        if entry is None:
+            return
+        module, memory = entry
+        size = len(module.counters) * 4
+        base = _address(memory.data_ptr(vm.store))
+        raw = ctypes.string_at(base, size)
+        if raw.count(0) != len(raw):
+            module.add(raw)
+            ctypes.memset(base, 0, size)
+
+    def harvest_all(self) -> None:
+        for vm in list(self._vms.keys()):
+            self.harvest(vm)
+
+    # -- the on-disk instrumentation cache -------------------------------------------------------------
+
+    def _cached(self, digest: str) -> Instrumented | None:
+        if self.cache_dir is None:
+            return None
+        wasm, table = self.cache_dir / f"{digest}.wasm", self.cache_dir / f"{digest}.counters"
+        try:
+            data, raw = wasm.read_bytes(), table.read_bytes()
+        except OSError:
+            return None
+        flat = array("I")
+        flat.frombytes(raw)
+        counters = [
+            Counter(flat[i], flat[i + 1], flat[i + 2], bool(flat[i + 3])) for i in range(0, len(flat), 4)
+        ]
+        return Instrumented(data, counters)
+
+    def _store(self, digest: str, result: Instrumented) -> None:
+        if self.cache_dir is None:
+            return
+        flat = array("I")
+        for c in result.counters:
+            flat.extend((c.function, c.start, c.end, int(c.entry)))
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            for suffix, payload in ((".counters", flat.tobytes()), (".wasm", result.data)):
+                tmp = self.cache_dir / f"{digest}{suffix}.{id(result)}.tmp"
+                tmp.write_bytes(payload)
+                tmp.replace(self.cache_dir / f"{digest}{suffix}")
+        except OSError:
+            return  # a read-only cache is not an error
+
+    # -- partial data of xdist workers -----------------------------------------------------------------
+
+    def write_partial(self, path: Path) -> None:
+        """This process's sums, for the controller to merge; the original modules go beside it."""
+        self.harvest_all()
+        originals = path.parent / "modules"
+        originals.mkdir(parents=True, exist_ok=True)
+        for digest, module in self.modules.items():
+            target = originals / f"{digest}.wasm"
+            if not target.exists():
+                target.with_suffix(f".{path.stem}.tmp").write_bytes(module.original)
+                target.with_suffix(f".{path.stem}.tmp").replace(target)
+        payload = {
+            "format": _FORMAT,
+            "modules": {
+                digest: {"name": m.name, "counts": {str(i): c for i, c in enumerate(m.counts) if c}}
+                for digest, m in self.modules.items()
+            },
+        }
+        path.write_text(json.dumps(payload))
+
+    def merge_partial(self, path: Path) -> None:
+        """Add the sums a worker wrote with ``write_partial``."""
+        payload = json.loads(path.read_text())
+        if payload.get("format") != _FORMAT:
+            raise ValueError(f"{path}: not a pytest-proxy-wasm coverage file")
+        for digest, entry in payload["modules"].items():
+            module = self.modules.get(digest)
+            if module is None:
+                original = path.parent / "modules" / f"{digest}.wasm"
+                if not original.exists():
+                    raise ValueError(f"{path}: module {entry['name']} ({digest[:12]}) is missing")
+                self.instrument(entry["name"], original.read_bytes())
+                module = self.modules[digest]
+            for index, count in entry["counts"].items():
+                module.counts[int(index)] += count
