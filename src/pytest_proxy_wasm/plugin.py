@@ -16,12 +16,17 @@ from .host.host import Host
 from .host.options import HostOptions
 from .host.runtime import Runtime
 from .host_fixture_warning import warn_if_backend_ignored
+from .plugin_coverage.pytest_plugin import instrument_runtime
 from .trace_report import add_host_sections, watch_host
 
 if TYPE_CHECKING:
     from .istio import IstioChain
 
-pytest_plugins = ["pytest_proxy_wasm.conformance.plugin", "pytest_proxy_wasm.reports.plugin"]
+pytest_plugins = [
+    "pytest_proxy_wasm.conformance.plugin",
+    "pytest_proxy_wasm.reports.plugin",
+    "pytest_proxy_wasm.plugin_coverage.pytest_plugin",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -139,6 +144,7 @@ def proxy_wasm_runtime(pytestconfig: pytest.Config) -> Iterator[Runtime]:
         cache_dir if cache_dir is not None else "default",
         consume_fuel=bool(pytestconfig.getoption("--proxy-wasm-fuel")),
     )
+    instrument_runtime(runtime, pytestconfig)  # --proxy-wasm-coverage
     yield runtime
     runtime.close()
 

@@ -17,6 +17,7 @@ import pytest
 from ..clock_option import run_start_ns
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
 from ..host.runtime import Runtime
+from ..plugin_coverage.pytest_plugin import instrument_runtime
 from . import harness
 from .cases import (
     AREAS,
@@ -353,6 +354,7 @@ def _sha256(config: pytest.Config, path: Path) -> str:
 def runtime(config: pytest.Config) -> Runtime:
     if RUNTIME_KEY not in config.stash:
         config.stash[RUNTIME_KEY] = Runtime(config.getoption("--proxy-wasm-cache-dir") or "default")
+        instrument_runtime(config.stash[RUNTIME_KEY], config)  # --proxy-wasm-coverage
     return config.stash[RUNTIME_KEY]
 
 

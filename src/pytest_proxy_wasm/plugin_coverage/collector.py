@@ -50,6 +50,15 @@ def _address(pointer: Any) -> int:
     return pointer if isinstance(pointer, int) else ctypes.addressof(pointer.contents)
 
 
+def _read_counters(module: ModuleCoverage, store: wasmtime.Store, memory: wasmtime.Memory) -> None:
+    size = len(module.counters) * 4
+    base = _address(memory.data_ptr(store))
+    raw = ctypes.string_at(base, size)
+    if raw.count(0) != len(raw):
+        module.add(raw)
+        ctypes.memset(base, 0, size)
+
+
 class CoverageCollector:
     """Instrument on load, harvest counters, sum per module (keyed by the original's sha256)."""
 
@@ -57,9 +66,7 @@ class CoverageCollector:
         self.cache_dir = cache_dir / "coverage" if cache_dir else None
         self.modules: dict[str, ModuleCoverage] = {}  # original sha256 -> coverage
         self._by_instrumented: dict[str, ModuleCoverage] = {}  # instrumented sha256 -> coverage
-        self._vms: weakref.WeakKeyDictionary[Any, tuple[ModuleCoverage, wasmtime.Memory]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._vms: weakref.WeakKeyDictionary[Any, weakref.finalize] = weakref.WeakKeyDictionary()  # type: ignore[type-arg]
 
     def instrument(self, label: str, data: bytes) -> bytes:
         """The instrumented copy of ``data`` (the Runtime compiles and caches these bytes)."""
@@ -82,28 +89,25 @@ class CoverageCollector:
         return result.data
 
     def attach(self, vm: Any) -> None:
-        """Watch a new VM's counters (VM.__init__ calls this when its Runtime collects coverage)."""
+        """Watch a new VM's counters (VM.__init__ calls this when its Runtime collects coverage).
+
+        The counters are read when the VM closes, when it is garbage collected (the finalizer keeps
+        only the store and memory, which do not keep the VM alive) or at the end of the session."""
         module = self._by_instrumented.get(vm.compiled.sha256)
         if module is None:
             return
         memory = vm.instance.exports(vm.store).get(COUNTER_EXPORT)
         if isinstance(memory, wasmtime.Memory):
-            self._vms[vm] = (module, memory)
+            self._vms[vm] = weakref.finalize(vm, _read_counters, module, vm.store, memory)
 
     def harvest(self, vm: Any) -> None:
-        """Add the VM's counters to the sums and zero them (so a later harvest does not count twice)."""
-        entry = self._vms.get(vm)
-        if entry is None:
-            return
-        module, memory = entry
-        size = len(module.counters) * 4
-        base = _address(memory.data_ptr(vm.store))
-        raw = ctypes.string_at(base, size)
-        if raw.count(0) != len(raw):
-            module.add(raw)
-            ctypes.memset(base, 0, size)
+        """Add the VM's counters to the sums now (it is closing)."""
+        finalizer = self._vms.pop(vm, None)
+        if finalizer is not None:
+            finalizer()
 
     def harvest_all(self) -> None:
+        """Read every VM still watched (the end of the session)."""
         for vm in list(self._vms.keys()):
             self.harvest(vm)
 
