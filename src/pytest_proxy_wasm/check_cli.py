@@ -23,6 +23,7 @@ from .conformance.inputs import validate_check_inputs
 from .errors import ProxyWasmError
 from .host.clock_start import NOW_FORMATS, parse_now, resolve
 from .istio.cli import is_yaml
+from .plugin_coverage import cli_options as coverage_cli
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,6 +93,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--now", default="", metavar="TIME",
                        help=f"start every host's clock here: {NOW_FORMATS} (default: now)")  # fmt: skip
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    coverage_cli.add_options(check, report_dir=False)
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
     report.add_argument("run_json", type=Path)
@@ -142,6 +144,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         directory = args.report_dir.resolve()
         out += ["--proxy-wasm-report-dir", str(directory), "--junitxml", str(directory / "junit.xml"),
                 "-o", "junit_family=xunit2", "-o", "junit_suite_name=proxy-wasm-conformance"]  # fmt: skip
+    out += coverage_cli.pytest_args(args)
     return out
 
 

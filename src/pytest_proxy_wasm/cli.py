@@ -18,6 +18,7 @@ from .host.options import HostOptions
 from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
+from .plugin_coverage import cli_options as coverage_cli
 
 
 def _text_or_file(value: str) -> str:
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run in the in-process emulator (default), a real Envoy, or both and compare",
     )
     istio_cli.add_run_options(run)
+    coverage_cli.add_options(run, report_dir=True)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
     add_image_parser(sub)
@@ -134,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     options = HostOptions(trace=trace, start_time_ns=now)
     if now is not None and args.backend != "emulator":
         print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
-    host = make_backend(args.backend, options=options)
+    collector = coverage_cli.run_collector(args)  # run --coverage (plugin_coverage)
+    host = make_backend(args.backend, options=options, runtime=coverage_cli.instrumented_runtime(collector))
     try:
         for cluster, status, body in args.callout:
             host.expect_http_call(cluster).respond_with(status, body=body)
@@ -170,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs, trace))
     finally:
         host.close()
+    coverage_cli.finish_run(collector, args)
     return 0
 
 
