@@ -90,7 +90,8 @@ class Runtime:
         # path -> (file identity, sha256): a path loaded again unchanged is neither read nor hashed
         self._digests: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()
-        # plugin_coverage.CoverageCollector: modules are loaded instrumented (the cache keys on those bytes)
+        # plugin_coverage.CoverageCollector: modules compile instrumented; CompiledModule.sha256 stays the
+        # original's, the disk cache keys on the instrumented bytes
         self.coverage: Any = None
         self._stop = threading.Event()
         # The ticker holds only a weak reference: a Runtime nobody closes still goes away with its thread.
@@ -121,8 +122,6 @@ class Runtime:
                 data = path.read_bytes()
             except OSError as exc:
                 raise ModuleLoadError(label, f"cannot read {path}: {exc.strerror}") from None
-        if self.coverage is not None:
-            data = self.coverage.instrument(label, data)
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
             if identity is not None:
@@ -130,7 +129,11 @@ class Runtime:
             cached = self._compiled.get(digest)
         if cached is not None:
             return cached if cached.name == label else _renamed(cached, label)
-        module = self._compile(label, data, digest)
+        compile_data, compile_digest = data, digest
+        if self.coverage is not None:  # plugin_coverage: compile the instrumented copy (cached by its bytes)
+            compile_data = self.coverage.instrument(label, data)
+            compile_digest = hashlib.sha256(compile_data).hexdigest()
+        module = self._compile(label, compile_data, compile_digest)
         exports = tuple(
             (e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None) for e in module.exports
         )

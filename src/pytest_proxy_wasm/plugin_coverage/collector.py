@@ -65,7 +65,6 @@ class CoverageCollector:
     def __init__(self, cache_dir: Path | None = None) -> None:
         self.cache_dir = cache_dir / "coverage" if cache_dir else None
         self.modules: dict[str, ModuleCoverage] = {}  # original sha256 -> coverage
-        self._by_instrumented: dict[str, ModuleCoverage] = {}  # instrumented sha256 -> coverage
         self._vms: weakref.WeakKeyDictionary[Any, weakref.finalize] = weakref.WeakKeyDictionary()  # type: ignore[type-arg]
 
     def instrument(self, label: str, data: bytes) -> bytes:
@@ -85,7 +84,6 @@ class CoverageCollector:
             label, data, digest, result.counters, array("Q", bytes(8 * len(result.counters))), result.data
         )
         self.modules[digest] = module
-        self._by_instrumented[hashlib.sha256(result.data).hexdigest()] = module
         return result.data
 
     def attach(self, vm: Any) -> None:
@@ -93,7 +91,7 @@ class CoverageCollector:
 
         The counters are read when the VM closes, when it is garbage collected (the finalizer keeps
         only the store and memory, which do not keep the VM alive) or at the end of the session."""
-        module = self._by_instrumented.get(vm.compiled.sha256)
+        module = self.modules.get(vm.compiled.sha256)  # the original's digest (Runtime.load)
         if module is None:
             return
         memory = vm.instance.exports(vm.store).get(COUNTER_EXPORT)
