@@ -24,7 +24,17 @@ _GO_OTHER_PREFIXES = (
     "github.com_tetratelabs_proxy_wasm_go_sdk",
     "github.com_pytest_proxy_wasm_plugins_go_pwabi",
 )
-_SOURCE_OTHER = ("/rustc/", "/.cargo/", "/.rustup/", "/go/src/", "/pkg/mod/", "wasi-libc", "/usr/")
+_SOURCE_OTHER = (
+    "/rustc/",
+    "/rust-src/",
+    "/.cargo/",
+    "/cargo-registry/",
+    "/.rustup/",
+    "/go/src/",
+    "/pkg/mod/",
+    "wasi-libc",
+    "/usr/",
+)
 _HASH = re.compile(r"::h[0-9a-f]{16}$")
 _DISAMBIGUATOR = re.compile(r"\[[0-9a-f]+\]")
 # A Go package path starting with a domain (the wasm linker writes "/" as "_"): github.com_owner_repo.
