@@ -59,6 +59,14 @@ def _read_counters(module: ModuleCoverage, store: wasmtime.Store, memory: wasmti
         ctypes.memset(base, 0, size)
 
 
+def _valid(data: bytes) -> bool:
+    try:
+        wasmtime.Module.validate(wasmtime.Engine(), data)
+    except wasmtime.WasmtimeError:
+        return False
+    return True
+
+
 class CoverageCollector:
     """Instrument on load, harvest counters, sum per module (keyed by the original's sha256)."""
 
@@ -78,6 +86,8 @@ class CoverageCollector:
             try:
                 result = instrument(data, label)
             except WasmFormatError as exc:
+                if not _valid(data):
+                    return data  # not counted; compiling it reports the same error as without coverage
                 raise ModuleLoadError(label, f"cannot instrument for coverage: {exc}") from None
             self._store(digest, result)
         module = ModuleCoverage(

@@ -1,0 +1,48 @@
+"""Broken modules fail the same way with coverage as without; a valid module the instrumenter cannot
+walk fails loudly, naming the module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from pytest_proxy_wasm.errors import ModuleLoadError
+from pytest_proxy_wasm.host.runtime import Runtime
+from pytest_proxy_wasm.plugin_coverage.collector import CoverageCollector
+from pytest_proxy_wasm.plugin_coverage.decode import WasmFormatError
+from pytest_proxy_wasm.plugin_coverage.instrument import instrument
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_error(module: Path, coverage: bool) -> str:
+    runtime = Runtime(None)
+    if coverage:
+        runtime.coverage = CoverageCollector(None)
+    with pytest.raises(ModuleLoadError) as info:
+        runtime.load(module)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("fixture", ["not_wasm.wasm", "truncated.wasm"])
+def test_broken_modules_fail_as_without_coverage(fixture: str) -> None:
+    module = ROOT / "fixtures" / "hostile" / fixture
+    assert load_error(module, True) == load_error(module, False)
+
+
+def test_an_instruction_the_walker_does_not_know_is_named(tmp_path: Path) -> None:
+    # valid Wasm whose body holds an unknown prefix: patch a valid module's `nop` into 0xfb (GC prefix)
+    wat = '(module (memory (export "memory") 1) (func (export "f") nop))'
+    data = bytearray(wasmtime.wat2wasm(wat))
+    with pytest.raises(WasmFormatError, match="unsupported instruction 0xfb"):
+        instrument(bytes(data.replace(b"\x01\x0b", b"\xfb\x0b", 1)), "gc.wasm")
+
+
+def test_instrumented_copy_validates_and_exports_its_counters() -> None:
+    data = (ROOT / "fixtures" / "rust" / "body.wasm").read_bytes()
+    result = instrument(data, "body.wasm")
+    module = wasmtime.Module(wasmtime.Engine(), result.data)
+    assert "pytest_proxy_wasm_coverage" in [e.name for e in module.exports]
+    assert sum(c.entry for c in result.counters) == len({c.function for c in result.counters})
