@@ -151,10 +151,12 @@ def is_own(name: str, language: str) -> bool:
 
 
 def is_own_source(path: str, source_root: str | None) -> bool:
-    """A DWARF source path is the author's when under the source root (if given) and not a toolchain's."""
+    """A DWARF source path is the author's when it is a file under the source root (if given) and not
+    a toolchain's or a dependency's."""
     if any(marker in path for marker in _SOURCE_OTHER):
         return False
-    if source_root:
+    if source_root:  # a file of the checkout (a relative path is taken from the root)
         root = Path(source_root).resolve()
-        return (root / path).resolve().is_relative_to(root)  # a relative path is taken from the root
+        candidate = (root / path).resolve()
+        return candidate.is_relative_to(root) and candidate.is_file()
     return True
