@@ -46,3 +46,20 @@ def test_instrumented_copy_validates_and_exports_its_counters() -> None:
     module = wasmtime.Module(wasmtime.Engine(), result.data)
     assert "pytest_proxy_wasm_coverage" in [e.name for e in module.exports]
     assert sum(c.entry for c in result.counters) == len({c.function for c in result.counters})
+
+
+def test_counters_are_added_by_value() -> None:
+    import struct
+    from array import array
+
+    from pytest_proxy_wasm.plugin_coverage.collector import ModuleCoverage
+
+    size = 1000
+    values = [0] * size
+    values[0], values[5], values[100], values[size - 1] = 1, 256, 0x01000000, 7
+    module = ModuleCoverage("m", b"", "", [], array("Q", bytes(8 * size)), b"")
+    module.counters = [None] * size  # type: ignore[list-item]
+    raw = struct.pack(f"<{size}I", *values)
+    module.add(raw)
+    module.add(raw)
+    assert list(module.counts) == [2 * v for v in values]

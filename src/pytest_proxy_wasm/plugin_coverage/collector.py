@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
+import re
 import weakref
 from array import array
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from .decode import WasmFormatError
 from .instrument import COUNTER_EXPORT, Counter, Instrumented, instrument
 
 _FORMAT = "pytest-proxy-wasm-coverage/1"
+_NONZERO = re.compile(rb"[^\x00]+")
 
 
 @dataclass
@@ -37,12 +39,12 @@ class ModuleCoverage:
     instrumented: bytes
 
     def add(self, raw: bytes) -> None:
-        values = array("I")
-        values.frombytes(raw[: len(self.counters) * 4])
+        """Add little-endian u32 counters; only the non-zero runs are visited (most counters are 0)."""
+        values = memoryview(raw[: len(self.counters) * 4]).cast("I")
         counts = self.counts
-        for index, value in enumerate(values):
-            if value:
-                counts[index] += value
+        for run in _NONZERO.finditer(raw):
+            for index in range(run.start() >> 2, ((run.end() - 1) >> 2) + 1):
+                counts[index] += values[index]
 
 
 def _address(pointer: Any) -> int:
