@@ -69,3 +69,25 @@ def test_instrument_go_cached(benchmark: pytest.FixtureRequest, tmp_path: Path) 
 
     result = benchmark.pedantic(cached, rounds=3, iterations=1)  # type: ignore[attr-defined]
     assert result[:4] == b"\0asm"
+
+
+@pytest.fixture
+def runtime(mode: str) -> Iterator[Runtime]:
+    runtime = Runtime(cache_dir=None)
+    if mode == "coverage":
+        runtime.coverage = CoverageCollector(None)
+    yield runtime
+    runtime.close()
+
+
+@pytest.mark.parametrize("language", list(MODULES))
+def test_test_cycle(benchmark: pytest.FixtureRequest, runtime: Runtime, language: str, mode: str) -> None:
+    """What one test pays: a new host, the plugin started (VMs made), one exchange, the host closed
+    (with coverage: every VM's counters read back)."""
+    compiled = runtime.load(MODULES[language])
+
+    def cycle() -> None:
+        with Host(runtime, HostOptions()) as host:
+            host.request(host.load_plugin(compiled), path="/bench", headers=HEADERS, upstream_body="ok")
+
+    benchmark(cycle)  # type: ignore[operator]

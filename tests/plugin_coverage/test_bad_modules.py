@@ -50,16 +50,19 @@ def test_instrumented_copy_validates_and_exports_its_counters() -> None:
 
 def test_counters_are_added_by_value() -> None:
     import struct
-    from array import array
 
     from pytest_proxy_wasm.plugin_coverage.collector import ModuleCoverage
+    from pytest_proxy_wasm.plugin_coverage.instrument import Counter
 
     size = 1000
     values = [0] * size
-    values[0], values[5], values[100], values[size - 1] = 1, 256, 0x01000000, 7
-    module = ModuleCoverage("m", b"", "", [], array("Q", bytes(8 * size)), b"")
-    module.counters = [None] * size  # type: ignore[list-item]
+    values[0], values[5], values[100], values[size - 1] = 1, 256, 0xFFFFFFFF, 7
+    module = ModuleCoverage("m", b"", "", [Counter(0, 0, 0, True)] * size, b"")
     raw = struct.pack(f"<{size}I", *values)
     module.add(raw)
     module.add(raw)
-    assert list(module.counts) == [2 * v for v in values]
+    module.add_counts({5: 1, 999: 3})
+    expected = [2 * v for v in values]
+    expected[5] += 1
+    expected[999] += 3
+    assert list(module.counts) == expected

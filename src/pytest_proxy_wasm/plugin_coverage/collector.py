@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
-import re
+import sys
 import weakref
 from array import array
 from dataclasses import dataclass
@@ -24,27 +24,52 @@ from .decode import WasmFormatError
 from .instrument import COUNTER_EXPORT, Counter, Instrumented, instrument
 
 _FORMAT = "pytest-proxy-wasm-coverage/1"
-_NONZERO = re.compile(rb"[^\x00]+")
 
 
 @dataclass
 class ModuleCoverage:
-    """One module: its original bytes (for names and DWARF), its counters and their summed counts."""
+    """One module: its original bytes (for names and DWARF), its counters and their summed counts.
+
+    The sums are one big integer of 64-bit lanes, one per counter: adding a VM's counters is a single
+    integer addition (no per-counter Python loop; 1-2 ms for the 104k counters of a Go module)."""
 
     name: str
     original: bytes
     sha256: str  # of the original module
     counters: list[Counter]
-    counts: array  # type: ignore[type-arg]
     instrumented: bytes
+    lanes: int = 0
 
     def add(self, raw: bytes) -> None:
-        """Add little-endian u32 counters; only the non-zero runs are visited (most counters are 0)."""
-        values = memoryview(raw[: len(self.counters) * 4]).cast("I")
-        counts = self.counts
-        for run in _NONZERO.finditer(raw):
-            for index in range(run.start() >> 2, ((run.end() - 1) >> 2) + 1):
-                counts[index] += values[index]
+        """Add a VM's counters: little-endian u32 each, widened to 64-bit lanes."""
+        size = len(self.counters) * 4
+        narrow = raw[:size]
+        wide = bytearray(2 * size)
+        for byte in range(4):
+            wide[byte::8] = narrow[byte::4]
+        self.lanes += int.from_bytes(wide, "little")
+
+    def add_counts(self, counts: dict[int, int]) -> None:
+        wide = array("Q", bytes(8 * len(self.counters)))
+        for index, count in counts.items():
+            wide[index] = count
+        self.lanes += int.from_bytes(_little_endian(wide), "little")
+
+    @property
+    def counts(self) -> array:  # type: ignore[type-arg]
+        """The summed count of each counter."""
+        out = array("Q")
+        out.frombytes(self.lanes.to_bytes(8 * len(self.counters), "little"))
+        if sys.byteorder == "big":
+            out.byteswap()
+        return out
+
+
+def _little_endian(values: array) -> bytes:  # type: ignore[type-arg]
+    if sys.byteorder == "big":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
 
 
 def _address(pointer: Any) -> int:
@@ -92,9 +117,7 @@ class CoverageCollector:
                     return data  # not counted; compiling it reports the same error as without coverage
                 raise ModuleLoadError(label, f"cannot instrument for coverage: {exc}") from None
             self._store(digest, result)
-        module = ModuleCoverage(
-            label, data, digest, result.counters, array("Q", bytes(8 * len(result.counters))), result.data
-        )
+        module = ModuleCoverage(label, data, digest, result.counters, result.data)
         self.modules[digest] = module
         return result.data
 
@@ -187,5 +210,4 @@ class CoverageCollector:
                     raise ValueError(f"{path}: module {entry['name']} ({digest[:12]}) is missing")
                 self.instrument(entry["name"], original.read_bytes())
                 module = self.modules[digest]
-            for index, count in entry["counts"].items():
-                module.counts[int(index)] += count
+            module.add_counts({int(index): count for index, count in entry["counts"].items()})
