@@ -58,9 +58,10 @@ def test_counters_are_added_by_value() -> None:
     values = [0] * size
     values[0], values[5], values[100], values[size - 1] = 1, 256, 0xFFFFFFFF, 7
     module = ModuleCoverage("m", b"", "", [Counter(0, 0, 0, True)] * size, b"")
-    raw = struct.pack(f"<{size}I", *values)
+    raw = struct.pack(f"<{size}Q", *values)
     module.add(raw)
-    module.add(raw)
+    module.pending[raw] = 1
+    assert list(module.counts) == [2 * v for v in values]  # pending snapshots are flushed first
     module.add_counts({5: 1, 999: 3})
     expected = [2 * v for v in values]
     expected[5] += 1

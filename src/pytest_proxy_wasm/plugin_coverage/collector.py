@@ -13,7 +13,7 @@ import json
 import sys
 import weakref
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,10 @@ import wasmtime
 
 from ..errors import ModuleLoadError
 from .decode import WasmFormatError
-from .instrument import COUNTER_EXPORT, Counter, Instrumented, instrument
+from .instrument import COUNTER_EXPORT, COUNTER_SIZE, FORMAT_VERSION, Counter, Instrumented, instrument
 
 _FORMAT = "pytest-proxy-wasm-coverage/1"
+_PENDING_LIMIT = 32  # distinct VM snapshots kept before they are summed
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ModuleCoverage:
     """One module: its original bytes (for names and DWARF), its counters and their summed counts.
 
     The sums are one big integer of 64-bit lanes, one per counter: adding a VM's counters is a single
-    integer addition (no per-counter Python loop; 1-2 ms for the 104k counters of a Go module)."""
+    integer addition (no per-counter Python loop), and identical VM snapshots are added once."""
 
     name: str
     original: bytes
@@ -39,15 +40,16 @@ class ModuleCoverage:
     counters: list[Counter]
     instrumented: bytes
     lanes: int = 0
+    pending: dict[bytes, int] = field(default_factory=dict)  # VM counters not yet added -> how many VMs
 
-    def add(self, raw: bytes) -> None:
-        """Add a VM's counters: little-endian u32 each, widened to 64-bit lanes."""
-        size = len(self.counters) * 4
-        narrow = raw[:size]
-        wide = bytearray(2 * size)
-        for byte in range(4):
-            wide[byte::8] = narrow[byte::4]
-        self.lanes += int.from_bytes(wide, "little")
+    def flush(self) -> None:
+        for raw, times in self.pending.items():
+            self.add(raw, times)
+        self.pending.clear()
+
+    def add(self, raw: bytes, times: int = 1) -> None:
+        """Add a VM's counters (little-endian u64 each), ``times`` times."""
+        self.lanes += times * int.from_bytes(raw[: len(self.counters) * COUNTER_SIZE], "little")
 
     def add_counts(self, counts: dict[int, int]) -> None:
         wide = array("Q", bytes(8 * len(self.counters)))
@@ -58,6 +60,7 @@ class ModuleCoverage:
     @property
     def counts(self) -> array:  # type: ignore[type-arg]
         """The summed count of each counter."""
+        self.flush()
         out = array("Q")
         out.frombytes(self.lanes.to_bytes(8 * len(self.counters), "little"))
         if sys.byteorder == "big":
@@ -78,11 +81,13 @@ def _address(pointer: Any) -> int:
 
 
 def _read_counters(module: ModuleCoverage, store: wasmtime.Store, memory: wasmtime.Memory) -> None:
-    size = len(module.counters) * 4
+    size = len(module.counters) * COUNTER_SIZE
     base = _address(memory.data_ptr(store))
     raw = ctypes.string_at(base, size)
     if raw.count(0) != len(raw):
-        module.add(raw)
+        module.pending[raw] = module.pending.get(raw, 0) + 1  # VMs often run the same code: added once
+        if len(module.pending) > _PENDING_LIMIT:
+            module.flush()
         ctypes.memset(base, 0, size)
 
 
@@ -98,7 +103,7 @@ class CoverageCollector:
     """Instrument on load, harvest counters, sum per module (keyed by the original's sha256)."""
 
     def __init__(self, cache_dir: Path | None = None) -> None:
-        self.cache_dir = cache_dir / "coverage" if cache_dir else None
+        self.cache_dir = cache_dir / "coverage" / f"v{FORMAT_VERSION}" if cache_dir else None
         self.modules: dict[str, ModuleCoverage] = {}  # original sha256 -> coverage
         self._vms: weakref.WeakKeyDictionary[Any, weakref.finalize] = weakref.WeakKeyDictionary()  # type: ignore[type-arg]
 

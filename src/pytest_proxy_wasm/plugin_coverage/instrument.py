@@ -1,4 +1,4 @@
-"""An instrumented copy of a module: a 32-bit counter at every function entry and basic block.
+"""An instrumented copy of a module: a 64-bit counter at every function entry and basic block.
 
 The counters live in a memory of their own, added to the module and exported as ``COUNTER_EXPORT``
 (multi-memory), so the plugin's memory, functions, tables and globals keep their indices and contents:
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from .decode import Reader, WasmFormatError, skip_immediates
 
 COUNTER_EXPORT = "pytest_proxy_wasm_coverage"
+COUNTER_SIZE = 8  # little-endian u64 counters: read back as the lanes of one integer
+FORMAT_VERSION = 2  # of the instrumented copies and their counter tables: part of the cache path
 _SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 _BLOCK_STARTS = {0x02, 0x03, 0x04, 0x06, 0x1F}  # block, loop, if, try, try_table
 # After these the next instruction starts a new block (a branch target or a conditional fall-through).
@@ -64,10 +66,10 @@ def _sleb(value: int) -> bytes:
 
 
 def _bump(index: int, memory: int) -> bytes:
-    """``counters[index] += 1`` in memory ``memory``, leaving the operand stack as it was."""
-    address = _sleb(index * 4)
-    memarg = b"\x42" + _leb(memory) + b"\x00"  # align 2^2, memory index follows (0x40), offset 0
-    return b"\x41" + address + b"\x41" + address + b"\x28" + memarg + b"\x41\x01\x6a\x36" + memarg
+    """``counters[index] += 1`` (i64) in memory ``memory``, leaving the operand stack as it was."""
+    address = _sleb(index * COUNTER_SIZE)
+    memarg = b"\x43" + _leb(memory) + b"\x00"  # align 2^3, memory index follows (0x40), offset 0
+    return b"\x41" + address + b"\x41" + address + b"\x29" + memarg + b"\x42\x01\x7c\x37" + memarg
 
 
 def _section(section_id: int, payload: bytes) -> bytes:
@@ -108,7 +110,7 @@ def instrument(data: bytes, name: str = "<module>") -> Instrumented:
             code_payload = _instrument_code(
                 data, start, end, imported["function"], memory_index, name, result
             )
-    pages = max(1, (len(result.counters) * 4 + 0xFFFF) // 0x10000)
+    pages = max(1, (len(result.counters) * COUNTER_SIZE + 0xFFFF) // 0x10000)
     return _assemble(data, sections, result, code_payload, memory_index, pages)
 
 
