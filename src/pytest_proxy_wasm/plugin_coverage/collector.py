@@ -84,11 +84,10 @@ def _read_counters(module: ModuleCoverage, store: wasmtime.Store, memory: wasmti
     size = len(module.counters) * COUNTER_SIZE
     base = _address(memory.data_ptr(store))
     raw = ctypes.string_at(base, size)
-    if raw.count(0) != len(raw):
-        module.pending[raw] = module.pending.get(raw, 0) + 1  # VMs often run the same code: added once
-        if len(module.pending) > _PENDING_LIMIT:
-            module.flush()
-        ctypes.memset(base, 0, size)
+    module.pending[raw] = module.pending.get(raw, 0) + 1  # VMs often run the same code: added once
+    if len(module.pending) > _PENDING_LIMIT:
+        module.flush()
+    ctypes.memset(base, 0, size)
 
 
 def _valid(data: bytes) -> bool:
