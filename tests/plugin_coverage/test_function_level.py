@@ -86,3 +86,21 @@ def test_language_detection() -> None:
     assert language_of({0: "runtime.main", 1: "main.main"}) == "go"
     assert language_of({0: "core::panicking::panic"}) == "rust"
     assert language_of({0: "proxy_on_request_headers"}) == ""
+
+
+def test_modules_of_the_same_file_name_are_told_apart(tmp_path: Path) -> None:
+    from pytest_proxy_wasm.plugin_coverage.session import write_outputs
+
+    runtime = Runtime(None)
+    collector = CoverageCollector(None)
+    runtime.coverage = collector
+    with Host(runtime) as host:
+        for module in (
+            ROOT / "fixtures" / "rust" / "headers.wasm",
+            ROOT / "fixtures" / "c" / "c_headers.wasm",
+        ):
+            host.request(host.load_plugin(module.read_bytes(), name="headers.wasm"), path="/")
+    reports, line = write_outputs(collector, tmp_path)
+    names = sorted(r.module for r in reports)
+    assert len(names) == 2 and all(n.startswith("headers.wasm@") for n in names)
+    assert all(n in line for n in names)

@@ -44,8 +44,12 @@ class ModuleReport:
         return [f for f in self.files if f.own]
 
 
-def build_report(module: ModuleCoverage, source_root: str | None = None) -> ModuleReport:
-    """Line coverage from DWARF when the module has it, otherwise function coverage by name section."""
+def build_report(
+    module: ModuleCoverage, source_root: str | None = None, name: str | None = None
+) -> ModuleReport:
+    """Line coverage from DWARF when the module has it, otherwise function coverage by name section;
+    ``name`` replaces the module's file name in the report."""
+    label = name or module.name
     custom = custom_sections(module.original)
     names = demangled_names(module.original)
     language = language_of(names)
@@ -56,8 +60,8 @@ def build_report(module: ModuleCoverage, source_root: str | None = None) -> Modu
     if has_dwarf(custom):
         files = _dwarf_files(module, custom, names, entries, source_root)
     else:
-        files = _function_files(module.name, names, language, entries)
-    return ModuleReport(module.name, module.sha256, has_dwarf(custom), files)
+        files = _function_files(label, names, language, entries)
+    return ModuleReport(label, module.sha256, has_dwarf(custom), files)
 
 
 def _function_files(

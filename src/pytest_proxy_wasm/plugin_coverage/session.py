@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from .collector import CoverageCollector
@@ -17,7 +18,12 @@ def write_outputs(
 ) -> tuple[list[ModuleReport], str]:
     """Write ``lcov.info`` and ``coverage.xml`` under ``directory``; the reports and the summary line."""
     collector.harvest_all()
-    reports = [build_report(m, source_root) for m in collector.modules.values()]
+    modules = list(collector.modules.values())
+    names = Counter(m.name for m in modules)
+    reports = [
+        build_report(m, source_root, m.name if names[m.name] == 1 else f"{m.name}@{m.sha256[:8]}")
+        for m in modules
+    ]  # modules of the same file name (rust/headers.wasm, go/headers.wasm) told apart by digest
     directory.mkdir(parents=True, exist_ok=True)
     write_lcov(reports, directory / "lcov.info")
     write_cobertura(reports, directory / "coverage.xml", source_root)
