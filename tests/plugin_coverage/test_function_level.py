@@ -104,3 +104,17 @@ def test_modules_of_the_same_file_name_are_told_apart(tmp_path: Path) -> None:
     names = sorted(r.module for r in reports)
     assert len(names) == 2 and all(n.startswith("<bytes>@") for n in names)
     assert all(n in line for n in names)
+
+
+def test_demangling_rust_legacy_and_v0_and_cpp() -> None:
+    import wasmtime
+
+    from pytest_proxy_wasm.plugin_coverage.names import demangled_names
+
+    wat = """(module
+      (func $_ZN7headers5apply17h0123456789abcdefE)
+      (func $_RNvCs1234_7headers5apply)
+      (func $_Z3addii)
+      (func $main.process))"""
+    names = demangled_names(bytes(wasmtime.wat2wasm(wat)))
+    assert names == {0: "headers::apply", 1: "headers::apply", 2: "add(int, int)", 3: "main.process"}
