@@ -36,8 +36,11 @@ def test_an_instruction_the_walker_does_not_know_is_named(tmp_path: Path) -> Non
     # valid Wasm whose body holds an unknown prefix: patch a valid module's `nop` into 0xfb (GC prefix)
     wat = '(module (memory (export "memory") 1) (func (export "f") nop))'
     data = bytearray(wasmtime.wat2wasm(wat))
+    data = data.replace(b"\x01\x0b", b"\xfb\x0b", 1)
+    data += b"\x00\x0c\x0b.debug_line"  # an (empty) line table: the walker visits every instruction
     with pytest.raises(WasmFormatError, match="unsupported instruction 0xfb"):
-        instrument(bytes(data.replace(b"\x01\x0b", b"\xfb\x0b", 1)), "gc.wasm")
+        instrument(bytes(data), "gc.wasm")
+    assert len(instrument(bytes(data[: -len(b"\x00\x0c\x0b.debug_line")]), "gc.wasm").counters) == 1
 
 
 def test_instrumented_copy_validates_and_exports_its_counters() -> None:

@@ -14,7 +14,7 @@ from .decode import Reader, WasmFormatError, skip_immediates
 
 COUNTER_EXPORT = "pytest_proxy_wasm_coverage"
 COUNTER_SIZE = 8  # little-endian u64 counters: read back as the lanes of one integer
-FORMAT_VERSION = 2  # of the instrumented copies and their counter tables: part of the cache path
+FORMAT_VERSION = 3  # of the instrumented copies and their counter tables: part of the cache path
 _SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 _BLOCK_STARTS = {0x02, 0x03, 0x04, 0x06, 0x1F}  # block, loop, if, try, try_table
 # After these the next instruction starts a new block (a branch target or a conditional fall-through).
@@ -77,7 +77,8 @@ def _section(section_id: int, payload: bytes) -> bytes:
 
 
 def instrument(data: bytes, name: str = "<module>") -> Instrumented:
-    """Instrument ``data``; a malformed module or an unknown instruction raises WasmFormatError."""
+    """Instrument ``data``: entry and block counters when it has DWARF line tables, entry counters
+    otherwise; a malformed module or an unknown instruction raises WasmFormatError."""
     if data[:4] != b"\0asm" or len(data) < 8:
         raise WasmFormatError(f"{name}: not a WebAssembly binary")
     reader = Reader(data, 8, name)
@@ -98,6 +99,11 @@ def instrument(data: bytes, name: str = "<module>") -> Instrumented:
         elif section_id == 5:
             memories = Reader(data, start, name, end).u32()
     memory_index = imported["memory"] + memories
+    # Block counters serve the DWARF line mapping; without line tables only function entries count.
+    blocks = any(
+        section_id == 0 and Reader(data, start, name, end).name() == ".debug_line"
+        for section_id, start, end in sections
+    )
     result = Instrumented(b"")
     code_payload = b""
     for section_id, start, end in sections:
@@ -108,7 +114,7 @@ def instrument(data: bytes, name: str = "<module>") -> Instrumented:
         elif section_id == 10:
             result.code_offset = start
             code_payload = _instrument_code(
-                data, start, end, imported["function"], memory_index, name, result
+                data, start, end, imported["function"], memory_index, name, result, blocks
             )
     pages = max(1, (len(result.counters) * COUNTER_SIZE + 0xFFFF) // 0x10000)
     return _assemble(data, sections, result, code_payload, memory_index, pages)
@@ -188,7 +194,14 @@ def _count_imports(reader: Reader) -> dict[str, int]:
 
 
 def _instrument_code(
-    data: bytes, start: int, end: int, first_function: int, memory: int, name: str, result: Instrumented
+    data: bytes,
+    start: int,
+    end: int,
+    first_function: int,
+    memory: int,
+    name: str,
+    result: Instrumented,
+    blocks: bool,
 ) -> bytes:
     reader = Reader(data, start, name, end)
     count = reader.u32()
@@ -196,10 +209,29 @@ def _instrument_code(
     for number in range(count):
         size = reader.u32()
         body_end = reader.pos + size
-        body = _instrument_body(reader, body_end, first_function + number, memory, start, result)
+        function = first_function + number
+        if blocks:
+            body = _instrument_body(reader, body_end, function, memory, start, result)
+        else:
+            body = _instrument_entry(reader, body_end, function, memory, start, result)
         out += _leb(len(body)) + body
         reader.pos = body_end
     return bytes(out)
+
+
+def _instrument_entry(
+    reader: Reader, body_end: int, function: int, memory: int, base: int, result: Instrumented
+) -> bytearray:
+    """Only a function-entry counter (the module has no line tables to map blocks onto)."""
+    data = reader.data
+    body_start = reader.pos
+    for _ in range(reader.u32()):  # local declarations
+        reader.u32()
+        reader.valtype()
+    result.counters.append(Counter(function, reader.pos - base, body_end - base, True))
+    return bytearray(
+        data[body_start : reader.pos] + _bump(len(result.counters) - 1, memory) + data[reader.pos : body_end]
+    )
 
 
 def _instrument_body(
