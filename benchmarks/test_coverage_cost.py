@@ -23,6 +23,7 @@ MODULES = {
     "go": FIXTURES / "go" / "headers.wasm",
     "assemblyscript": FIXTURES / "assemblyscript" / "headers.wasm",
     "c": FIXTURES / "c" / "c_headers.wasm",
+    "rust-dwarf": FIXTURES / "rust" / "headers_debug.wasm",  # line tables: block counters too
 }
 HEADERS = [("user-agent", "bench"), ("accept", "*/*")] + [(f"x-req-{i}", "value") for i in range(4)]
 

@@ -90,6 +90,19 @@ def _read_counters(module: ModuleCoverage, store: wasmtime.Store, memory: wasmti
     ctypes.memset(base, 0, size)
 
 
+def _counter_memory(instance: wasmtime.Instance, store: wasmtime.Store) -> Any:
+    """The counters' memory, looked up by name (``Instance.exports`` would wrap every export)."""
+    from wasmtime import _ffi as ffi  # wasmtime-py's C bindings (as host/native.py uses them)
+    from wasmtime._extern import wrap_extern
+
+    name = COUNTER_EXPORT.encode()
+    item = ffi.wasmtime_extern_t()
+    found = ffi.wasmtime_instance_export_get(
+        store._context(), ctypes.byref(instance._instance), name, len(name), ctypes.byref(item)
+    )
+    return wrap_extern(item) if found else None
+
+
 def _valid(data: bytes) -> bool:
     try:
         wasmtime.Module.validate(wasmtime.Engine(), data)
@@ -133,7 +146,7 @@ class CoverageCollector:
         module = self.modules.get(vm.compiled.sha256)  # the original's digest (Runtime.load)
         if module is None:
             return
-        memory = vm.instance.exports(vm.store).get(COUNTER_EXPORT)
+        memory = _counter_memory(vm.instance, vm.store)
         if isinstance(memory, wasmtime.Memory):
             self._vms[vm] = weakref.finalize(vm, _read_counters, module, vm.store, memory)
 
