@@ -23,7 +23,8 @@ def check(module: Path, directory: Path, *extra: str) -> dict[str, Any]:
         "verdict": run["verdict"],
         "cases": [(c["id"], c["outcome"], c["message"]) for c in run["cases"]],
         "modules": [
-            (m["name"], m["sha256"], m.get("imports"), m.get("classification")) for m in run["modules"]
+            (m["name"], m["sha256"], m.get("imports"), m.get("exports"), m.get("classification"))
+            for m in run["modules"]
         ],
     }
 

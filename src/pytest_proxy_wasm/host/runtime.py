@@ -19,6 +19,7 @@ from typing import Any
 import wasmtime
 
 from ..errors import ModuleLoadError, UnknownAbiVersionError
+from ..plugin_coverage.instrument import COUNTER_EXPORT
 from .abi.enums import AbiVersion
 from .linking import LinkPlan, Links
 from .module_cache import ModuleCache
@@ -135,7 +136,9 @@ class Runtime:
             compile_digest = hashlib.sha256(compile_data).hexdigest()
         module = self._compile(label, compile_data, compile_digest)
         exports = tuple(
-            (e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None) for e in module.exports
+            (e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None)
+            for e in module.exports
+            if e.name != COUNTER_EXPORT  # the instrumented copy's counters are not the plugin's export
         )
         imports = tuple(
             (i.module, i.name or "", i.type if isinstance(i.type, wasmtime.FuncType) else None)
