@@ -26,6 +26,7 @@ from .errors import ProxyWasmError
 from .host.clock_start import NOW_FORMATS, parse_now, resolve
 from .istio.cli import is_yaml
 from .matrix_cli import add_matrix_options, check_each, expand_directories, matrix_args, several_wasmplugins
+from .plugin_coverage import cli_options as coverage_cli
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,6 +106,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     mesh_cli.add_check_options(check)
     add_matrix_options(check)
+    coverage_cli.add_options(check, report_dir=False)
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
     report.add_argument("run_json", type=Path)
@@ -160,6 +162,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
     if args.report_dir is not None:
         directory = args.report_dir.resolve()
         out += ["--proxy-wasm-report-dir", str(directory)]  # junit.xml too, from the run model
+    out += coverage_cli.pytest_args(args)
     return out
 
 

@@ -25,6 +25,7 @@ from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 from .scenarios import command as scenario_command
 from .traffic.cli import add_import_parser
+from .plugin_coverage import cli_options as coverage_cli
 
 
 def _header(value: str) -> tuple[str, str | bytes]:
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     istio_cli.add_run_options(run)
     mesh_cli.add_run_options(run)
+    coverage_cli.add_options(run, report_dir=True)
     istio_cli.add_subcommands(sub)
     check_cli.add_check_parser(sub)
     add_image_parser(sub)
@@ -174,7 +176,9 @@ def run(args: argparse.Namespace) -> int:
         print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
     if scenario_command.is_scenario(args.module[0]):
         return scenario_command.run_file(args, make_backend, options)
-    host = make_backend(args.backend, options=options, envoy_version=version)
+    collector = coverage_cli.run_collector(args)  # run --coverage (plugin_coverage)
+    runtime = coverage_cli.instrumented_runtime(collector)
+    host = make_backend(args.backend, options=options, envoy_version=version, runtime=runtime)
     try:
         mesh_cli.declare(host, args)
         scenario_command.declare(host, args)  # callout answers and services first
@@ -213,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2) if args.json else _summary(outcome, plugin_logs, trace))
     finally:
         host.close()
+    coverage_cli.finish_run(collector, args)
     return 0
 
 

@@ -17,6 +17,7 @@ from .host.host import Host
 from .host.options import HostOptions
 from .host.runtime import Runtime
 from .host_fixture_warning import warn_if_backend_ignored
+from .plugin_coverage.pytest_plugin import instrument_runtime
 from .trace_report import add_host_sections, watch_host
 from .version_options import add_version_options, expand_backends, header_line, prefetch, version_of
 
@@ -29,6 +30,7 @@ pytest_plugins = [
     "pytest_proxy_wasm.scenarios.pytest_plugin",
     "pytest_proxy_wasm.reports.versions",
     "pytest_proxy_wasm.matrix_cli",
+    "pytest_proxy_wasm.plugin_coverage.pytest_plugin",
 ]
 
 
@@ -171,6 +173,7 @@ def proxy_wasm_runtime(pytestconfig: pytest.Config) -> Iterator[Runtime]:
         cache_dir if cache_dir is not None else "default",
         consume_fuel=bool(pytestconfig.getoption("--proxy-wasm-fuel")),
     )
+    instrument_runtime(runtime, pytestconfig)  # --proxy-wasm-coverage
     yield runtime
     runtime.close()
 

@@ -18,6 +18,7 @@ from ..clock_option import run_start_ns
 from ..errors import MissingImportsError, ModuleLoadError, PluginStartError, UnknownAbiVersionError
 from ..host.proxy_crash import ProxyCrash
 from ..host.runtime import Runtime
+from ..plugin_coverage.pytest_plugin import instrument_runtime
 from . import harness
 from .blocking import first_with, settle, teststatus
 from .cases import (
@@ -385,6 +386,7 @@ def _sha256(config: pytest.Config, path: Path) -> str:
 def runtime(config: pytest.Config) -> Runtime:
     if RUNTIME_KEY not in config.stash:
         config.stash[RUNTIME_KEY] = Runtime(config.getoption("--proxy-wasm-cache-dir") or "default")
+        instrument_runtime(config.stash[RUNTIME_KEY], config)  # --proxy-wasm-coverage
     return config.stash[RUNTIME_KEY]
 
 

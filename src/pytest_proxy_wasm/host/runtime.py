@@ -14,10 +14,12 @@ import weakref
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import wasmtime
 
 from ..errors import ModuleLoadError, UnknownAbiVersionError
+from ..plugin_coverage.instrument import COUNTER_EXPORT
 from .abi.enums import AbiVersion
 from .linking import LinkPlan, Links
 from .module_cache import ModuleCache
@@ -93,6 +95,9 @@ class Runtime:
         # path -> (file identity, sha256): a path loaded again unchanged is neither read nor hashed
         self._digests: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()
+        # plugin_coverage.CoverageCollector: modules compile instrumented; CompiledModule.sha256 stays the
+        # original's, the disk cache keys on the instrumented bytes
+        self.coverage: Any = None
         self._stop = threading.Event()
         # The ticker holds only a weak reference: a Runtime nobody closes still goes away with its thread.
         self._ticker = threading.Thread(
@@ -129,9 +134,15 @@ class Runtime:
             cached = self._compiled.get(digest)
         if cached is not None:
             return cached if cached.name == label else _renamed(cached, label)
-        module = self._compile(label, data, digest)
+        compile_data, compile_digest = data, digest
+        if self.coverage is not None:  # plugin_coverage: compile the instrumented copy (cached by its bytes)
+            compile_data = self.coverage.instrument(label, data)
+            compile_digest = hashlib.sha256(compile_data).hexdigest()
+        module = self._compile(label, compile_data, compile_digest)
         exports = tuple(
-            (e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None) for e in module.exports
+            (e.name, e.type if isinstance(e.type, wasmtime.FuncType) else None)
+            for e in module.exports
+            if e.name != COUNTER_EXPORT  # the instrumented copy's counters are not the plugin's export
         )
         imports = tuple(
             (i.module, i.name or "", i.type if isinstance(i.type, wasmtime.FuncType) else None)

@@ -126,6 +126,8 @@ class VM:
                 "(exports neither malloc nor proxy_on_memory_allocate)",
             )
         self.memory.handle = self._memory_handle
+        if runtime.coverage is not None:
+            runtime.coverage.attach(self)  # plugin_coverage: counters read back when the VM closes
         self._start()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -363,6 +365,8 @@ class VM:
         return {**self.calls, self.allocator_name: self.calls.get(self.allocator_name, 0) + self.allocations}
 
     def close(self) -> None:
+        if self.runtime.coverage is not None:
+            self.runtime.coverage.harvest(self)
         self._links.unregister(self._link_key)
         self._keep.clear()
         self.funcs.clear()
