@@ -124,3 +124,19 @@ def test_a_scenario_built_in_code_dumps_to_yaml_the_loader_accepts(tmp_path: Pat
 )
 def test_bad_input_is_named_never_a_traceback(text: str, message: str) -> None:
     assert message in str(error_of(text))
+
+
+def test_every_sample_module_has_a_scenario_file() -> None:
+    """Issue 20: each sample plugin under fixtures/ (not the hostile modules) is exercised by at least one
+    shipped scenario file, which CI runs on every backend and in diff mode."""
+    import json
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    named = " ".join(p.read_text() for p in (fixtures / "scenarios").glob("*.proxywasm.yaml"))
+    samples = [
+        entry["file"]
+        for manifest in sorted(fixtures.glob("*/manifest.json"))
+        for entry in json.loads(manifest.read_text())["modules"]
+        if entry.get("kind") == "sample"
+    ]
+    assert samples and [f for f in samples if f"../{f}" not in named] == []
