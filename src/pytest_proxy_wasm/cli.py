@@ -23,9 +23,9 @@ from .host.proxy_crash import ProxyCrash
 from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
+from .plugin_coverage import cli_options as coverage_cli
 from .scenarios import command as scenario_command
 from .traffic.cli import add_import_parser
-from .plugin_coverage import cli_options as coverage_cli
 
 
 def _header(value: str) -> tuple[str, str | bytes]:
