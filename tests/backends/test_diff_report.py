@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_proxy_wasm.backends.diff import _VOLATILE_IN_LOGS, BackendMismatch, _diff, _raise
+from pytest_proxy_wasm.backends.outcome_diff import _VOLATILE_IN_LOGS, BackendMismatch, _diff, _raise
 
 
 def test_header_lists_show_only_the_entries_one_side_has() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_proxy_wasm.backends.diff import BackendMismatch
+from pytest_proxy_wasm.backends.outcome_diff import BackendMismatch
 from pytest_proxy_wasm.conformance.cases import CaseRun, Target
 from pytest_proxy_wasm.conformance.differential import tick_explains
 

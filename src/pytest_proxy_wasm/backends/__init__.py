@@ -8,8 +8,9 @@ from typing import TypeVar
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
 from .base import Backend
-from .diff import BackendMismatch, DiffBackend
+from .diff import DiffBackend
 from .emulator import EmulatorBackend
+from .outcome_diff import BackendMismatch
 
 _E = TypeVar("_E")
 BACKEND_NAMES = ("emulator", "envoy", "container", "diff")

@@ -1,4 +1,4 @@
-"""Compare two sides' runs request by request, field by field, with ``backends.diff`` (the fields the
+"""Compare two sides' runs request by request, field by field, with ``backends.outcome_diff`` (the fields the
 emulator and Envoy are compared on) and ``host.trace_diff`` (where the two traces part)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backends.diff import Sides, comparable, comparable_tcp, field_differences
+from ..backends.outcome_diff import Sides, comparable, comparable_tcp, field_differences
 from ..host.trace_diff import divergence_report
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .accept import Rule, apply
@@ -29,7 +29,7 @@ def _logs(records: list[LogRecord]) -> list[tuple[int, str]]:
 
 
 def fields_of(result: Outcome | TcpOutcome | str) -> dict[str, Any]:
-    """The compared fields of one request: ``backends.diff.comparable``, or the error it raised."""
+    """The compared fields of one request: ``backends.outcome_diff.comparable``, or the error it raised."""
     if isinstance(result, str):
         return {**EMPTY_FIELDS, "error": result}
     if isinstance(result, TcpOutcome):

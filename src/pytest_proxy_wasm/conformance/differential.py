@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ..backends import make_backend
-from ..backends.diff import BackendMismatch
+from ..backends.outcome_diff import BackendMismatch
 from ..host.options import HostOptions
 from .cases import CaseFailure, CaseRun, CaseWarning, case
 from .http_robustness import explore, from_regex

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import wasmtime
 
-from ..backends.diff import comparable
+from ..backends.outcome_diff import comparable
 from ..host.host import Host
 from ..host.plugin import Plugin
 from ..outcome import Outcome, TcpOutcome

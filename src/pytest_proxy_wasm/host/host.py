@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ExpectationError
 from ..outcome import LogRecord, Outcome
-from .abi.enums import FailurePolicy, LogLevel, StreamType
+from .abi.enums import FailurePolicy, StreamType
 from .callouts import Callouts
 from .client_address import exchange_client
 from .contexts import Context, HttpContext, LocalResponse, RootContext
@@ -20,6 +20,7 @@ from .foreign import ForeignFunctions
 from .grpc import GrpcCalls
 from .headers import HeaderInput
 from .higress import HigressExtras
+from .host_logs import HostLogs
 from .mesh import profile_properties
 from .metrics import Metrics
 from .options import ConfigInput, HostOptions, VirtualClock, config_bytes
@@ -43,9 +44,6 @@ if TYPE_CHECKING:
     from .tcp_connection import UpstreamReply
 
 
-_new_record = tuple.__new__
-
-
 def _pair_list(pairs: HeaderInput) -> list[tuple[str | bytes, str | bytes]]:
     if pairs is None:
         return []
@@ -64,7 +62,7 @@ def _plugin_name(module: str | os.PathLike[str] | bytes | CompiledModule, name: 
     return os.path.splitext(os.path.basename(os.fspath(module)))[0]
 
 
-class Host(CalloutDeclarations, RedisDeclarations):
+class Host(HostLogs, CalloutDeclarations, RedisDeclarations):
     """Everything one Envoy process would hold for the test: create one per test (the fixture does)."""
 
     proxy_crash: ProxyCrash | None = None  # set when a plugin did what makes Envoy abort (proxy_crash.py)
@@ -204,44 +202,6 @@ class Host(CalloutDeclarations, RedisDeclarations):
         service = start_service(self, compiled, settings)
         self.services.append(service)
         return service
-
-    # -- logs --------------------------------------------------------------------------------------
-
-    def plugin_log(self, vm: VM, level: int, message: str, source: str = "plugin") -> None:
-        # tuple.__new__: a NamedTuple's own __new__ is a Python function; this runs per proxy_log.
-        context = vm.effective
-        if context is None or context.id not in vm.contexts:  # VM.effective_context, inline
-            context = vm.current
-        if context is None:
-            self.records.append(_new_record(LogRecord, (level, message, "", None, source, "")))
-        else:
-            root = context.root
-            kind = "root" if root is context else "stream"
-            record = (level, message, root.plugin_ref.name, context.id, source, kind)
-            self.records.append(_new_record(LogRecord, record))
-
-    def host_log(self, level: int, message: str, vm: VM | None = None) -> None:
-        self.records.append(LogRecord(level, message, vm.name if vm else "", None, "host"))
-        if level >= LogLevel.WARN:
-            self.diagnostics.append(message)
-
-    def log_tail(self, vm: VM) -> list[str]:
-        names = {p.name for p in self.plugins if p.vm is vm}
-        lines = [r.message for r in self.records if r.source != "host" and (not names or r.plugin in names)]
-        return lines[-self.options.log_tail :]
-
-    @property
-    def logs(self) -> list[LogRecord]:
-        """Every log line so far: plugin logs, stdout/stderr and host diagnostics."""
-        return list(self.records)
-
-    def log_messages(self, level: str | None = None) -> list[str]:
-        return [
-            r.message for r in self.records if r.source != "host" and (level is None or r.level_name == level)
-        ]
-
-    def note(self, vm: VM, event: str) -> None:
-        self.host_log(LogLevel.DEBUG, event, vm)
 
     # -- timers ------------------------------------------------------------------------------------
 

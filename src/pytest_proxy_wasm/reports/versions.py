@@ -78,7 +78,7 @@ def _verdict(counts: Counter[str]) -> str:
 
 def differences(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each (module, case) whose outcome or details differ between Envoy versions, field by field."""
-    from ..backends.diff import _diff
+    from ..backends.outcome_diff import _diff
 
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for case in cases:

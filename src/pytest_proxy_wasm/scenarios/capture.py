@@ -10,7 +10,7 @@ import base64
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..backends.diff import BACKEND_SPECIFIC_HEADERS
+from ..backends.outcome_diff import BACKEND_SPECIFIC_HEADERS
 from ..outcome import Outcome
 from .model import Expect
 

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ..backends.base import Backend
-from ..backends.diff import BackendMismatch
+from ..backends.outcome_diff import BackendMismatch
 from ..host.abi.enums import FailurePolicy
 from .host_settings import backend_skip_reason, scenario_host_options
 from .loader import load_scenario

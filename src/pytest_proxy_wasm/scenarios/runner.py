@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.base import Backend
-from ..backends.diff import BackendMismatch
+from ..backends.outcome_diff import BackendMismatch
 from ..errors import ExpectationError, PluginFailedError, PluginStartError
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .checks import FieldCheck, Observed, check_step

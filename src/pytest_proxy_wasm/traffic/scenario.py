@@ -9,7 +9,7 @@ import base64
 from collections.abc import Sequence
 from typing import Any
 
-from ..backends.diff import BACKEND_SPECIFIC_HEADERS
+from ..backends.outcome_diff import BACKEND_SPECIFIC_HEADERS
 from .records import RecordedExchange, RecordedResponse
 
 
