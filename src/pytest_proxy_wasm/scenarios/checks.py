@@ -227,6 +227,9 @@ def _upstream_checks(check: bool | dict[str, Any], outcome: Outcome) -> list[Fie
                 "expect.upstream.path", check["path"], seen.path, text_matches(check["path"], seen.path)
             )
         )
+    if "reset" in check:
+        reset = bool(getattr(seen, "reset", False))
+        checks.append(FieldCheck("expect.upstream.reset", check["reset"], reset, reset == check["reset"]))
     checks += _header_checks("expect.upstream.headers", check.get("headers") or {}, seen.headers)
     checks += _header_checks("expect.upstream.trailers", check.get("trailers") or {}, seen.trailers)
     if "body" in check:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import select
 import socket
+import struct
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,10 @@ def connect_from(peer: tuple[str, int], port: int, timeout: float) -> socket.soc
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the last exchange's TIME_WAIT
+        # Every exchange uses the same peer (ip, port), so the client's close must not leave the
+        # connection in TIME_WAIT (the next connect would fail with EADDRNOTAVAIL): close with a reset.
+        # The exchange is over by then (the whole answer read, or the client gave up).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.settimeout(timeout)
         try:
             sock.bind((ip, peer_port))
