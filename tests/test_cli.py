@@ -167,3 +167,10 @@ def test_header_values_go_out_as_the_command_lines_bytes(capsys: pytest.CaptureF
     headers = data["upstream_request"]["headers"]  # type: ignore[index]
     assert ["x-a", "café".encode().decode("latin-1")] in headers  # UTF-8 bytes, shown one per character
     assert ["x-b", "caf\xe9"] in headers
+
+
+def test_a_missing_module_on_envoy_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """The Envoy backends name a module file that is not there as the emulator does (exit 2, no traceback)."""
+    assert main(["run", "/nonexistent/plugin.wasm", "--backend", "envoy"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read /nonexistent/plugin.wasm" in err and "Traceback" not in err

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import ModuleLoadError
 from ..host.abi.enums import FailurePolicy
 from ..host.options import ConfigInput, config_bytes
 
@@ -44,6 +45,8 @@ class PluginSpec:
     ) -> PluginSpec:
         source: Path | bytes = bytes(module) if isinstance(module, bytes | bytearray) else Path(module)
         default_name = source.stem if isinstance(source, Path) else "plugin"
+        if isinstance(source, Path) and not source.is_file():  # as the emulator says it, not a traceback
+            raise ModuleLoadError(name or source.name, f"cannot read {source}: No such file")
         policy = (
             failure_policy if isinstance(failure_policy, FailurePolicy) else FailurePolicy(failure_policy)
         )
