@@ -4,10 +4,10 @@ its body once the router has forwarded it (host/client_address.py and docs/fidel
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import select
 import socket
-import struct
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -46,16 +46,28 @@ def hcm_fields(settings: ClientAddressSettings) -> dict[str, Any]:
 
 def connect_from(peer: tuple[str, int], port: int, timeout: float) -> socket.socket:
     """A connection to Envoy's listener on 127.0.0.1 from ``peer`` (its address and port), so Envoy sees
-    the same peer the emulator models. Only an address of this machine can be a peer (127.0.0.0/8 is)."""
+    the same peer the emulator models. Only an address of this machine can be a peer (127.0.0.0/8 is).
+    Every exchange comes from the same (ip, port): when the last one's TIME_WAIT still holds the
+    connection (EADDRNOTAVAIL; loopback reuse needs a second to pass), it is tried again shortly."""
+    for attempt in range(CONNECT_ATTEMPTS):
+        try:
+            return _connect_once(peer, port, timeout)
+        except OSError as exc:
+            if exc.errno != errno.EADDRNOTAVAIL or attempt == CONNECT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+CONNECT_ATTEMPTS = 4
+
+
+def _connect_once(peer: tuple[str, int], port: int, timeout: float) -> socket.socket:
     ip, peer_port = peer
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the last exchange's TIME_WAIT
-        # Every exchange uses the same peer (ip, port), so the client's close must not leave the
-        # connection in TIME_WAIT (the next connect would fail with EADDRNOTAVAIL): close with a reset.
-        # The exchange is over by then (the whole answer read, or the client gave up).
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.settimeout(timeout)
         try:
             sock.bind((ip, peer_port))
