@@ -23,10 +23,11 @@ from ...host.trace import TraceRecord
 from ...outcome import LogRecord, Outcome
 from ..spec import PluginSpec
 from . import bootstrap
-from .convert import Headers, body_chunks, custom_metrics, pairs
+from .convert import Headers, body_chunks, pairs
 from .downstream import connect_from, hcm_fields, head_forwarded, settled
 from .fakes import CalloutCluster, Upstream, UpstreamReply, wait_for
 from .grpc_server import GrpcCluster, GrpcFakes
+from .inspection import EnvoyInspection
 from .logs import parse, start_failure
 from .outcomes import AccessLog, response_fields, upstream_request_of
 from .process import EnvoyProcess, EnvoyStartError
@@ -37,7 +38,7 @@ from .watch import FaultWatch
 from .wire import Message, encode_request
 
 
-class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
+class EnvoyBackend(EnvoyInspection, TcpConnections, CalloutDeclarations, FaultWatch):
     """Starts (and restarts, when the chain or clusters change) one Envoy; everything on 127.0.0.1."""
 
     name = "envoy"
@@ -360,12 +361,6 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
             "misuse": misuse,
         }
 
-    def metrics(self) -> dict[str, int]:
-        return custom_metrics(self.process.stats()) if self.process is not None else {}
-
-    def stats(self) -> dict[str, int]:
-        return self.process.stats() if self.process is not None else {}
-
     def advance(self, milliseconds: float) -> None:
         time.sleep(milliseconds / 1000)
         self._still_alive(f"{self._where()}, during advance({milliseconds:g})")
@@ -373,16 +368,6 @@ class EnvoyBackend(TcpConnections, CalloutDeclarations, FaultWatch):
             self._consume_log()
 
     # -- inspection and cleanup ------------------------------------------------------------------------
-
-    @property
-    def logs(self) -> list[LogRecord]:
-        return list(self.records)
-
-    def log_messages(self, level: str | None = None) -> list[str]:
-        return [r.message for r in self.records if level is None or r.level_name == level]
-
-    def clear_logs(self) -> None:
-        del self.records[:]
 
     def check(self) -> None:
         self._check_alive_at_end()
