@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +36,18 @@ def kill(backend: EnvoyBackend, sig: int = signal.SIGKILL) -> None:
     os.kill(backend.process.process.pid, sig)
     if sig == signal.SIGKILL:
         backend.process.process.wait(timeout=10)
+
+
+def wait_until_refused(port: int, within: float = 20.0) -> None:
+    """Envoy closes a drained listener a moment after ``/drain_listeners`` answers (CI saw it accept)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"Envoy's listener on 127.0.0.1:{port} still accepted {within:g} s after the drain")
 
 
 @pytest.fixture
@@ -114,6 +128,7 @@ def test_a_refusing_listener_is_named(backend: EnvoyBackend) -> None:
     assert backend.process is not None
     drain = urllib.request.Request(backend.process.admin + "/drain_listeners", method="POST")
     urllib.request.urlopen(drain, timeout=5).close()
+    wait_until_refused(backend.process.port)
     with pytest.raises(EnvoyRefused, match=r"is running but its listener on 127\.0\.0\.1:\d+ refused"):
         backend.request(plugin)
 
