@@ -24,6 +24,7 @@ from .host.trace import render
 from .istio import cli as istio_cli
 from .outcome import LogRecord, Outcome
 from .plugin_coverage import cli_options as coverage_cli
+from .plugin_coverage import scenario_runs as coverage_scenarios
 from .scenarios import command as scenario_command
 from .traffic.cli import add_import_parser
 
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     if now is not None and args.backend != "emulator":
         print("pytest-proxy-wasm: --now sets the emulator's clock; Envoy keeps its own", file=sys.stderr)
     if scenario_command.is_scenario(args.module[0]):
-        return scenario_command.run_file(args, make_backend, options)
+        return coverage_scenarios.run_file(args, make_backend, options)  # --coverage: instrumented
     collector = coverage_cli.run_collector(args)  # run --coverage (plugin_coverage)
     runtime = coverage_cli.instrumented_runtime(collector)
     host = make_backend(args.backend, options=options, envoy_version=version, runtime=runtime)

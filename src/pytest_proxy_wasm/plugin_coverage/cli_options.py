@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .collector import CoverageCollector
-from .session import write_outputs
+from .session import FILES, write_outputs
 
 DEFAULT_DIR = "proxy-wasm-coverage"
 
@@ -66,7 +66,7 @@ def finish_run(collector: CoverageCollector | None, args: argparse.Namespace) ->
         return
     directory = coverage_dir(args)
     _, line = write_outputs(collector, directory, args.coverage_source_root)
-    print(f"{line} -> {directory}/lcov.info, coverage.xml", file=sys.stderr)
+    print(f"{line} -> {directory}/{FILES}", file=sys.stderr)
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from .collector import CoverageCollector
-from .session import merge_workers, write_outputs, write_worker_partial
+from .session import FILES, merge_workers, write_outputs, write_worker_partial
+from .view import coverage_view
 
 COLLECTOR_KEY = pytest.StashKey[CoverageCollector]()
-SUMMARY_KEY = pytest.StashKey[str]()
+SUMMARY_KEY = pytest.StashKey[list[str]]()
+DONE_KEY = pytest.StashKey[dict[str, Any] | None]()  # the session's files are written
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,21 +79,57 @@ def output_dir(config: pytest.Config) -> Path:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
+    finish_session(session.config)
+
+
+def finish_session(config: pytest.Config) -> dict[str, Any] | None:
+    """Write the files once (the conformance report's hook may ask first); the HTML report's data."""
+    if DONE_KEY in config.stash:
+        return config.stash[DONE_KEY]
     collector = coverage_collector(config)
     if collector is None:
-        return
+        return None
     directory = output_dir(config)
     worker = getattr(config, "workerinput", None)
     if worker is not None:
         write_worker_partial(collector, directory, str(worker["workerid"]))
-        return
+        config.stash[DONE_KEY] = None
+        return None
     merge_workers(collector, directory)
     source_root = config.getoption("--proxy-wasm-coverage-source-root")
-    _, line = write_outputs(collector, directory, source_root)
-    config.stash[SUMMARY_KEY] = f"{line} -> {directory}/lcov.info, coverage.xml"
+    reports, line = write_outputs(collector, directory, source_root)
+    config.stash[SUMMARY_KEY] = [f"{line} -> {directory}/{FILES}", *envoy_note(config)]
+    config.stash[DONE_KEY] = coverage_view(reports, source_root, directory)
+    return config.stash[DONE_KEY]
+
+
+def envoy_note(config: pytest.Config) -> list[str]:
+    """Once per session: the Envoy backends' runs are not counted (Envoy runs the module itself)."""
+    from ..plugin import selected_backends
+
+    backends = selected_backends(config)
+    envoy = [b for b in backends if b.split("@")[0] in ("envoy", "container")]
+    if not envoy:
+        return []
+    counted = [b for b in backends if b.split("@")[0] in ("emulator", "diff")]
+    where = (
+        f"only the emulator runs ({', '.join(counted)}) are counted"
+        if counted
+        else "nothing ran in the emulator, so nothing was counted"
+    )
+    return [
+        f"plugin coverage: not measured on {', '.join(envoy)} (Envoy runs the module itself and its "
+        f"counters cannot be read); {where}"
+    ]
+
+
+def pytest_proxy_wasm_update_report(config: pytest.Config, report: dict[str, Any]) -> None:
+    """The conformance report (run.json, run.html) carries the coverage as ``plugin_coverage``."""
+    view = finish_session(config)
+    if view is not None:
+        report["plugin_coverage"] = view
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if SUMMARY_KEY in config.stash:
-        terminalreporter.write_line(config.stash[SUMMARY_KEY])
+    for line in config.stash.get(SUMMARY_KEY, []):
+        terminalreporter.write_line(line)

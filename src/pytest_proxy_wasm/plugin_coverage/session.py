@@ -11,6 +11,8 @@ from .report import ModuleReport, build_report
 from .writers import summary_line, write_cobertura, write_lcov
 
 PARTIAL_DIR = ".proxy-wasm-coverage-partial"
+HTML_PAGE = "coverage.html"
+FILES = "lcov.info, coverage.xml, coverage.html"  # what write_outputs writes, for the summary line
 
 
 def write_outputs(
@@ -27,7 +29,17 @@ def write_outputs(
     directory.mkdir(parents=True, exist_ok=True)
     write_lcov(reports, directory / "lcov.info")
     write_cobertura(reports, directory / "coverage.xml", source_root)
+    write_html_page(reports, directory, source_root)
     return reports, summary_line(reports)
+
+
+def write_html_page(reports: list[ModuleReport], directory: Path, source_root: str | None) -> None:
+    """``coverage.html``: the HTML report's coverage section as a page of its own."""
+    from ..reports.coverage_section import render_coverage_page
+    from .view import coverage_view
+
+    page = render_coverage_page(coverage_view(reports, source_root, directory))
+    (directory / HTML_PAGE).write_text(page, encoding="utf-8", errors="backslashreplace")
 
 
 def write_worker_partial(collector: CoverageCollector, directory: Path, worker: str) -> None:

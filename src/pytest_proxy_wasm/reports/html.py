@@ -98,4 +98,9 @@ def render_html(model: dict[str, Any]) -> str:
             )
         )
     template = _environment().get_template("report.html.j2")
-    return template.render(model=model, areas=areas, charts=[c for c in charts if c])
+    from .coverage_section import render_coverage_section  # plugin code coverage, when measured
+
+    coverage_section = render_coverage_section(model.get("plugin_coverage"))
+    return template.render(
+        model=model, areas=areas, charts=[c for c in charts if c], coverage_section=coverage_section
+    )

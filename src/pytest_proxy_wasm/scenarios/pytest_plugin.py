@@ -14,6 +14,7 @@ from ..clock_option import now_option
 from ..errors import ProxyWasmError
 from ..host.options import HostOptions
 from ..host.runtime import Runtime
+from ..plugin_coverage.pytest_plugin import instrument_runtime
 from .host_settings import backend_skip_reason, scenario_host_options
 from .loader import load_scenario
 from .model import Scenario
@@ -66,6 +67,7 @@ def session_runtime(config: pytest.Config) -> Runtime:
             cache_dir if cache_dir is not None else "default",
             consume_fuel=bool(config.getoption("--proxy-wasm-fuel")),
         )
+        instrument_runtime(runtime, config)  # --proxy-wasm-coverage: scenario files count too
         config.stash[RUNTIME_KEY] = runtime
     return runtime
 
