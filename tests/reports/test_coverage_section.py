@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_proxy_wasm.cli import main
 from pytest_proxy_wasm.plugin_coverage.report import FileHits, FunctionHits, ModuleReport
 from pytest_proxy_wasm.plugin_coverage.view import coverage_view
 from pytest_proxy_wasm.plugin_coverage.writers import summary_line
@@ -145,6 +146,8 @@ def test_conformance_report_carries_the_section(pytester: pytest.Pytester) -> No
     assert annotated[marker_line("unused")] == ("miss", "not hit")
     assert "<code>c_coverage_unused</code>" in html.split('class="never-own"', 1)[1].split("</ul>", 1)[0]
     assert '<section id="plugin-coverage">' in (out / "coverage.html").read_text()
+    assert main(["report", str(out / "run.json"), "--html", str(out / "again.html")]) == 0  # re-rendered
+    assert f"{lh}/{lf} ({percent})" in (out / "again.html").read_text().split('<tr class="total-own">', 1)[1]
 
 
 def test_conformance_report_without_coverage_has_no_section(pytester: pytest.Pytester) -> None:
