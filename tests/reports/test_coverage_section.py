@@ -7,13 +7,14 @@ import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from pytest_proxy_wasm.cli import main
 from pytest_proxy_wasm.plugin_coverage.report import FileHits, FunctionHits, ModuleReport
 from pytest_proxy_wasm.plugin_coverage.view import coverage_view
 from pytest_proxy_wasm.plugin_coverage.writers import summary_line
-from pytest_proxy_wasm.reports import render_html
+from pytest_proxy_wasm.reports import render_html, schema
 from pytest_proxy_wasm.reports.coverage_section import render_coverage_page
 
 pytest_plugins = ["pytester"]
@@ -126,7 +127,9 @@ def test_conformance_report_carries_the_section(pytester: pytest.Pytester) -> No
     own_records = [r for r in lcov.split("end_of_record") if "SF:plugins_under_test/c/" in r]
     lf = sum(int(re.search(r"^LF:(\d+)", r, re.M).group(1)) for r in own_records)  # type: ignore[union-attr]
     lh = sum(int(re.search(r"^LH:(\d+)", r, re.M).group(1)) for r in own_records)  # type: ignore[union-attr]
-    (module,) = [m for m in json.loads((out / "run.json").read_text())["plugin_coverage"]["modules"]
+    data = json.loads((out / "run.json").read_text())
+    jsonschema.validate(data, schema())  # run-v3.schema.json describes plugin_coverage
+    (module,) = [m for m in data["plugin_coverage"]["modules"]
                  if m["name"] == "c_coverage.wasm"]  # fmt: skip
     assert (module["own"]["lines_hit"], module["own"]["lines_total"]) == (lh, lf)
     percent = f"{100 * lh / lf:.1f}%"
@@ -158,3 +161,13 @@ def test_conformance_report_without_coverage_has_no_section(pytester: pytest.Pyt
     )  # fmt: skip
     assert "plugin-coverage" not in (pytester.path / "out" / "run.html").read_text()
     assert "plugin_coverage" not in json.loads((pytester.path / "out" / "run.json").read_text())
+
+
+def test_schema_describes_plugin_coverage(source_root: Path) -> None:
+    whole = schema()
+    part = {"$defs": whole["$defs"], **whole["properties"]["plugin_coverage"]}
+    view = coverage_view([synthetic(), synthetic(dwarf=False)], str(source_root))
+    jsonschema.validate(view, part)
+    view["modules"][0]["own"]["lines_hit"] = -1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(view, part)
