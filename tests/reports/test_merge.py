@@ -88,3 +88,13 @@ def test_versions_are_read_off_node_ids_and_equal_runs_differ_in_nothing() -> No
     case = {"module": "m", "id": "a.b", "outcome": "passed", "message": "", "details": {"n": 1, "took_s": 1}}
     other = {**case, "envoy_version": "1.36", "details": {"n": 1, "took_s": 2}}
     assert differences([case, other]) == []  # timings are not behaviour
+
+
+def test_shards_plugin_coverage_is_not_taken_for_the_runs() -> None:
+    def shard(case_id: str) -> dict[str, Any]:
+        case = {"module": "m", "id": case_id, "envoy_version": "", "area": "a", "outcome": "passed",
+                "duration_s": 0.1, "message": "", "details": {}}  # fmt: skip
+        return {"cases": [case], "modules": [], "plugin_coverage": {"modules": []}}
+
+    assert "plugin_coverage" not in merge([shard("a.b"), shard("a.c")])
+    assert "plugin_coverage" in merge([shard("a.b")])
