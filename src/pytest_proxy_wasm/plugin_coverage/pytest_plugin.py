@@ -98,12 +98,13 @@ def finish_session(config: pytest.Config) -> dict[str, Any] | None:
     merge_workers(collector, directory)
     source_root = config.getoption("--proxy-wasm-coverage-source-root")
     reports, line = write_outputs(collector, directory, source_root)
-    config.stash[SUMMARY_KEY] = [f"{line} -> {directory}/{FILES}", *envoy_note(config)]
+    note = envoy_note(config, counted=bool(collector.modules))
+    config.stash[SUMMARY_KEY] = [f"{line} -> {directory}/{FILES}", *note]
     config.stash[DONE_KEY] = coverage_view(reports, source_root, directory)
     return config.stash[DONE_KEY]
 
 
-def envoy_note(config: pytest.Config) -> list[str]:
+def envoy_note(config: pytest.Config, counted: bool) -> list[str]:
     """Once per session: the Envoy backends' runs are not counted (Envoy runs the module itself)."""
     from ..plugin import selected_backends
 
@@ -111,12 +112,7 @@ def envoy_note(config: pytest.Config) -> list[str]:
     envoy = [b for b in backends if b.split("@")[0] in ("envoy", "container")]
     if not envoy:
         return []
-    counted = [b for b in backends if b.split("@")[0] in ("emulator", "diff")]
-    where = (
-        f"only the emulator runs ({', '.join(counted)}) are counted"
-        if counted
-        else "nothing ran in the emulator, so nothing was counted"
-    )
+    where = "only what ran in the emulator is counted" if counted else "nothing ran in the emulator"
     return [
         f"plugin coverage: not measured on {', '.join(envoy)} (Envoy runs the module itself and its "
         f"counters cannot be read); {where}"
