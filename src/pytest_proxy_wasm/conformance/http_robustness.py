@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from ..host.http import HttpStream
-from ..plugin_coverage.guided import explore_guide, guiding
+from ..plugin_coverage.guided import explore_guide, guided_requests, guiding
 from .cases import STREAM_THREAD_ONLY, CaseFailure, CaseRun, case, check
 from .support import describe, request, sane, status_text, synthetic_callout_failure
 
@@ -144,7 +144,8 @@ def _exchange(run: CaseRun, generated: dict[str, Any]) -> None:
     assumes="requests Envoy's HTTP/1.1 codec accepts (header values: visible Latin-1 bytes, not only UTF-8)",
 )
 def generated_exchanges(run: CaseRun) -> None:
-    explore(run, REQUESTS, lambda generated: _exchange(run, generated), run.user_requests(REQUEST_DEFAULTS))
+    requests = guided_requests(run, REQUESTS)  # REQUESTS itself without coverage guidance
+    explore(run, requests, lambda generated: _exchange(run, generated), run.user_requests(REQUEST_DEFAULTS))
 
 
 @case(

@@ -40,7 +40,9 @@ class GuidedCoverage:
 
     guide: bool = True
     score: str = "beyond"
+    dictionary: bool = True  # guided requests also draw from the module's strings (dictionary.py)
     shares: dict[str, GeneratedShare] = field(default_factory=dict)  # original sha256 -> share
+    strings: dict[str, list[str]] = field(default_factory=dict)  # original sha256 -> module strings
 
     def share(self, digest: str) -> GeneratedShare:
         return self.shares.setdefault(digest, GeneratedShare())
@@ -142,6 +144,26 @@ def explore_guide(run: Any, explicit: tuple[Any, ...]) -> ExploreGuide | None:
         return None
     module = run.runtime.coverage.modules.get(digest)
     return None if module is None else ExploreGuide(guided, module, explicit)
+
+
+def guided_requests(run: Any, strategy: Any) -> Any:
+    """The request strategy of ``run``'s generated phase: with guidance, half of the requests take a
+    path and headers from the module's own strings (plugin_coverage/dictionary.py)."""
+    guided = guided_for(getattr(run.runtime, "coverage", None))
+    if guided is None or not guided.guide or not guided.dictionary:
+        return strategy
+    try:
+        digest = run.compiled().sha256
+    except Exception:  # the module does not load: the case reports it
+        return strategy
+    module = run.runtime.coverage.modules.get(digest)
+    if module is None:
+        return strategy
+    from .dictionary import module_strings, with_module_strings
+
+    if digest not in guided.strings:
+        guided.strings[digest] = module_strings(module.original)
+    return with_module_strings(strategy, guided.strings[digest])
 
 
 def guiding(guide: ExploreGuide | None) -> bool:
