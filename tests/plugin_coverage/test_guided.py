@@ -74,7 +74,7 @@ def test_without_guidance_the_draws_are_those_without_coverage() -> None:
 def test_targeting_alone_changes_no_draw_before_hypothesis_optimises() -> None:
     # hypothesis starts its targeting phase after 10 valid examples at this budget: the first 5 are the same
     plain = _explore(Runtime(None), seed=5, examples=5)
-    targeted = _explore(_covered(GuidedCoverage(guide=True, dictionary=False)), seed=5, examples=5)
+    targeted = _explore(_covered(GuidedCoverage(dictionary=False, target=True)), seed=5, examples=5)
     assert targeted.pop("coverage_guidance")["guided"] is True
     assert targeted == plain
 
@@ -93,7 +93,8 @@ def _consistent(entry: dict[str, Any]) -> None:
     for share in (entry["counters"], entry["own"]):
         assert share["fixed"] + share["generated_beyond_fixed"] <= share["total"]
         whole = share["total"] or 1
-        assert share["generated_beyond_fixed_percent"] == round(100 * share["generated_beyond_fixed"] / whole, 1)
+        percent = round(100 * share["generated_beyond_fixed"] / whole, 1)
+        assert share["generated_beyond_fixed_percent"] == percent
     counters = entry["counters"]
     assert counters["generated_beyond_fixed"] <= counters["generated"]
     assert entry["functions_only_generated_count"] == len(entry["functions_only_generated"])
@@ -118,7 +119,7 @@ def _own_lines_hit(lcov: str) -> int:
 def test_guided_check_reaches_the_branch_the_fixed_requests_miss(tmp_path: Path) -> None:
     run = _check(tmp_path / "guided", C_MODULE, "--coverage-source-root", str(ROOT))
     section = run["generated_coverage"]
-    assert section["guided"] is True
+    assert section["guided"] is True and section["guidance"] == "on"
     [entry] = section["modules"]
     _consistent(entry)
     assert entry["module"] == "c_coverage.wasm" and entry["generated_examples"] >= 25
@@ -130,7 +131,7 @@ def test_guided_check_reaches_the_branch_the_fixed_requests_miss(tmp_path: Path)
     assert _own_lines_hit(lcov) == entry["own"]["fixed"] + entry["own"]["generated_beyond_fixed"]
     assert da(lcov, marker_line("deny")) > 0  # deny() is inlined: its lines, not a function of its own
     summary = (tmp_path / "guided" / "summary.md").read_text()
-    assert "### Generated requests beyond the fixed ones (guided by coverage)" in summary
+    assert "### Generated requests beyond the fixed ones (guided: module strings)" in summary
     assert "| c_coverage.wasm | 50 | " in summary
     details = {c["id"]: c["details"] for c in run["cases"]}
     guidance = details["http_robustness.generated_exchanges"]["coverage_guidance"]
@@ -144,6 +145,12 @@ def test_guided_check_reaches_the_branch_the_fixed_requests_miss(tmp_path: Path)
     assert plain["counters"]["generated_beyond_fixed"] == 0  # random paths never start with /admin
     assert plain["counters"]["fixed"] == entry["counters"]["fixed"]  # the same fixed requests
     assert da((tmp_path / "unguided" / "lcov.info").read_text(), marker_line("deny")) == 0
+
+    targeted = _check(tmp_path / "target", C_MODULE, "--coverage-guidance", "target")
+    assert targeted["generated_coverage"]["guidance"] == "target"
+    [aimed] = targeted["generated_coverage"]["modules"]
+    _consistent(aimed)
+    assert aimed["counters"]["generated_beyond_fixed"] >= 3
 
 
 def test_rust_generated_requests_reach_sdk_code_the_fixed_ones_do_not(tmp_path: Path) -> None:
@@ -162,7 +169,7 @@ def test_markdown_of_a_failed_section_names_the_error() -> None:
     assert "not computed (ValueError: broken)" in lines[-1]
 
 
-@pytest.mark.parametrize("guidance", ["on", "off"])
+@pytest.mark.parametrize("guidance", ["on", "target", "off"])
 def test_check_passes_guidance_to_pytest(guidance: str) -> None:
     from pytest_proxy_wasm.plugin_coverage.guided_plugin import check_pytest_args
 
@@ -170,4 +177,5 @@ def test_check_passes_guidance_to_pytest(guidance: str) -> None:
         coverage = True
         coverage_guidance = guidance
 
-    assert check_pytest_args(Args()) == ([] if guidance == "on" else ["--proxy-wasm-coverage-guidance", "off"])  # type: ignore[arg-type]
+    expected = [] if guidance == "on" else ["--proxy-wasm-coverage-guidance", guidance]
+    assert check_pytest_args(Args()) == expected  # type: ignore[arg-type]

@@ -18,24 +18,26 @@ from .pytest_plugin import coverage_collector, output_dir
 from .session import merge_workers
 
 PARTIAL_DIR = ".proxy-wasm-guided-partial"
+GUIDANCE = ("on", "target", "off")  # docs/coverage.md "Coverage-guided generation"
 _FORMAT = "pytest-proxy-wasm-generated-coverage/1"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("proxy-wasm").addoption(
         "--proxy-wasm-coverage-guidance",
-        choices=("on", "off"),
+        choices=GUIDANCE,
         default="on",
-        help="with --proxy-wasm-coverage: steer the conformance suite's generated requests toward code the "
-        "fixed requests did not reach (default on; off: measure only, the draws of a run without coverage)",
+        help="with --proxy-wasm-coverage: on (default): half the generated requests use the module's own "
+        "strings; target: also hypothesis.target toward code the fixed requests did not reach; off: measure "
+        "only (the draws of a run without coverage)",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     collector = coverage_collector(config)
     if collector is not None and config.getoption("--proxy-wasm-conformance", default=False):
-        guide = config.getoption("--proxy-wasm-coverage-guidance", default="on") == "on"
-        attach(collector, GuidedCoverage(guide=guide))
+        choice = config.getoption("--proxy-wasm-coverage-guidance", default="on")
+        attach(collector, GuidedCoverage(guide=choice != "off", target=choice == "target"))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -102,14 +104,14 @@ def pytest_proxy_wasm_update_report(config: pytest.Config, report: dict[str, Any
 def add_check_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--coverage-guidance",
-        choices=("on", "off"),
+        choices=GUIDANCE,
         default="on",
-        help="with --coverage: steer generated requests toward code the fixed ones did not reach "
-        "(default on)",
+        help="with --coverage: on (default): generated requests also use the module's strings; target: "
+        "and hypothesis.target toward code the fixed requests missed; off: measure only",
     )
 
 
 def check_pytest_args(args: argparse.Namespace) -> list[str]:
     if not getattr(args, "coverage", False) or getattr(args, "coverage_guidance", "on") == "on":
         return []
-    return ["--proxy-wasm-coverage-guidance", "off"]
+    return ["--proxy-wasm-coverage-guidance", args.coverage_guidance]

@@ -43,7 +43,8 @@ def generated_section(
         if share is None or not share.examples:
             continue
         modules.append(_module_entry(module, share.lanes, share.examples, source_root))
-    return {"guided": guided.guide, "modules": modules}
+    guidance = "target" if guided.guide and guided.target else "on" if guided.guide else "off"
+    return {"guided": guided.guide, "guidance": guidance, "modules": modules}
 
 
 def _module_entry(
@@ -121,7 +122,9 @@ def render_markdown(section: Any) -> list[str]:
         return ["", f"Coverage of generated requests: not computed ({section['error']})"]
     if not section.get("modules"):
         return []
-    guided = "guided by coverage" if section.get("guided") else "not guided"
+    guided = {"on": "guided: module strings", "target": "guided: module strings, hypothesis.target"}.get(
+        str(section.get("guidance")), "not guided"
+    )
     out = ["", f"### Generated requests beyond the fixed ones ({guided})", "",
            "| module | examples | counters: fixed | + generated | own code: fixed | + generated | "
            "functions only generated reached |", "|---|---|---|---|---|---|---|"]  # fmt: skip
