@@ -25,7 +25,7 @@ from pytest_proxy_wasm.plugin_coverage.guided_report import generated_section
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DEFAULT_MODULES = ("c/c_coverage.wasm", "rust/headers_debug.wasm", "go/headers.wasm")
-MODES = ("off", *SCORES, "strings", "beyond+strings")
+MODES = ("off", "strings", "corpus", "strings+corpus", "strings+corpus+target")
 
 
 def beyond(module: Path, seed: int, examples: int, mode: str) -> tuple[int, int]:
@@ -33,9 +33,13 @@ def beyond(module: Path, seed: int, examples: int, mode: str) -> tuple[int, int]
     runtime = Runtime()  # a fresh session: its own collector (both caches on disk)
     collector = CoverageCollector(_default_cache_dir())
     runtime.coverage = collector
-    score = mode.split("+", maxsplit=1)[0] if mode in SCORES or "+" in mode else "beyond"
+    parts = mode.split("+")
     guided = GuidedCoverage(
-        guide=mode != "off", score=score, dictionary=mode.endswith("strings"), target=mode != "strings"
+        guide=mode != "off",
+        dictionary="strings" in parts,
+        corpus="corpus" in parts,
+        target="target" in parts or any(p in SCORES for p in parts),
+        score=next((p for p in parts if p in SCORES), "beyond"),
     )
     attach(collector, guided)
     target = Target(module=module, seed=seed, max_examples=examples)

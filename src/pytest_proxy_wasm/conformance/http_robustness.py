@@ -7,6 +7,7 @@ of examples and the shrunk request go into the report.
 from __future__ import annotations
 
 import random
+import sys
 import unicodedata
 from collections.abc import Callable
 from typing import Any, cast
@@ -79,7 +80,7 @@ def explore(
     used_seed = run.target.seed if run.target.seed is not None else random.getrandbits(32)
     examples: list[Any] = []
     failing: list[Any] = []
-    guide = explore_guide(run, explicit)  # None without --proxy-wasm-coverage (plugin_coverage/guided.py)
+    guide = explore_guide(run, explicit, strategy)  # None without coverage (plugin_coverage/guided.py)
     targeting = (Phase.target,) if guiding(guide) else ()
 
     @seed(used_seed)
@@ -109,7 +110,7 @@ def explore(
         finally:
             run.close()
             if guide is not None:
-                guide.end(value)
+                guide.end(value, failed=sys.exc_info()[0] is not None)
 
     for value in explicit:
         body = example(value)(body)

@@ -45,7 +45,9 @@ def with_module_strings(strategy: st.SearchStrategy[Any], strings: list[str]) ->
     """``strategy`` (drawing request dicts), or half the time one whose path and first headers come
     from ``strings``."""
     names = sorted({s.lower() for s in strings if _NAME.fullmatch(s) and s.lower() != "host"})
-    paths = [s for s in strings if _PATH.fullmatch(s)] + [f"/{s}" for s in names]
+    # a path may sit right after other bytes in the data ("=/admin"): from its first "/" on
+    tails = [s[s.index("/") :] for s in strings if "/" in s]
+    paths = list(dict.fromkeys([t for t in tails if _PATH.fullmatch(t)] + [f"/{s}" for s in names]))
     if not names and not paths:
         return strategy
     value = st.sampled_from(strings)

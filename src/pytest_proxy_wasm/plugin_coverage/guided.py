@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .collector import CoverageCollector, ModuleCoverage
+from .corpus import Corpus
 
 LABEL = "coverage: counters beyond the fixed requests"
 SCORES = ("beyond", "new", "reached")  # see score(); "beyond" is the default (docs/coverage.md)
@@ -44,6 +45,8 @@ class GuidedCoverage:
     score: str = "beyond"
     dictionary: bool = True  # guided requests also draw from the module's strings (dictionary.py)
     target: bool = False  # each example's score goes to hypothesis.target (the targeting phase runs)
+    corpus: bool = True  # requests that first reached code are kept and mutated (corpus.py)
+    corpora: dict[int, tuple[Any, Corpus]] = field(default_factory=dict)  # id(strategy) -> its corpus
     shares: dict[str, GeneratedShare] = field(default_factory=dict)  # original sha256 -> share
     strings: dict[str, list[str]] = field(default_factory=dict)  # original sha256 -> module strings
 
@@ -91,8 +94,15 @@ def _total(module: ModuleCoverage) -> int:
 class ExploreGuide:
     """One ``explore`` call: measures each example, credits generated ones, scores them for hypothesis."""
 
-    def __init__(self, guided: GuidedCoverage, module: ModuleCoverage, explicit: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        guided: GuidedCoverage,
+        module: ModuleCoverage,
+        explicit: tuple[Any, ...],
+        corpus: Corpus | None = None,
+    ) -> None:
         self.guided = guided
+        self.corpus = corpus
         self.module = module
         self.explicit = explicit
         self.count = len(module.counters)
@@ -105,8 +115,9 @@ class ExploreGuide:
     def begin(self) -> None:
         self.before = _total(self.module)
 
-    def end(self, value: Any) -> None:
-        """After the example's hosts closed: credit its counters, and score it when guiding."""
+    def end(self, value: Any, failed: bool = False) -> None:
+        """After the example's hosts closed: credit its counters, keep it in the corpus when it reached
+        code first (``failed``: freeze the corpus for shrinking), score it when targeting."""
         delta = _total(self.module) - self.before
         if any(value is e or value == e for e in self.explicit):
             return  # the user's own request (an explicit example) is a fixed request
@@ -117,6 +128,11 @@ class ExploreGuide:
         new = (mine & ~self.seen).bit_count()
         self.seen |= mine
         self.first_reached += new
+        if self.corpus is not None:
+            if failed:
+                self.corpus.frozen = True
+            elif new:
+                self.corpus.add(value)
         beyond = (mine & ~self.baseline).bit_count()
         self.best = max(self.best, beyond)
         if self.guided.guide and self.guided.target:
@@ -133,10 +149,11 @@ class ExploreGuide:
             "reached_before": self.baseline.bit_count(),
             "first_reached_by_generated": self.first_reached,
             "most_beyond_in_one_example": self.best,
+            "corpus": len(self.corpus.requests) if self.corpus is not None else 0,
         }
 
 
-def explore_guide(run: Any, explicit: tuple[Any, ...]) -> ExploreGuide | None:
+def explore_guide(run: Any, explicit: tuple[Any, ...], strategy: Any = None) -> ExploreGuide | None:
     """The guide for one ``explore`` call of ``run`` (a CaseRun); ``None`` without coverage."""
     guided = guided_for(getattr(run.runtime, "coverage", None))
     if guided is None:
@@ -146,14 +163,17 @@ def explore_guide(run: Any, explicit: tuple[Any, ...]) -> ExploreGuide | None:
     except Exception:  # the module does not load: the case reports it, nothing to measure
         return None
     module = run.runtime.coverage.modules.get(digest)
-    return None if module is None else ExploreGuide(guided, module, explicit)
+    if module is None:
+        return None
+    _, corpus = guided.corpora.get(id(strategy), (None, None))
+    return ExploreGuide(guided, module, explicit, corpus)
 
 
 def guided_requests(run: Any, strategy: Any) -> Any:
     """The request strategy of ``run``'s generated phase: with guidance, half of the requests take a
     path and headers from the module's own strings (plugin_coverage/dictionary.py)."""
     guided = guided_for(getattr(run.runtime, "coverage", None))
-    if guided is None or not guided.guide or not guided.dictionary:
+    if guided is None or not guided.guide or not (guided.dictionary or guided.corpus):
         return strategy
     try:
         digest = run.compiled().sha256
@@ -162,11 +182,19 @@ def guided_requests(run: Any, strategy: Any) -> Any:
     module = run.runtime.coverage.modules.get(digest)
     if module is None:
         return strategy
+    from .corpus import corpus_requests
     from .dictionary import module_strings, with_module_strings
 
     if digest not in guided.strings:
         guided.strings[digest] = module_strings(module.original)
-    return with_module_strings(strategy, guided.strings[digest])
+    strings = guided.strings[digest]
+    requests = with_module_strings(strategy, strings) if guided.dictionary else strategy
+    if not guided.corpus:
+        return requests
+    corpus = Corpus()
+    requests = corpus_requests(requests, corpus, strings)
+    guided.corpora = {id(requests): (requests, corpus)}  # the one explore call about to run
+    return requests
 
 
 def guiding(guide: ExploreGuide | None) -> bool:
