@@ -1,11 +1,15 @@
 """Does coverage guidance reach more code at the same example budget? (issue 23, docs/coverage.md)
 
 For each module and seed: the standard requests (the fixed baseline), then
-``http_robustness.generated_exchanges`` with ``--examples`` generated requests, unguided and guided by
-each score of ``plugin_coverage/guided.py``. Prints the counters (blocks, function entries) and the own
-lines the generated requests reached beyond the baseline, per seed and summed.
+``http_robustness.generated_exchanges`` with ``--examples`` generated requests in each mode: ``off``
+(unguided, the draws of a run without coverage), ``strings`` (module strings: ``--coverage-guidance on``),
+``strings+corpus+target`` (``--coverage-guidance target``), or any ``+`` mix of ``strings``, ``corpus``,
+``target`` and a score of ``plugin_coverage/guided.py`` (``beyond``, ``new``, ``reached``). Prints the
+counters (blocks, function entries) and the own lines (or functions) the generated requests reached
+beyond the baseline, per seed and the mean.
 
-Run: ``python benchmarks/coverage_guidance.py [--examples 25] [--seeds 1-10] [MODULE ...]``
+Run: ``python benchmarks/coverage_guidance.py [--examples 25] [--seeds 1-10] [--modes off,strings]
+[MODULE ...]`` (fixtures/ paths)
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from pytest_proxy_wasm.plugin_coverage.guided import SCORES, GuidedCoverage, att
 from pytest_proxy_wasm.plugin_coverage.guided_report import generated_section
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-DEFAULT_MODULES = ("c/c_coverage.wasm", "rust/headers_debug.wasm", "go/headers.wasm")
-MODES = ("off", "strings", "corpus", "strings+corpus", "strings+corpus+target")
+DEFAULT_MODULES = ("c/c_guided.wasm", "c/c_coverage.wasm", "rust/headers_debug.wasm", "go/bot_detect.wasm")
+MODES = ("off", "strings", "strings+corpus+target")
 
 
 def beyond(module: Path, seed: int, examples: int, mode: str) -> tuple[int, int]:

@@ -8,10 +8,12 @@ generated requests ran; everything else the session ran (the hand-written cases,
 ``--request`` examples) is the fixed requests' share.
 
 With guidance on (the default), half of ``generated_exchanges``' requests take a path and headers from
-the module's own strings (dictionary.py). With ``target``, each example also reports a score to
-``hypothesis.target``: how many counters (basic blocks, function entries) it reached that the session
-had not reached when the case started, so hypothesis's targeting phase mutates the examples that went
-furthest beyond that baseline (measured: it does not add coverage at 25-100 examples; docs/coverage.md).
+the module's own strings (dictionary.py). With ``target``, newly reached code is also the search
+target: an example that first reached counters joins a corpus whose requests later draws mutate
+(corpus.py), and each example reports to ``hypothesis.target`` how many counters (basic blocks,
+function entries) it reached that the session had not reached when the case started, so hypothesis's
+targeting phase mutates the examples that went furthest beyond that baseline. Measured, ``target``
+reaches no more code than ``on`` at 25-100 examples (docs/coverage.md), so ``on`` is the default.
 Without ``--proxy-wasm-coverage`` none of this runs: same draws, same verdicts.
 """
 
@@ -45,7 +47,7 @@ class GuidedCoverage:
     score: str = "beyond"
     dictionary: bool = True  # guided requests also draw from the module's strings (dictionary.py)
     target: bool = False  # each example's score goes to hypothesis.target (the targeting phase runs)
-    corpus: bool = True  # requests that first reached code are kept and mutated (corpus.py)
+    corpus: bool = False  # requests that first reached code are kept and mutated (corpus.py)
     corpora: dict[int, tuple[Any, Corpus]] = field(default_factory=dict)  # id(strategy) -> its corpus
     shares: dict[str, GeneratedShare] = field(default_factory=dict)  # original sha256 -> share
     strings: dict[str, list[str]] = field(default_factory=dict)  # original sha256 -> module strings

@@ -28,8 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=GUIDANCE,
         default="on",
         help="with --proxy-wasm-coverage: on (default): half the generated requests use the module's own "
-        "strings; target: also hypothesis.target toward code the fixed requests did not reach; off: measure "
-        "only (the draws of a run without coverage)",
+        "strings; target: also mutate the requests that first reached code and hypothesis.target toward code "
+        "the fixed requests did not reach; off: measure only (the draws of a run without coverage)",
     )
 
 
@@ -37,7 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
     collector = coverage_collector(config)
     if collector is not None and config.getoption("--proxy-wasm-conformance", default=False):
         choice = config.getoption("--proxy-wasm-coverage-guidance", default="on")
-        attach(collector, GuidedCoverage(guide=choice != "off", target=choice == "target"))
+        aimed = choice == "target"  # newly reached code as the search target: corpus and hypothesis.target
+        attach(collector, GuidedCoverage(guide=choice != "off", corpus=aimed, target=aimed))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -107,7 +108,7 @@ def add_check_option(parser: argparse.ArgumentParser) -> None:
         choices=GUIDANCE,
         default="on",
         help="with --coverage: on (default): generated requests also use the module's strings; target: "
-        "and hypothesis.target toward code the fixed requests missed; off: measure only",
+        "and newly reached code as the search target (corpus, hypothesis.target); off: measure only",
     )
 
 

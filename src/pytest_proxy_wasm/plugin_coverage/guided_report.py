@@ -122,7 +122,7 @@ def render_markdown(section: Any) -> list[str]:
         return ["", f"Coverage of generated requests: not computed ({section['error']})"]
     if not section.get("modules"):
         return []
-    guided = {"on": "guided: module strings", "target": "guided: module strings, hypothesis.target"}.get(
+    guided = {"on": "guided: module strings", "target": "guided: module strings, corpus, hypothesis.target"}.get(
         str(section.get("guidance")), "not guided"
     )
     out = ["", f"### Generated requests beyond the fixed ones ({guided})", "",
