@@ -74,7 +74,8 @@ def test_without_guidance_the_draws_are_those_without_coverage() -> None:
 def test_targeting_alone_changes_no_draw_before_hypothesis_optimises() -> None:
     # hypothesis starts its targeting phase after 10 valid examples at this budget: the first 5 are the same
     plain = _explore(Runtime(None), seed=5, examples=5)
-    targeted = _explore(_covered(GuidedCoverage(dictionary=False, corpus=False, target=True)), seed=5, examples=5)
+    only_target = GuidedCoverage(dictionary=False, corpus=False, target=True)
+    targeted = _explore(_covered(only_target), seed=5, examples=5)
     assert targeted.pop("coverage_guidance")["guided"] is True
     assert targeted == plain
 

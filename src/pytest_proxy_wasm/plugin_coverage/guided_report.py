@@ -122,9 +122,8 @@ def render_markdown(section: Any) -> list[str]:
         return ["", f"Coverage of generated requests: not computed ({section['error']})"]
     if not section.get("modules"):
         return []
-    guided = {"on": "guided: module strings", "target": "guided: module strings, corpus, hypothesis.target"}.get(
-        str(section.get("guidance")), "not guided"
-    )
+    kinds = {"on": "guided: module strings", "target": "guided: module strings, corpus, hypothesis.target"}
+    guided = kinds.get(str(section.get("guidance")), "not guided")
     out = ["", f"### Generated requests beyond the fixed ones ({guided})", "",
            "| module | examples | counters: fixed | + generated | own code: fixed | + generated | "
            "functions only generated reached |", "|---|---|---|---|---|---|---|"]  # fmt: skip
