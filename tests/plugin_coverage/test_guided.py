@@ -180,3 +180,28 @@ def test_check_passes_guidance_to_pytest(guidance: str) -> None:
 
     expected = [] if guidance == "on" else ["--proxy-wasm-coverage-guidance", guidance]
     assert check_pytest_args(Args()) == expected  # type: ignore[arg-type]
+
+
+def test_nested_branches_module_strings_get_past_the_first_compare(tmp_path: Path) -> None:
+    """c_guided branches on ``x-mode: debug``: random header names never make the plugin compare a value;
+    the module's strings do (and sometimes open the branch, seed permitting)."""
+    module = ROOT / "fixtures" / "c" / "c_guided.wasm"
+    source = "plugins_under_test/c/c_guided/c_guided.c"
+
+    def hit_lines(directory: Path) -> set[int]:
+        lcov = (directory / "lcov.info").read_text()
+        record = lcov.split(f"SF:{source}\n", 1)[1].split("end_of_record", 1)[0]
+        found = (line[3:].split(",") for line in record.splitlines() if line.startswith("DA:"))
+        return {int(line) for line, count in found if int(count)}
+
+    root = ("--coverage-source-root", str(ROOT), "--select", "http_robustness")
+    guided = _check(tmp_path / "on", module, *root)
+    unguided = _check(tmp_path / "off", module, *root, "--coverage-guidance", "off")
+    [on] = guided["generated_coverage"]["modules"]
+    [off] = unguided["generated_coverage"]["modules"]
+    _consistent(on)
+    _consistent(off)
+    assert on["own"]["generated_beyond_fixed"] > 0 and off["own"]["generated_beyond_fixed"] == 0
+    assert on["counters"]["generated_beyond_fixed"] > 0 and off["counters"]["generated_beyond_fixed"] == 0
+    assert on["counters"]["fixed"] == off["counters"]["fixed"]
+    assert hit_lines(tmp_path / "off") < hit_lines(tmp_path / "on")
