@@ -205,3 +205,20 @@ def test_nested_branches_module_strings_get_past_the_first_compare(tmp_path: Pat
     assert on["counters"]["generated_beyond_fixed"] > 0 and off["counters"]["generated_beyond_fixed"] == 0
     assert on["counters"]["fixed"] == off["counters"]["fixed"]
     assert hit_lines(tmp_path / "off") < hit_lines(tmp_path / "on")
+
+
+def test_merging_shards_leaves_the_split_out() -> None:
+    from pytest_proxy_wasm.reports.merge import merge
+
+    def shard(case: str) -> dict[str, Any]:
+        case_record = {
+            "module": "m.wasm",
+            "id": case,
+            "area": "module",
+            "outcome": "passed",
+            "duration_s": 0.1,
+        }
+        return {"cases": [case_record], "modules": [], "generated_coverage": {"guided": True, "modules": []}}
+
+    assert "generated_coverage" in merge([shard("module.a")])
+    assert "generated_coverage" not in merge([shard("module.a"), shard("module.b")])
