@@ -152,6 +152,13 @@ def test_guided_check_reaches_the_branch_the_fixed_requests_miss(tmp_path: Path)
     [aimed] = targeted["generated_coverage"]["modules"]
     _consistent(aimed)
     assert aimed["counters"]["generated_beyond_fixed"] >= 3
+    # target: the generated cases ran after every fixed one, so their baseline is all the fixed requests
+    ids = [c["id"] for c in targeted["cases"] if c["outcome"] != "skipped"]
+    aimed_details = {c["id"]: c["details"] for c in targeted["cases"]}
+    assert (
+        aimed_details["http_robustness.generated_exchanges"]["coverage_guidance"]["reached_before"]
+        == (aimed["counters"]["fixed"])
+    ), ids
 
 
 def test_rust_generated_requests_reach_sdk_code_the_fixed_ones_do_not(tmp_path: Path) -> None:
@@ -222,3 +229,20 @@ def test_merging_shards_leaves_the_split_out() -> None:
 
     assert "generated_coverage" in merge([shard("module.a")])
     assert "generated_coverage" not in merge([shard("module.a"), shard("module.b")])
+
+
+def test_target_runs_the_generated_cases_after_every_fixed_one(tmp_path: Path) -> None:
+    """headers_debug: cases after http_robustness reach code of their own, so the baseline a generated
+    case starts from is all of the fixed requests' only when the generated cases run last (``target``)."""
+    module = RUST_DEBUG
+
+    def baseline(run: dict[str, Any]) -> tuple[int, int]:
+        [entry] = run["generated_coverage"]["modules"]
+        details = {c["id"]: c["details"] for c in run["cases"]}
+        before = details["http_robustness.generated_exchanges"]["coverage_guidance"]["reached_before"]
+        return before, entry["counters"]["fixed"]
+
+    in_place, fixed = baseline(_check(tmp_path / "on", module))
+    assert in_place < fixed
+    last, fixed_too = baseline(_check(tmp_path / "target", module, "--coverage-guidance", "target"))
+    assert last == fixed_too == fixed

@@ -41,6 +41,31 @@ def pytest_configure(config: pytest.Config) -> None:
         attach(collector, GuidedCoverage(guide=choice != "off", corpus=aimed, target=aimed))
 
 
+# The cases whose requests hypothesis generates (they call conformance/http_robustness.explore).
+GENERATED_CASES = (
+    "http_robustness.generated_exchanges",
+    "http_robustness.header_maps",
+    "tcp_robustness.generated_connections",
+    "differential.generated_requests",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after the conformance plugin has put the areas in order
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--proxy-wasm-coverage-guidance target`` the generated cases run last, so what they aim
+    beyond is everything the fixed cases reached (the split in the report does not need it)."""
+    guided = guided_for(coverage_collector(config))
+    if guided is None or not guided.target:
+        return
+    generated = [
+        n for n, item in enumerate(items) if getattr(getattr(item, "case", None), "id", "") in GENERATED_CASES
+    ]
+    moved = [items[n] for n in generated]
+    for n in reversed(generated):
+        del items[n]
+    items.extend(moved)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A worker's generated share, for the controller (its coverage sums go the same way)."""
     config = session.config
