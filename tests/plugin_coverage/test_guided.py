@@ -246,3 +246,21 @@ def test_target_runs_the_generated_cases_after_every_fixed_one(tmp_path: Path) -
     assert in_place < fixed
     last, fixed_too = baseline(_check(tmp_path / "target", module, "--coverage-guidance", "target"))
     assert last == fixed_too == fixed
+
+
+def test_check_with_guidance_off_draws_what_check_without_coverage_draws(tmp_path: Path) -> None:
+    module = ROOT / "fixtures" / "rust" / "headers.wasm"
+    common = ["-q", "--examples", "25", "--seed", "3", "--now", "2026-01-31T12:00:00Z"]
+
+    def drawn(directory: Path, *extra: str) -> dict[str, Any]:
+        command = [sys.executable, "-m", "pytest_proxy_wasm", "check", str(module), *common,
+                   "--report-dir", str(directory), *extra]  # fmt: skip
+        subprocess.run(command, check=False, capture_output=True, timeout=600)
+        run = json.loads((directory / "run.json").read_text())
+        keys = ("examples", "examples_run", "seed")
+        return {c["id"]: (c["outcome"], [c["details"].get(k) for k in keys]) for c in run["cases"]}
+
+    plain = drawn(tmp_path / "plain")
+    measured = drawn(tmp_path / "off", "--coverage", "--coverage-guidance", "off")
+    assert plain == measured
+    assert plain["http_robustness.generated_exchanges"][1][1] == 25
