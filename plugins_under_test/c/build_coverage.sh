@@ -16,3 +16,8 @@ chmod 644 "$OUT/c_coverage.wasm"
 python plugins_under_test/manifest_tool.py add --group c --name c-coverage --file fixtures/c/c_coverage.wasm \
   --language c --sdk none --sdk-version - --toolchain "$TOOLCHAIN" --source plugins_under_test/c/c_coverage \
   --kind sample --description "ABI 0.2.1 raw C with DWARF: /admin* gets a 403 (deny), others x-verdict: allow"
+clang-22 "${CFLAGS[@]}" -o "$OUT/c_guided.wasm" plugins_under_test/c/c_guided/c_guided.c
+chmod 644 "$OUT/c_guided.wasm"
+python plugins_under_test/manifest_tool.py add --group c --name c-guided --file fixtures/c/c_guided.wasm \
+  --language c --sdk none --sdk-version - --toolchain "$TOOLCHAIN" --source plugins_under_test/c/c_guided \
+  --kind sample --description "ABI 0.2.1 raw C with DWARF: branches nested on x-mode: debug, /admin*, x-token: letmein (418)"

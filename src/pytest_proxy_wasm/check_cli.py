@@ -27,6 +27,7 @@ from .host.clock_start import NOW_FORMATS, parse_now, resolve
 from .istio.cli import is_yaml
 from .matrix_cli import add_matrix_options, check_each, expand_directories, matrix_args, several_wasmplugins
 from .plugin_coverage import cli_options as coverage_cli
+from .plugin_coverage import guided_plugin
 
 
 def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,6 +108,7 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     mesh_cli.add_check_options(check)
     add_matrix_options(check)
     coverage_cli.add_options(check, report_dir=False)
+    guided_plugin.add_check_option(check)
     check.set_defaults(handler=run_check)
     report = sub.add_parser("report", help="re-render a saved run.json")
     report.add_argument("run_json", type=Path)
@@ -163,6 +165,7 @@ def pytest_args(args: argparse.Namespace, ini: Path) -> list[str]:
         directory = args.report_dir.resolve()
         out += ["--proxy-wasm-report-dir", str(directory)]  # junit.xml too, from the run model
     out += coverage_cli.pytest_args(args)
+    out += guided_plugin.check_pytest_args(args)
     return out
 
 

@@ -31,6 +31,7 @@ pytest_plugins = [
     "pytest_proxy_wasm.reports.versions",
     "pytest_proxy_wasm.matrix_cli",
     "pytest_proxy_wasm.plugin_coverage.pytest_plugin",
+    "pytest_proxy_wasm.plugin_coverage.guided_plugin",
 ]
 
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
 from ..host.http import HttpStream
+from ..plugin_coverage.guided import explore_guide, guided_requests, guiding
 from .cases import STREAM_THREAD_ONLY, CaseFailure, CaseRun, case, check
 from .support import describe, request, sane, status_text, synthetic_callout_failure
 
@@ -78,6 +79,8 @@ def explore(
     used_seed = run.target.seed if run.target.seed is not None else random.getrandbits(32)
     examples: list[Any] = []
     failing: list[Any] = []
+    guide = explore_guide(run, explicit, strategy)  # None without coverage (plugin_coverage/guided.py)
+    targeting = (Phase.target,) if guiding(guide) else ()
 
     @seed(used_seed)
     @settings(
@@ -85,15 +88,19 @@ def explore(
         deadline=None,
         database=None,
         derandomize=False,
-        phases=(Phase.generate, Phase.shrink, Phase.explicit),
+        phases=(Phase.generate, Phase.shrink, Phase.explicit, *targeting),
         suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
     @given(strategy)
     def body(value: Any) -> None:
         examples.append(value)
+        passed = False
+        if guide is not None:
+            guide.begin()
         try:
             check_one(value)
+            passed = True
         except CaseFailure:
             failing.append(value)
             run.details.pop("stand_in_callout", None)  # judged on the last (shrunk) failing example
@@ -103,6 +110,8 @@ def explore(
             raise
         finally:
             run.close()
+            if guide is not None:
+                guide.end(value, failed=not passed)
 
     for value in explicit:
         body = example(value)(body)
@@ -111,6 +120,8 @@ def explore(
         body()
     finally:
         run.details["examples_run"] = len(examples)
+        if guide is not None:
+            run.details["coverage_guidance"] = guide.details()
         run.details["examples"] = [describe(e) if isinstance(e, dict) else repr(e) for e in examples[:3]]
         if failing:
             shrunk = failing[-1]
@@ -135,7 +146,8 @@ def _exchange(run: CaseRun, generated: dict[str, Any]) -> None:
     assumes="requests Envoy's HTTP/1.1 codec accepts (header values: visible Latin-1 bytes, not only UTF-8)",
 )
 def generated_exchanges(run: CaseRun) -> None:
-    explore(run, REQUESTS, lambda generated: _exchange(run, generated), run.user_requests(REQUEST_DEFAULTS))
+    requests = guided_requests(run, REQUESTS)  # REQUESTS itself without coverage guidance
+    explore(run, requests, lambda generated: _exchange(run, generated), run.user_requests(REQUEST_DEFAULTS))
 
 
 @case(

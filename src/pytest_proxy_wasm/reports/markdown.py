@@ -55,6 +55,9 @@ def render_markdown(model: dict[str, Any]) -> str:
         for case in failing:
             lines += _evidence(case)
     lines += _blocked(model["cases"]) + _warnings(model["cases"])
+    from ..plugin_coverage.guided_report import render_markdown as generated_coverage
+
+    lines += generated_coverage(model.get("generated_coverage"))  # check --coverage (docs/coverage.md)
     return "\n".join(lines)
 
 
