@@ -37,8 +37,9 @@ class FileHits:
 class ModuleReport:
     module: str
     sha256: str
-    dwarf: bool
+    dwarf: bool  # line level (from DWARF, Go's pclntab or a source map); False: function level
     files: list[FileHits]
+    lines_from: str = ""  # "dwarf", "go-pclntab", "source-map"; "" at function level
 
     def own_files(self) -> list[FileHits]:
         return [f for f in self.files if f.own]
@@ -59,9 +60,13 @@ def build_report(
             entries[counter.function] = count
     if has_dwarf(custom):
         files = _dwarf_files(module, custom, names, entries, source_root)
-    else:
-        files = _function_files(label, names, language, entries)
-    return ModuleReport(label, module.sha256, has_dwarf(custom), files)
+        return ModuleReport(label, module.sha256, True, files, "dwarf")
+    from .go_report import go_files
+
+    go = go_files(module, names, entries, source_root) if language == "go" else None
+    if go is not None:
+        return ModuleReport(label, module.sha256, True, go, "go-pclntab")
+    return ModuleReport(label, module.sha256, False, _function_files(label, names, language, entries))
 
 
 def _function_files(

@@ -1,0 +1,48 @@
+"""Per-file records of a Go module from pclntab (see go_lines.py): files, lines and Go's own names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .go_lines import go_lines, module_path, relative_go_path
+from .names import is_own
+
+if TYPE_CHECKING:
+    from .collector import ModuleCoverage
+    from .report import FileHits
+
+
+def go_files(
+    module: ModuleCoverage, names: dict[int, str], entries: dict[int, int], source_root: str | None
+) -> list[FileHits] | None:
+    """Line-level records of a Go module, None when it has no pclntab.
+
+    A file is the plugin's own when a function defined in it is (package ``main`` or a package with a
+    domain other than the SDKs, as ``names.is_own`` says); the standard library and runtime are not.
+    Functions keep Go's own spelling (``main.(*headersRoot).OnPluginStart``), not the name section's."""
+    from .report import FileHits, FunctionHits
+
+    counts_by_start = {
+        counter.start: count
+        for counter, count in zip(module.counters, module.counts, strict=True)
+        if not counter.entry
+    }
+    found = go_lines(module.original, counts_by_start, entries)
+    if found is None:
+        return None
+    functions, lines = found
+    go_module = module_path(source_root)
+    own_files = {f.file for f in functions if is_own(names.get(f.index, f.name.replace("/", "_")), "go")}
+    files: dict[str, FileHits] = {}
+    for path, hits in lines.items():
+        relative = relative_go_path(path, source_root, go_module)
+        record = files.setdefault(relative, FileHits(relative, path in own_files))
+        for line, count in hits.items():
+            record.lines[line] = max(record.lines.get(line, 0), count)
+    for function in functions:
+        defined_in = files.get(relative_go_path(function.file, source_root, go_module))
+        if defined_in is not None:
+            defined_in.functions.append(
+                FunctionHits(function.name, entries.get(function.index, 0), function.start_line)
+            )
+    return sorted(files.values(), key=lambda f: f.path)
