@@ -34,6 +34,7 @@ _SOURCE_OTHER = (
     "/pkg/mod/",
     "wasi-libc",
     "/usr/",
+    "~lib/",  # AssemblyScript's standard library and node_modules packages (the SDK)
 )
 _HASH = re.compile(r"::h[0-9a-f]{16}$")
 _DISAMBIGUATOR = re.compile(r"\[[0-9a-f]+\]")

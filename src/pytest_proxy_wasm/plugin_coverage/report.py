@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .collector import ModuleCoverage
-from .dwarf import has_dwarf, line_ranges
+from .dwarf import LineRange, has_dwarf, line_ranges
 from .names import custom_sections, demangled_names, is_own, is_own_source, language_of
 
 
@@ -40,6 +40,7 @@ class ModuleReport:
     dwarf: bool  # line level (from DWARF, Go's pclntab or a source map); False: function level
     files: list[FileHits]
     lines_from: str = ""  # "dwarf", "go-pclntab", "source-map"; "" at function level
+    note: str = ""  # why a module is at function level although it names line information
 
     def own_files(self) -> list[FileHits]:
         return [f for f in self.files if f.own]
@@ -62,11 +63,17 @@ def build_report(
         files = _dwarf_files(module, custom, names, entries, source_root)
         return ModuleReport(label, module.sha256, True, files, "dwarf")
     from .go_report import go_files
+    from .sourcemap_report import source_map_rows
 
     go = go_files(module, names, entries, source_root) if language == "go" else None
     if go is not None:
         return ModuleReport(label, module.sha256, True, go, "go-pclntab")
-    return ModuleReport(label, module.sha256, False, _function_files(label, names, language, entries))
+    rows, note = source_map_rows(module, custom, label)
+    if rows is not None:
+        files = _dwarf_files(module, custom, names, entries, source_root, rows)
+        return ModuleReport(label, module.sha256, True, files, "source-map")
+    functions = _function_files(label, names, language, entries)
+    return ModuleReport(label, module.sha256, False, functions, note=note)
 
 
 def _function_files(
@@ -92,12 +99,13 @@ def _dwarf_files(
     names: dict[int, str],
     entries: dict[int, int],
     source_root: str | None,
+    rows: list[LineRange] | None = None,  # a source map's rows instead of DWARF's
 ) -> list[FileHits]:
     counters = sorted(zip(module.counters, module.counts, strict=True), key=lambda pair: pair[0].start)
     starts = [c.start for c, _ in counters]
     files: dict[str, FileHits] = {}
     first_line: dict[int, tuple[str, int]] = {}  # function -> its first (file, line)
-    for row in line_ranges(custom):
+    for row in line_ranges(custom) if rows is None else rows:
         path = _relative(row.path, source_root)
         hits = files.setdefault(path, FileHits(path, is_own_source(row.path, source_root)))
         best, function = 0, -1

@@ -116,5 +116,6 @@ def summary_line(reports: list[ModuleReport]) -> str:
         if not report.dwarf:
             valid, covered = len(functions), sum(1 for f in functions if f.hits)
         percent = f"{100 * covered / valid:.1f}%" if valid else "n/a"
-        parts.append(f"{report.module}: own code {covered}/{valid} {unit} ({percent})")
+        note = f" [{report.note}]" if report.note else ""
+        parts.append(f"{report.module}: own code {covered}/{valid} {unit} ({percent}){note}")
     return "plugin coverage: " + ("; ".join(parts) if parts else "no module ran")

@@ -1,0 +1,107 @@
+"""Line hits on the AssemblyScript basic_auth sample built with a source map
+(fixtures/assemblyscript/basic_auth_debug.wasm + .wasm.map, plugins_under_test/assemblyscript/
+build_coverage.sh): the right credentials take the allow branch, none the deny branch; the
+configuration errors stay unhit. Lines are found by their text in basic_auth/index.ts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_proxy_wasm.host.host import Host
+from pytest_proxy_wasm.host.runtime import Runtime
+from pytest_proxy_wasm.plugin_coverage.collector import CoverageCollector
+from pytest_proxy_wasm.plugin_coverage.report import ModuleReport, build_report
+from pytest_proxy_wasm.plugin_coverage.sourcemap import decode_vlq, mappings
+from pytest_proxy_wasm.plugin_coverage.writers import summary_line
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "fixtures" / "assemblyscript" / "basic_auth_debug.wasm"
+SOURCE_ROOT = ROOT / "plugins_under_test" / "assemblyscript"
+SOURCE = "basic_auth/index.ts"
+CONFIG = {"username": "admin", "password": "s3cret"}
+GOOD = "Basic " + base64.b64encode(b"admin:s3cret").decode()
+
+ALLOW = "return FilterHeadersStatusValues.Continue;"
+DENY = 'log(LogLevelValues.info, "basic-auth: denied");'
+COMPARE = 'if (root.expected != "" && authorization == root.expected) {'
+BAD_CONFIG = '"basic-auth: invalid configuration: not a JSON object"'
+
+
+def line_of(text: str) -> int:
+    lines = (SOURCE_ROOT / SOURCE).read_text().splitlines()
+    (number,) = [i for i, line in enumerate(lines, start=1) if text in line]
+    return number
+
+
+def report_for(module: Path, authorizations: list[str | None]) -> ModuleReport:
+    runtime = Runtime(None)
+    collector = CoverageCollector(None)
+    runtime.coverage = collector
+    with Host(runtime) as host:
+        plugin = host.load_plugin(module, plugin_config=json.dumps(CONFIG))
+        for value in authorizations:
+            headers = {"authorization": value} if value else {}
+            expected = 200 if value == GOOD else 401
+            assert host.request(plugin, path="/", headers=headers).status == expected
+    (coverage,) = collector.modules.values()
+    return build_report(coverage, str(SOURCE_ROOT))
+
+
+def source_lines(report: ModuleReport) -> dict[int, int]:
+    (source,) = [f for f in report.files if f.path == SOURCE]
+    assert source.own
+    return source.lines
+
+
+def test_allowed_twice_denied_once() -> None:
+    report = report_for(MODULE, [GOOD, None, GOOD])
+    assert report.dwarf and report.lines_from == "source-map"
+    lines = source_lines(report)
+    assert lines[line_of(COMPARE)] == 3
+    assert lines[line_of(ALLOW)] == 2
+    assert lines[line_of(DENY)] == 1
+    assert lines[line_of(BAD_CONFIG)] == 0
+    own = [f.path for f in report.own_files()]
+    assert SOURCE in own and "common/json.ts" in own
+    assert not any(path.startswith("~lib/") for path in own)  # the SDK and the AS standard library
+
+
+def test_only_the_deny_branch() -> None:
+    lines = source_lines(report_for(MODULE, [None, "Basic bm9wZTpub3Bl"]))
+    assert lines[line_of(DENY)] == 2
+    assert lines[line_of(ALLOW)] == 0
+
+
+def test_functions_are_named_at_their_first_line() -> None:
+    report = report_for(MODULE, [GOOD])
+    (source,) = [f for f in report.files if f.path == SOURCE]
+    hits = {f.name: f.hits for f in source.functions}
+    on_headers = [name for name in hits if name.endswith("BasicAuth#onRequestHeaders")]
+    assert on_headers and hits[on_headers[0]] == 1
+
+
+def test_a_missing_map_falls_back_to_function_level_and_says_why(tmp_path: Path) -> None:
+    module = tmp_path / "basic_auth_debug.wasm"
+    shutil.copy(MODULE, module)  # without its .map beside it
+    report = report_for(module, [GOOD])
+    assert not report.dwarf
+    assert "cannot read its source map" in report.note and "basic_auth_debug.wasm.map" in report.note
+    assert "cannot read its source map" in summary_line([report])
+
+
+@pytest.mark.parametrize(
+    ("segment", "values"),
+    [("AAAA", [0, 0, 0, 0]), ("AAgBC", [0, 0, 16, 1]), ("D", [-1]), ("2zDE2GG", [1851, 2, 107, 3])],
+)
+def test_vlq(segment: str, values: list[int]) -> None:
+    assert decode_vlq(segment) == values
+
+
+def test_mappings_are_deltas() -> None:
+    source_map = {"version": 3, "sources": ["a.ts"], "mappings": "UAAA,EAAE,EACF,C"}
+    assert mappings(source_map) == [(0, 10, 0, 0), (0, 12, 0, 0), (0, 14, 0, 1), (0, 15, None, 0)]
