@@ -12,6 +12,8 @@ import pytest
 from pytest_proxy_wasm.host.host import Host
 from pytest_proxy_wasm.host.runtime import Runtime
 from pytest_proxy_wasm.plugin_coverage.collector import CoverageCollector
+from pytest_proxy_wasm.plugin_coverage.decode import Reader
+from pytest_proxy_wasm.plugin_coverage.names import function_names
 from pytest_proxy_wasm.plugin_coverage.report import ModuleReport, build_report
 
 pytest_plugins = ["pytester"]
@@ -129,3 +131,38 @@ def test_pytest_option_writes_the_go_lines(pytester: pytest.Pytester) -> None:
     assert "FNDA:3,main.(*botStream).OnRequestHeaders\n" in record
     xml = (pytester.path / "cov" / "coverage.xml").read_text()
     assert f'filename="{SOURCE}"' in xml
+
+
+def without_name_section(data: bytes) -> bytes:
+    """The module as ``go build -ldflags=-s`` links it: no ``name`` section (pclntab stays)."""
+    reader = Reader(data, 8, "module")
+    out = bytearray(data[:8])
+    while not reader.done():
+        start = reader.pos
+        section_id = reader.byte()
+        size = reader.u32()
+        body = reader.pos
+        reader.pos += size
+        if section_id == 0 and Reader(data, body, "custom").name() == "name":
+            continue
+        out += data[start : reader.pos]
+    return bytes(out)
+
+
+def test_a_module_linked_with_s_keeps_line_level_through_pclntab(tmp_path: Path) -> None:
+    stripped = tmp_path / "bot_detect.wasm"
+    stripped.write_bytes(without_name_section(MODULE.read_bytes()))
+    runtime = Runtime(None)
+    collector = CoverageCollector(None)
+    runtime.coverage = collector
+    with Host(runtime) as host:
+        plugin = host.load_plugin(stripped)
+        assert host.request(plugin, path="/", headers={"user-agent": "curl/8"}).status == 403
+    (module,) = collector.modules.values()
+    assert not function_names(module.original)
+    report = build_report(module, str(SOURCE_ROOT))
+    lines = source_lines(report)
+    assert lines[line_of(DENIED)] == 1
+    assert lines[line_of(PASSED)] == 0
+    (source,) = [f for f in report.files if f.path == SOURCE]
+    assert "main.(*botStream).OnRequestHeaders" in {f.name for f in source.functions}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .go_lines import go_lines, module_path, relative_go_path
 from .names import is_own
+
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_.]")
 
 if TYPE_CHECKING:
     from .collector import ModuleCoverage
@@ -13,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def go_files(
-    module: ModuleCoverage, names: dict[int, str], entries: dict[int, int], source_root: str | None
+    module: ModuleCoverage, entries: dict[int, int], source_root: str | None
 ) -> list[FileHits] | None:
     """Line-level records of a Go module, None when it has no pclntab.
 
@@ -32,7 +35,9 @@ def go_files(
         return None
     functions, lines = found
     go_module = module_path(source_root)
-    own_files = {f.file for f in functions if is_own(names.get(f.index, f.name.replace("/", "_")), "go")}
+    # names.is_own judges the name section's spelling ("/", "-", "(*T)" written "_"); pclntab has the
+    # real one, also in a module linked with -s (no name section).
+    own_files = {f.file for f in functions if is_own(_NOT_IDENTIFIER.sub("_", f.name), "go")}
     files: dict[str, FileHits] = {}
     for path, hits in lines.items():
         relative = relative_go_path(path, source_root, go_module)

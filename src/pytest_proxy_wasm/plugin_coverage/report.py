@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .collector import ModuleCoverage
 from .dwarf import LineRange, has_dwarf, line_ranges
+from .go_pclntab import has_pclntab
 from .names import custom_sections, demangled_names, is_own, is_own_source, language_of
 
 
@@ -65,7 +66,7 @@ def build_report(
     from .go_report import go_files
     from .sourcemap_report import source_map_rows
 
-    go = go_files(module, names, entries, source_root) if language == "go" else None
+    go = go_files(module, entries, source_root) if has_pclntab(module.original) else None  # also -s
     if go is not None:
         return ModuleReport(label, module.sha256, True, go, "go-pclntab")
     rows, note = source_map_rows(module, custom, label)
