@@ -35,6 +35,11 @@ _SOURCE_OTHER = (
     "wasi-libc",
     "/usr/",
     "~lib/",  # AssemblyScript's standard library and node_modules packages (the SDK)
+    "/libcxx/",  # libc++ / libc++abi sources (Debian's wasm32 build keeps /build/llvm-toolchain-*/...)
+    "/libcxxabi/",
+    "libc-top-half/",  # wasi-libc, compiled with relative paths
+    "libc-bottom-half/",
+    "dlmalloc/src/",
 )
 _HASH = re.compile(r"::h[0-9a-f]{16}$")
 _DISAMBIGUATOR = re.compile(r"\[[0-9a-f]+\]")
