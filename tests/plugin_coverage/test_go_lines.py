@@ -28,6 +28,7 @@ PASSED = 'pwabi.AddHeaderMapValue(pwabi.MapRequestHeaders, "x-bot-check", "passe
 NO_AGENT = 'pwabi.LogInfoMsg("bot-detect: no user-agent'
 ON_REQUEST = "agent, st := pwabi.GetHeaderMapValue("
 BAD_PATTERN = 'pwabi.LogErrorMsg("bot-detect: bad pattern "'
+MATCH = "if re.MatchString(agent) {"
 
 
 def line_of(text: str) -> int:
@@ -69,6 +70,8 @@ def test_each_path_hit_and_its_sibling_not(denied_once_passed_twice: ModuleRepor
     assert lines[line_of(PASSED)] == 2
     assert lines[line_of(NO_AGENT)] == 0
     assert lines[line_of(BAD_PATTERN)] == 0
+    # the loop over the 4 default patterns: curl matches the first, each browser runs all 4
+    assert lines[line_of(MATCH)] == 1 + 4 + 4
 
 
 def test_only_the_passing_path() -> None:
