@@ -92,6 +92,9 @@ def test_a_missing_map_falls_back_to_function_level_and_says_why(tmp_path: Path)
     assert not report.dwarf
     assert "cannot read its source map" in report.note and "basic_auth_debug.wasm.map" in report.note
     assert "cannot read its source map" in summary_line([report])
+    own = {f.path for f in report.own_files()}  # grouped by source file; ~lib (std, SDK) apart
+    assert own == {f"{module.name}/{group}" for group in ("basic_auth/index", "common/json", "common/util")}
+    assert any(f.path.startswith(f"{module.name}/~lib/") for f in report.files)
 
 
 @pytest.mark.parametrize(
