@@ -19,6 +19,8 @@ from pytest_proxy_wasm.plugin_coverage.report import ModuleReport, build_report
 from pytest_proxy_wasm.plugin_coverage.sourcemap import decode_vlq, mappings
 from pytest_proxy_wasm.plugin_coverage.writers import summary_line
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "fixtures" / "assemblyscript" / "basic_auth_debug.wasm"
 SOURCE_ROOT = ROOT / "plugins_under_test" / "assemblyscript"
@@ -108,3 +110,29 @@ def test_vlq(segment: str, values: list[int]) -> None:
 def test_mappings_are_deltas() -> None:
     source_map = {"version": 3, "sources": ["a.ts"], "mappings": "UAAA,EAAE,EACF,C"}
     assert mappings(source_map) == [(0, 10, 0, 0), (0, 12, 0, 0), (0, 14, 0, 1), (0, 15, None, 0)]
+
+
+PYTEST_TESTS = f"""
+import json, pytest
+MODULE = {str(MODULE)!r}
+
+@pytest.mark.parametrize("n", range(3))
+def test_denied(proxy_wasm_host, n):
+    plugin = proxy_wasm_host.load_plugin(MODULE, plugin_config=json.dumps({CONFIG!r}))
+    assert proxy_wasm_host.request(plugin).status == 401
+"""
+
+
+def test_pytest_option_under_xdist_finds_the_map_beside_the_module(pytester: pytest.Pytester) -> None:
+    # the workers' partial files carry where the module came from, so the controller finds its map
+    pytester.makepyfile(test_as=PYTEST_TESTS)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--proxy-wasm-cache-dir=", "--proxy-wasm-coverage", "-n", "2",
+        f"--proxy-wasm-coverage-source-root={SOURCE_ROOT}", "--proxy-wasm-coverage-dir=cov",
+    )  # fmt: skip
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["plugin coverage: basic_auth_debug.wasm: own code *lines*"])
+    lcov = (pytester.path / "cov" / "lcov.info").read_text()
+    record = lcov.split(f"SF:{SOURCE}\n", 1)[1].split("end_of_record", 1)[0]
+    assert f"DA:{line_of(DENY)},3\n" in record
+    assert f"DA:{line_of(ALLOW)},0\n" in record
