@@ -83,8 +83,11 @@ def test_functions_are_named_at_their_first_line() -> None:
     report = report_for(MODULE, [GOOD])
     (source,) = [f for f in report.files if f.path == SOURCE]
     hits = {f.name: f.hits for f in source.functions}
-    on_headers = [name for name in hits if name.endswith("BasicAuth#onRequestHeaders")]
-    assert on_headers and hits[on_headers[0]] == 1
+    assert hits["basic_auth/index/BasicAuth#onRequestHeaders"] == 1
+    # a mapping runs to the next one but not into the next function's body
+    assert all(name.startswith("basic_auth/index/") for name in hits)
+    lines = {f.name: f.line for f in source.functions}
+    assert lines["basic_auth/index/BasicAuthRoot#onConfigure"] == line_of("let text = readPluginConfig")
 
 
 def test_a_missing_map_falls_back_to_function_level_and_says_why(tmp_path: Path) -> None:

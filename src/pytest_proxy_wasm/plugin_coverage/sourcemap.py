@@ -10,6 +10,7 @@ the PyPI source-map readers are unmaintained since 2015-2018.
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import posixpath
 import urllib.parse
@@ -64,14 +65,20 @@ def mappings(source_map: dict[str, Any]) -> list[tuple[int, int, int | None, int
     return out
 
 
-def line_ranges(source_map: dict[str, Any], code_start: int, code_end: int) -> list[LineRange]:
+def line_ranges(
+    source_map: dict[str, Any], code_start: int, code_end: int, body_ends: list[int] | None = None
+) -> list[LineRange]:
     """The mappings as code-section-relative ranges (like DWARF rows); ``code_start``/``code_end``:
-    the code section's payload in the module file."""
+    the code section's payload in the module file; ``body_ends``: where each function body ends
+    (sorted file offsets): a mapping runs to the next one, but not into the next function."""
     sources = [str(s) for s in source_map.get("sources", [])]
     rows = sorted((column, source, line) for _, column, source, line in mappings(source_map))
+    ends = body_ends or [code_end]
     ranges = []
     for number, (column, source, line) in enumerate(rows):
         end = rows[number + 1][0] if number + 1 < len(rows) else code_end
+        body = bisect.bisect_right(ends, column)
+        end = min(end, ends[body]) if body < len(ends) else end
         if source is None or not code_start <= column < code_end or end <= column:
             continue
         path = sources[source] if 0 <= source < len(sources) else "<unknown>"

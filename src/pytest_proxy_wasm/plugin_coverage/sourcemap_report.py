@@ -24,7 +24,7 @@ def source_map_rows(
     try:
         source_map = source_map_for(url, module.origin, label)
         base, _, bodies = code_bodies(module.original)
-        end = max((stop for _, stop in bodies.values()), default=base)
-        return line_ranges(source_map, base, end), ""
+        ends = sorted(stop for _, stop in bodies.values())
+        return line_ranges(source_map, base, ends[-1] if ends else base, ends), ""
     except SourceMapError as exc:
         return None, str(exc)
