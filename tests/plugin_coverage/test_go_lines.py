@@ -13,6 +13,7 @@ from pytest_proxy_wasm.host.host import Host
 from pytest_proxy_wasm.host.runtime import Runtime
 from pytest_proxy_wasm.plugin_coverage.collector import CoverageCollector
 from pytest_proxy_wasm.plugin_coverage.decode import Reader
+from pytest_proxy_wasm.plugin_coverage.go_pclntab import memory_image
 from pytest_proxy_wasm.plugin_coverage.names import function_names
 from pytest_proxy_wasm.plugin_coverage.report import ModuleReport, build_report
 
@@ -169,3 +170,19 @@ def test_a_module_linked_with_s_keeps_line_level_through_pclntab(tmp_path: Path)
     assert lines[line_of(PASSED)] == 0
     (source,) = [f for f in report.files if f.path == SOURCE]
     assert "main.(*botStream).OnRequestHeaders" in {f.name for f in source.functions}
+
+
+def test_an_unreadable_pclntab_is_function_level_with_the_reason() -> None:
+    data = bytearray(MODULE.read_bytes())
+    image = memory_image(bytes(data))
+    header = image.find(bytes.fromhex("f1ffffff00000108"))
+    # pcHeader's funcname, cu, filetab offsets and then pctab's, pointed far away (the data section
+    # leaves zero runs out, so the header's bytes are found in the file by their contents)
+    at = data.find(image[header + 32 : header + 56]) + 24
+    data[at : at + 8] = (1 << 40).to_bytes(8, "little")
+    collector = CoverageCollector(None)
+    collector.instrument("broken.wasm", bytes(data))
+    (module,) = collector.modules.values()
+    report = build_report(module, None)
+    assert not report.dwarf
+    assert report.note.startswith("broken.wasm: Go pclntab cannot be read")

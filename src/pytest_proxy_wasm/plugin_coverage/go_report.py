@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import struct
 from typing import TYPE_CHECKING
 
+from .decode import WasmFormatError
 from .go_lines import go_lines, module_path, relative_go_path
 from .names import is_own
 
@@ -30,7 +32,10 @@ def go_files(
         for counter, count in zip(module.counters, module.counts, strict=True)
         if not counter.entry
     }
-    found = go_lines(module.original, counts_by_start, entries)
+    try:
+        found = go_lines(module.original, counts_by_start, entries)
+    except (struct.error, IndexError, WasmFormatError) as exc:
+        raise WasmFormatError(f"{module.name}: Go pclntab cannot be read ({exc})") from None
     if found is None:
         return None
     functions, lines = found

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .collector import ModuleCoverage
+from .decode import WasmFormatError
 from .dwarf import LineRange, has_dwarf, line_ranges
 from .go_pclntab import has_pclntab
 from .names import custom_sections, demangled_names, is_own, is_own_source, language_of
@@ -66,10 +67,15 @@ def build_report(
     from .go_report import go_files
     from .sourcemap_report import source_map_rows
 
-    go = go_files(module, entries, source_root) if has_pclntab(module.original) else None  # also -s
+    go, go_note = None, ""
+    try:
+        go = go_files(module, entries, source_root) if has_pclntab(module.original) else None  # also -s
+    except WasmFormatError as exc:
+        go_note = str(exc)
     if go is not None:
         return ModuleReport(label, module.sha256, True, go, "go-pclntab")
     rows, note = source_map_rows(module, custom, label)
+    note = note or go_note
     if rows is not None:
         files = _dwarf_files(module, custom, names, entries, source_root, rows)
         return ModuleReport(label, module.sha256, True, files, "source-map")
