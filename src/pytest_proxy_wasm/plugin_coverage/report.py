@@ -1,4 +1,5 @@
-"""From summed counters to per-file line and function coverage (DWARF lines, else functions only)."""
+"""From summed counters to per-file line and function coverage (DWARF, Go's pclntab or a source map
+for lines, else functions only)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ class ModuleReport:
 def build_report(
     module: ModuleCoverage, source_root: str | None = None, name: str | None = None
 ) -> ModuleReport:
-    """Line coverage from DWARF when the module has it, otherwise function coverage by name section;
-    ``name`` replaces the module's file name in the report."""
+    """Line coverage from DWARF, Go's pclntab or a source map (in that order) when the module has one,
+    otherwise function coverage by name section; ``name`` replaces the module's file name."""
     label = name or module.name
     custom = custom_sections(module.original)
     names = demangled_names(module.original)
