@@ -15,6 +15,8 @@ import pytest
 from pytest_proxy_wasm.host.host import Host
 from pytest_proxy_wasm.host.runtime import Runtime
 from pytest_proxy_wasm.plugin_coverage.collector import CoverageCollector
+from pytest_proxy_wasm.plugin_coverage.decode import Reader
+from pytest_proxy_wasm.plugin_coverage.instrument import _leb
 from pytest_proxy_wasm.plugin_coverage.report import ModuleReport, build_report
 from pytest_proxy_wasm.plugin_coverage.sourcemap import decode_vlq, mappings
 from pytest_proxy_wasm.plugin_coverage.writers import summary_line
@@ -139,3 +141,30 @@ def test_pytest_option_under_xdist_finds_the_map_beside_the_module(pytester: pyt
     record = lcov.split(f"SF:{SOURCE}\n", 1)[1].split("end_of_record", 1)[0]
     assert f"DA:{line_of(DENY)},3\n" in record
     assert f"DA:{line_of(ALLOW)},0\n" in record
+
+
+def with_source_map_url(data: bytes, url: str) -> bytes:
+    """The module with its ``sourceMappingURL`` custom section replaced (a wasm name: LEB128 + UTF-8)."""
+    reader = Reader(data, 8, "module")
+    out = bytearray(data[:8])
+    while not reader.done():
+        start = reader.pos
+        section_id = reader.byte()
+        size = reader.u32()
+        body = reader.pos
+        reader.pos += size
+        if section_id == 0 and Reader(data, body, "custom").name() == "sourceMappingURL":
+            payload = _leb(len("sourceMappingURL")) + b"sourceMappingURL" + _leb(len(url)) + url.encode()
+            out += b"\0" + _leb(len(payload)) + payload
+        else:
+            out += data[start : reader.pos]
+    return bytes(out)
+
+
+def test_an_embedded_data_url_map(tmp_path: Path) -> None:
+    encoded = base64.b64encode(MODULE.with_suffix(".wasm.map").read_bytes()).decode()
+    module = tmp_path / "embedded.wasm"  # no .map beside it
+    module.write_bytes(with_source_map_url(MODULE.read_bytes(), "data:application/json;base64," + encoded))
+    lines = source_lines(report_for(module, [GOOD]))
+    assert lines[line_of(ALLOW)] == 1
+    assert lines[line_of(DENY)] == 0
