@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .decode import Reader, WasmFormatError, skip_immediates
+from .go_instrument import instrument_go_body
 from .go_pclntab import has_pclntab
 
 COUNTER_EXPORT = "pytest_proxy_wasm_coverage"
@@ -100,11 +101,13 @@ def instrument(data: bytes, name: str = "<module>") -> Instrumented:
         elif section_id == 5:
             memories = Reader(data, start, name, end).u32()
     memory_index = imported["memory"] + memories
-    # Block counters serve the line mapping (DWARF, a source map, Go's pclntab); else entries only.
-    blocks = any(
+    # Block counters serve the line mapping (DWARF, a source map); Go's pclntab needs its segments'
+    # (go_instrument.py); without line information only function entries count.
+    lines = any(
         section_id == 0 and Reader(data, start, name, end).name() in (".debug_line", "sourceMappingURL")
         for section_id, start, end in sections
-    ) or has_pclntab(data)
+    )
+    blocks = "blocks" if lines else "go" if has_pclntab(data) else ""
     result = Instrumented(b"")
     code_payload = b""
     for section_id, start, end in sections:
@@ -202,7 +205,7 @@ def _instrument_code(
     memory: int,
     name: str,
     result: Instrumented,
-    blocks: bool,
+    blocks: str,  # "blocks", "go" (segment starts) or "" (entries only)
 ) -> bytes:
     reader = Reader(data, start, name, end)
     count = reader.u32()
@@ -211,7 +214,9 @@ def _instrument_code(
         size = reader.u32()
         body_end = reader.pos + size
         function = first_function + number
-        if blocks:
+        if blocks == "go":
+            body = instrument_go_body(reader, body_end, function, memory, start, result)
+        elif blocks:
             body = _instrument_body(reader, body_end, function, memory, start, result)
         else:
             body = _instrument_entry(reader, body_end, function, memory, start, result)
