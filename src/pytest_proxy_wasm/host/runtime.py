@@ -136,7 +136,8 @@ class Runtime:
             return cached if cached.name == label else _renamed(cached, label)
         compile_data, compile_digest = data, digest
         if self.coverage is not None:  # plugin_coverage: compile the instrumented copy (cached by its bytes)
-            compile_data = self.coverage.instrument(label, data)
+            origin = None if isinstance(source, bytes | bytearray) else os.fspath(source)
+            compile_data = self.coverage.instrument(label, data, origin)
             compile_digest = hashlib.sha256(compile_data).hexdigest()
         module = self._compile(label, compile_data, compile_digest)
         exports = tuple(

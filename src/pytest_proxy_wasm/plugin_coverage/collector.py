@@ -41,6 +41,7 @@ class ModuleCoverage:
     instrumented: bytes
     lanes: int = 0
     pending: dict[bytes, int] = field(default_factory=dict)  # VM counters not yet added -> how many VMs
+    origin: str | None = None  # the module's file when loaded from one (its source map is beside it)
 
     def flush(self) -> None:
         for raw, times in self.pending.items():
@@ -119,11 +120,13 @@ class CoverageCollector:
         self.modules: dict[str, ModuleCoverage] = {}  # original sha256 -> coverage
         self._vms: weakref.WeakKeyDictionary[Any, weakref.finalize] = weakref.WeakKeyDictionary()  # type: ignore[type-arg]
 
-    def instrument(self, label: str, data: bytes) -> bytes:
-        """The instrumented copy of ``data`` (the Runtime compiles and caches these bytes)."""
+    def instrument(self, label: str, data: bytes, origin: str | None = None) -> bytes:
+        """The instrumented copy of ``data`` (the Runtime compiles and caches these bytes); ``origin``:
+        the file it was read from."""
         digest = hashlib.sha256(data).hexdigest()
         known = self.modules.get(digest)
         if known is not None:
+            known.origin = known.origin or origin
             return known.instrumented
         result = self._cached(digest)
         if result is None:
@@ -134,7 +137,7 @@ class CoverageCollector:
                     return data  # not counted; compiling it reports the same error as without coverage
                 raise ModuleLoadError(label, f"cannot instrument for coverage: {exc}") from None
             self._store(digest, result)
-        module = ModuleCoverage(label, data, digest, result.counters, result.data)
+        module = ModuleCoverage(label, data, digest, result.counters, result.data, origin=origin)
         self.modules[digest] = module
         return result.data
 
@@ -208,7 +211,11 @@ class CoverageCollector:
         payload = {
             "format": _FORMAT,
             "modules": {
-                digest: {"name": m.name, "counts": {str(i): c for i, c in enumerate(m.counts) if c}}
+                digest: {
+                    "name": m.name,
+                    "origin": m.origin,
+                    "counts": {str(i): c for i, c in enumerate(m.counts) if c},
+                }
                 for digest, m in self.modules.items()
             },
         }
@@ -225,6 +232,6 @@ class CoverageCollector:
                 original = path.parent / "modules" / f"{digest}.wasm"
                 if not original.exists():
                     raise ValueError(f"{path}: module {entry['name']} ({digest[:12]}) is missing")
-                self.instrument(entry["name"], original.read_bytes())
+                self.instrument(entry["name"], original.read_bytes(), entry.get("origin"))
                 module = self.modules[digest]
             module.add_counts({int(index): count for index, count in entry["counts"].items()})

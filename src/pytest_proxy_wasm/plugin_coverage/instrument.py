@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .decode import Reader, WasmFormatError, skip_immediates
+from .go_instrument import instrument_go_body
+from .go_pclntab import has_pclntab
 
 COUNTER_EXPORT = "pytest_proxy_wasm_coverage"
 COUNTER_SIZE = 8  # little-endian u64 counters: read back as the lanes of one integer
-FORMAT_VERSION = 3  # of the instrumented copies and their counter tables: part of the cache path
+FORMAT_VERSION = 4  # of the instrumented copies and their counter tables: part of the cache path
 _SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 _BLOCK_STARTS = {0x02, 0x03, 0x04, 0x06, 0x1F}  # block, loop, if, try, try_table
 # After these the next instruction starts a new block (a branch target or a conditional fall-through).
@@ -99,11 +101,13 @@ def instrument(data: bytes, name: str = "<module>") -> Instrumented:
         elif section_id == 5:
             memories = Reader(data, start, name, end).u32()
     memory_index = imported["memory"] + memories
-    # Block counters serve the DWARF line mapping; without line tables only function entries count.
-    blocks = any(
-        section_id == 0 and Reader(data, start, name, end).name() == ".debug_line"
+    # Block counters serve the line mapping (DWARF, a source map); Go's pclntab needs its segments'
+    # (go_instrument.py); without line information only function entries count.
+    lines = any(
+        section_id == 0 and Reader(data, start, name, end).name() in (".debug_line", "sourceMappingURL")
         for section_id, start, end in sections
     )
+    blocks = "blocks" if lines else "go" if has_pclntab(data) else ""
     result = Instrumented(b"")
     code_payload = b""
     for section_id, start, end in sections:
@@ -201,7 +205,7 @@ def _instrument_code(
     memory: int,
     name: str,
     result: Instrumented,
-    blocks: bool,
+    blocks: str,  # "blocks", "go" (segment starts) or "" (entries only)
 ) -> bytes:
     reader = Reader(data, start, name, end)
     count = reader.u32()
@@ -210,7 +214,9 @@ def _instrument_code(
         size = reader.u32()
         body_end = reader.pos + size
         function = first_function + number
-        if blocks:
+        if blocks == "go":
+            body = instrument_go_body(reader, body_end, function, memory, start, result)
+        elif blocks:
             body = _instrument_body(reader, body_end, function, memory, start, result)
         else:
             body = _instrument_entry(reader, body_end, function, memory, start, result)

@@ -34,6 +34,12 @@ _SOURCE_OTHER = (
     "/pkg/mod/",
     "wasi-libc",
     "/usr/",
+    "~lib/",  # AssemblyScript's standard library and node_modules packages (the SDK)
+    "/libcxx/",  # libc++ / libc++abi sources (Debian's wasm32 build keeps /build/llvm-toolchain-*/...)
+    "/libcxxabi/",
+    "libc-top-half/",  # wasi-libc, compiled with relative paths
+    "libc-bottom-half/",
+    "dlmalloc/src/",
 )
 _HASH = re.compile(r"::h[0-9a-f]{16}$")
 _DISAMBIGUATOR = re.compile(r"\[[0-9a-f]+\]")
@@ -120,6 +126,10 @@ def group_of(name: str) -> str:
         return _DISAMBIGUATOR.sub("", head.split(" as ", 1)[0].rstrip(">"))
     if _GO_DOMAIN.match(text):  # a Go import path with a domain: github.com_owner_repo.Type.Method
         return ".".join(text.split(".", 2)[:2])
+    if "/" in text:  # AssemblyScript: <file>/<Class>#<member>, <file>/<function>, start:<file>
+        if text.startswith("start:"):
+            return text[len("start:") :]
+        return re.split(r"[<#]", text, maxsplit=1)[0].rsplit("/", 1)[0]
     text = text.removeprefix("type_.eq.")
     if "." in text:
         return text.split(".", 1)[0]  # Go: main.f, runtime.mallocgc, internal_abi.Kind.String
@@ -147,7 +157,9 @@ def is_own(name: str, language: str) -> bool:
         return group == "main"  # standard-library and runtime packages have no domain
     if language == "rust":
         return bool(group) and group not in _RUST_OTHER | _PRIMITIVES and not group.startswith("__")
-    return not name.startswith(("_start", "dlmalloc", "_initialize"))
+    if group.startswith("~lib"):
+        return False  # AssemblyScript's standard library and node_modules packages (the SDK)
+    return not name.startswith(("_start", "dlmalloc", "_initialize", "~"))
 
 
 def is_own_source(path: str, source_root: str | None) -> bool:

@@ -1,4 +1,5 @@
-"""From summed counters to per-file line and function coverage (DWARF lines, else functions only)."""
+"""From summed counters to per-file line and function coverage (DWARF, Go's pclntab or a source map
+for lines, else functions only)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .collector import ModuleCoverage
-from .dwarf import has_dwarf, line_ranges
+from .decode import WasmFormatError
+from .dwarf import LineRange, has_dwarf, line_ranges
+from .go_pclntab import has_pclntab
 from .names import custom_sections, demangled_names, is_own, is_own_source, language_of
 
 
@@ -37,8 +40,10 @@ class FileHits:
 class ModuleReport:
     module: str
     sha256: str
-    dwarf: bool
+    dwarf: bool  # line level (from DWARF, Go's pclntab or a source map); False: function level
     files: list[FileHits]
+    lines_from: str = ""  # "dwarf", "go-pclntab", "source-map"; "" at function level
+    note: str = ""  # why a module is at function level although it names line information
 
     def own_files(self) -> list[FileHits]:
         return [f for f in self.files if f.own]
@@ -47,8 +52,8 @@ class ModuleReport:
 def build_report(
     module: ModuleCoverage, source_root: str | None = None, name: str | None = None
 ) -> ModuleReport:
-    """Line coverage from DWARF when the module has it, otherwise function coverage by name section;
-    ``name`` replaces the module's file name in the report."""
+    """Line coverage from DWARF, Go's pclntab or a source map (in that order) when the module has one,
+    otherwise function coverage by name section; ``name`` replaces the module's file name."""
     label = name or module.name
     custom = custom_sections(module.original)
     names = demangled_names(module.original)
@@ -59,9 +64,24 @@ def build_report(
             entries[counter.function] = count
     if has_dwarf(custom):
         files = _dwarf_files(module, custom, names, entries, source_root)
-    else:
-        files = _function_files(label, names, language, entries)
-    return ModuleReport(label, module.sha256, has_dwarf(custom), files)
+        return ModuleReport(label, module.sha256, True, files, "dwarf")
+    from .go_report import go_files
+    from .sourcemap_report import source_map_rows
+
+    go, go_note = None, ""
+    try:
+        go = go_files(module, entries, source_root) if has_pclntab(module.original) else None  # also -s
+    except WasmFormatError as exc:
+        go_note = str(exc)
+    if go is not None:
+        return ModuleReport(label, module.sha256, True, go, "go-pclntab")
+    rows, note = source_map_rows(module, custom, label)
+    note = note or go_note
+    if rows is not None:
+        files = _dwarf_files(module, custom, names, entries, source_root, rows)
+        return ModuleReport(label, module.sha256, True, files, "source-map")
+    functions = _function_files(label, names, language, entries)
+    return ModuleReport(label, module.sha256, False, functions, note=note)
 
 
 def _function_files(
@@ -87,12 +107,13 @@ def _dwarf_files(
     names: dict[int, str],
     entries: dict[int, int],
     source_root: str | None,
+    rows: list[LineRange] | None = None,  # a source map's rows instead of DWARF's
 ) -> list[FileHits]:
     counters = sorted(zip(module.counters, module.counts, strict=True), key=lambda pair: pair[0].start)
     starts = [c.start for c, _ in counters]
     files: dict[str, FileHits] = {}
     first_line: dict[int, tuple[str, int]] = {}  # function -> its first (file, line)
-    for row in line_ranges(custom):
+    for row in line_ranges(custom) if rows is None else rows:
         path = _relative(row.path, source_root)
         hits = files.setdefault(path, FileHits(path, is_own_source(row.path, source_root)))
         best, function = 0, -1

@@ -115,6 +115,8 @@ def summary_line(reports: list[ModuleReport]) -> str:
         text = f"{report.module}: own code {_measure(own, report.dwarf)}"
         if other:
             text += f"; SDK/std/runtime {_measure(other, report.dwarf, functions=False)}"
+        if report.note:
+            text += f" [{report.note}]"
         parts.append(text)
     return "plugin coverage: " + ("; ".join(parts) if parts else "no module ran")
 
