@@ -95,6 +95,11 @@ def test_unknown_cluster_is_a_dispatch_failure(proxy_wasm_host: Host) -> None:
 
 def test_stream_round_trip_resumes_the_request(proxy_wasm_backend: Backend) -> None:
     backend = proxy_wasm_backend
+    if backend.name == "diff":
+        pytest.skip(
+            "the server's close races the end of the request on Envoy, so the plugin logs it on one "
+            "side only at times (docs/backends.md, gRPC remote close after the request)"
+        )
     plugin = load(backend)
     backend.expect_grpc_stream(CLUSTER, SERVICE, "Watch").respond_with(
         initial_metadata={"x-server": "fake"}, replies=[b"pong"], trailing_metadata={"x-t": "1"}
