@@ -17,11 +17,9 @@ CLUSTER, SERVICE = "grpc_auth", "auth.Authorizer"
 # Envoy's first gRPC call/stream tokens (proxy-wasm-cpp-host pre-increments: 1+4, 2+4). The emulator
 # starts at 1/2 (docs/backends.md, known gaps).
 TOKENS = {"emulator": (5, 6), "envoy": (5, 6), "container": (5, 6), "diff": (5, 6)}
-# grpcio (the Envoy backend's fake server) also sends grpc-accept-encoding and an empty grpc-message.
-GRPCIO_EXTRA = {"emulator": 0, "envoy": 1, "container": 1, "diff": 0}
-GRPCIO_METADATA_GAP = pytest.mark.xfail(
-    strict=True, reason="envoy backend gap: the grpcio fake adds metadata entries (docs/backends.md)"
-)
+# Besides the declared entries, a grpcio server sends grpc-accept-encoding (initial) and grpc-message
+# (trailing); the emulator hands the plugin the same (docs/fidelity.md, "Callouts").
+GRPCIO_EXTRA = 1
 
 
 def load(backend: Backend, config: object = None) -> object:
@@ -95,12 +93,13 @@ def test_unknown_cluster_is_a_dispatch_failure(proxy_wasm_host: Host) -> None:
     assert plugin.vm.failure is None  # type: ignore[attr-defined]
 
 
-def test_stream_round_trip_resumes_the_request(
-    proxy_wasm_backend: Backend, request: pytest.FixtureRequest
-) -> None:
+def test_stream_round_trip_resumes_the_request(proxy_wasm_backend: Backend) -> None:
     backend = proxy_wasm_backend
     if backend.name == "diff":
-        request.applymarker(GRPCIO_METADATA_GAP)
+        pytest.skip(
+            "the server's close races the end of the request on Envoy, so the plugin logs it on one "
+            "side only at times (docs/backends.md, gRPC remote close after the request)"
+        )
     plugin = load(backend)
     backend.expect_grpc_stream(CLUSTER, SERVICE, "Watch").respond_with(
         initial_metadata={"x-server": "fake"}, replies=[b"pong"], trailing_metadata={"x-t": "1"}
@@ -111,7 +110,7 @@ def test_stream_round_trip_resumes_the_request(
     assert stream.kind == "stream" and stream.method == "Watch"
     assert stream.metadata("x-wasm-plugin") == "grpc-auth"
     assert stream.messages == [b"ping", b"bye"] and stream.half_closed
-    token, count = TOKENS[backend.name][1], 3 + GRPCIO_EXTRA[backend.name]
+    token, count = TOKENS[backend.name][1], 3 + GRPCIO_EXTRA
     # What follows the plugin's close (trailing metadata, close) races the end of the request on
     # Envoy; the emulator delivers it after the request (see test_stream_remote_close_after_request).
     assert grpc_logs(backend)[:4] == [
@@ -137,15 +136,13 @@ def test_stream_remote_close_after_request(proxy_wasm_host: Host) -> None:
     assert host.grpc.lookup(plugin.vm, 6) is None  # type: ignore[attr-defined]
 
 
-def test_stream_closed_without_a_message(proxy_wasm_backend: Backend, request: pytest.FixtureRequest) -> None:
+def test_stream_closed_without_a_message(proxy_wasm_backend: Backend) -> None:
     backend = proxy_wasm_backend
-    if backend.name == "diff":
-        request.applymarker(GRPCIO_METADATA_GAP)
     plugin = load(backend)
     backend.expect_grpc_stream(CLUSTER).respond_with(close_after=1, trailing_metadata={"x-t": "1"})
     outcome = backend.request(plugin, path="/stream")
     assert outcome.status == 200
-    token, extra = TOKENS[backend.name][1], GRPCIO_EXTRA[backend.name]
+    token, extra = TOKENS[backend.name][1], GRPCIO_EXTRA
     assert grpc_logs(backend) == [
         f"grpc-auth: stream opened token={token}",
         f"grpc-auth: stream initial metadata token={token} count={2 + extra}",

@@ -22,7 +22,7 @@ from pytest_proxy_wasm.scenarios import (
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = ROOT / "fixtures" / "scenarios"
-JWT = FILES / "go-jwt-auth.proxywasm.yaml"
+JWT = FILES / "go-jwt-auth-emulator-clock.proxywasm.yaml"
 IP_ALLOW = FILES / "go-ip-allow.proxywasm.yaml"
 HIGRESS = FILES / "go-higress-ratelimit.proxywasm.yaml"
 
@@ -89,7 +89,7 @@ def test_a_backend_created_without_the_settings_is_refused_by_name() -> None:
             run_scenario(load_scenario(JWT), backend)
     finally:
         backend.close()
-    assert info.value.field == "now" and info.value.line == 5
+    assert info.value.field == "now" and info.value.line == 6
     assert "create it with make_backend(name, options=scenario_host_options(scenario))" in str(info.value)
     assert backend.plugins == []
 
@@ -202,6 +202,8 @@ def test_run_takes_the_file_settings_over_the_command_line(capsys: pytest.Captur
     from pytest_proxy_wasm.cli import main
 
     assert main(["run", str(JWT), "--now", "2001-01-01T00:00:00Z"]) == 0  # the file's now wins
-    assert "go jwt_auth, a fixed clock on emulator: PASS" in capsys.readouterr().out
+    assert (
+        "go jwt_auth, the emulator's fixed clock (emulator only) on emulator: PASS" in capsys.readouterr().out
+    )
     assert main(["run", str(HIGRESS), "--backend", "envoy"]) == 0
     assert "skipped: platform: higress runs on the emulator only" in capsys.readouterr().err

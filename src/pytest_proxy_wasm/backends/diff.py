@@ -4,6 +4,7 @@ as backend-specific (docs/backends.md lists them)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -25,6 +26,7 @@ from .outcome_diff import (
     comparable,
     comparable_tcp,
 )
+from .volatile_logs import mask_logs
 
 
 def _call_fields(record: HttpCallRecord) -> tuple[Any, ...]:
@@ -45,6 +47,8 @@ class DiffBackend:
         # A request that hangs on the emulator waits this long for Envoy's answer: none = both hung.
         self.hang_wait_s = 5.0
         self.skip_repeated_hangs = False  # once Envoy confirmed a hang, later hangs are not sent to it
+        # Log text random by nature (a scenario's volatile_logs), masked on both sides before comparing.
+        self.volatile_logs: list[re.Pattern[str]] = []
         self.hangs_confirmed = 0
         self.hangs_skipped = 0
 
@@ -155,7 +159,9 @@ class DiffBackend:
         real = _envoy_side(lambda: self.envoy.connect(twins, **kwargs), emulated)
         left = comparable_tcp(emulated, emulated.logs[before:])
         left["metrics"] = self._without_histograms(left["metrics"])
-        _raise(_diff(left, comparable_tcp(real)), emulated, real)
+        right = comparable_tcp(real)
+        mask_logs(self.volatile_logs, left, right)
+        _raise(_diff(left, right), emulated, real)
         return emulated
 
     def request(self, plugins: Any = None, **kwargs: Any) -> Outcome:
@@ -181,6 +187,7 @@ class DiffBackend:
                 left["details"] = right["details"] = ""
                 self.hangs_confirmed += 1
         left["metrics"] = self._without_histograms(left["metrics"])
+        mask_logs(self.volatile_logs, left, right)
         self.last_answers = (emulated, real)
         _raise(_diff(left, right), emulated, real)
         return emulated

@@ -40,6 +40,13 @@ from .grpc_fakes import (
 )
 from .headers import HeaderMap, to_pairs
 
+# The initial metadata Envoy 1.40 hands a plugin from a grpcio server, before the declared entries.
+GRPCIO_INITIAL_METADATA = (
+    (":status", "200"),
+    ("content-type", "application/grpc"),
+    ("grpc-accept-encoding", "identity"),
+)
+
 if TYPE_CHECKING:
     from typing import Any
 
@@ -281,7 +288,10 @@ class GrpcCalls(GrpcDeclarations):
     def _initial_metadata(self, active: _Active) -> None:
         if not self._is_live(active):
             return
-        pairs = [(":status", "200"), ("content-type", "application/grpc"), *active.response.initial_metadata]
+        # What Envoy 1.40 hands the plugin from a grpcio server (the Envoy backend's fake): the transport
+        # headers, grpcio's grpc-accept-encoding (identity only: the fake enables no compression), then
+        # the declared metadata (docs/fidelity.md, "Callouts").
+        pairs = [*GRPCIO_INITIAL_METADATA, *active.response.initial_metadata]
         metadata = HeaderMap(to_pairs(pairs))
         active.vm.callout_maps = {MapType.GRPC_RECEIVE_INITIAL_METADATA: metadata}
         self._invoke(active, "proxy_on_grpc_receive_initial_metadata", len(metadata))
@@ -293,15 +303,17 @@ class GrpcCalls(GrpcDeclarations):
         active.vm.callout_buffers = {5: Buffer(data)}
         self._invoke(active, "proxy_on_grpc_receive", len(data))
         if active.record.kind == "call":
+            # The server closed the call with OK (its trailers): Envoy tells the plugin nothing more,
+            # but the record says how the call ended, as the Envoy backend's does.
+            active.record.close_status = OK
             self._forget(active)
 
     def _trailing_metadata(self, active: _Active) -> None:
         if not self._is_live(active):
             return
         response = active.response
-        pairs = [("grpc-status", str(response.status))]
-        if response.status_message:
-            pairs.append(("grpc-message", response.status_message))
+        # grpcio and grpc-go always send grpc-message, empty when the status has no message.
+        pairs = [("grpc-status", str(response.status)), ("grpc-message", response.status_message)]
         metadata = HeaderMap(to_pairs([*pairs, *response.trailing_metadata]))
         active.vm.callout_maps = {MapType.GRPC_RECEIVE_TRAILING_METADATA: metadata}
         self._invoke(active, "proxy_on_grpc_receive_trailing_metadata", len(metadata))

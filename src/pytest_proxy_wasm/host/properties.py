@@ -214,5 +214,11 @@ def resolve(
         return None  # no stream: request.*, response.* ... are NOT_FOUND in a root context
     if root in STREAM_ROOTS:
         return encode_value(stream_attribute(info, segments, *held_headers(context, info)))
-    # Anything else is the filter-state key ``wasm.<path>`` that proxy_set_property wrote.
-    return info.filter_state.get(b"wasm." + raw_path.rstrip(b"\0"))
+    # Anything else is a filter-state key. Envoy 1.40 (Context::findValue) looks up ``wasm.`` + the
+    # FIRST segment only, while proxy_set_property stores under ``wasm.`` + the whole raw path: a
+    # property set as "a\0b" (or "a\0") is never found again, and "a\0b" of a property "a" is NOT_FOUND
+    # (a set value is bytes, with no fields below it; one trailing NUL is ignored).
+    first, _, rest = raw_path.partition(b"\0")
+    if rest:
+        return None
+    return info.filter_state.get(b"wasm." + first)

@@ -337,6 +337,8 @@ class Scenario(Model):
     name: str = ""
     description: str = ""
     backends: list[str] | None = None
+    # Regexes of log text random by nature: diff mode masks their groups on both sides.
+    volatile_logs: list[str] = field(default_factory=list)
     # The host (HostOptions, docs/scenarios.md "Host settings"); None: the caller's options
     now: str | int | float | None = None
     peer_address: str | None = None

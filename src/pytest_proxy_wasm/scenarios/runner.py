@@ -10,6 +10,7 @@ from typing import Any
 
 from ..backends.base import Backend
 from ..backends.outcome_diff import BackendMismatch
+from ..backends.volatile_logs import compile_volatile
 from ..errors import ExpectationError, PluginFailedError, PluginStartError
 from ..outcome import LogRecord, Outcome, TcpOutcome
 from .checks import FieldCheck, Observed, check_step
@@ -69,6 +70,8 @@ class ScenarioRun:
         """The clusters first (Envoy starts with them; plugins and services may call out as soon as
         they start), then the services, then the chain."""
         self._check_settings()
+        if self.scenario.volatile_logs and hasattr(self.backend, "volatile_logs"):  # diff mode
+            self.backend.volatile_logs = compile_volatile(self.scenario.volatile_logs)
         for name, cluster in self.scenario.clusters.items():
             self.declare(name, cluster)
         declare_redis(self.scenario, self.backend)

@@ -35,5 +35,6 @@ def proxy_set_property(vm: VM, path_ptr: int, path_size: int, value_ptr: int, va
     info = getattr(context, "info", None)
     if info is None:
         return WasmResult.NOT_FOUND  # Envoy: no stream, no filter state
+    # Envoy keys the filter state by the raw path, NUL separators included (see properties.resolve).
     info.filter_state[b"wasm." + path] = value
     return WasmResult.OK
