@@ -11,6 +11,14 @@ ROOT = Path(__file__).parent
 FIXTURES = ROOT / "fixtures"
 
 
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """Inline runs without faulthandler: its enable() would sit on top of wasmtime's trap handlers, and
+    the next wasm trap in this process (``unreachable`` is a SIGILL) would kill the worker."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:faulthandler")
+    return pytester
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
