@@ -128,8 +128,8 @@ class TokenRoot extends RootContext {
 function onTokenAnswer(origin: Context, headers: u32, body_size: usize, trailers: u32): void {
   let status = calloutStatus();
   if (status != "200" || body_size == 0) {
-    log(LogLevelValues.warn, "token-refresh: refresh failed (status " + (status == "" ? "none" : status) +
-      "), keeping the previous token");
+    let shown = status.length > 0 ? status : "none";
+    log(LogLevelValues.warn, "token-refresh: refresh failed (status " + shown + "), keeping the previous token");
     return;
   }
   let body = get_buffer_bytes(BUFFER_HTTP_CALL_RESPONSE_BODY, 0, <u32>body_size);
