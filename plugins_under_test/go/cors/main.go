@@ -79,8 +79,9 @@ func (r *corsRoot) allows(origin string) bool {
 
 type corsStream struct {
 	pwabi.DefaultHttpContext
-	root   *corsRoot
-	origin string // the allowed Origin of this request, "" when none
+	root      *corsRoot
+	origin    string // the allowed Origin of this request, "" when none
+	preflight bool   // the plugin answered this request itself (its reply has the headers)
 }
 
 func requestHeader(name string) string {
@@ -125,12 +126,14 @@ func (s *corsStream) OnRequestHeaders(uint32, bool) pwabi.Action {
 		headers = append(headers, pwabi.Header{Name: "access-control-allow-credentials", Value: "true"})
 	}
 	pwabi.LogInfoMsg("cors: preflight answered for " + origin)
+	s.preflight = true
 	pwabi.SendLocalResponse(204, "cors_preflight", nil, headers, pwabi.GrpcStatusNone)
 	return pwabi.ActionPause
 }
 
 func (s *corsStream) OnResponseHeaders(uint32, bool) pwabi.Action {
-	if s.origin == "" {
+	// A local reply runs the response callbacks too: the preflight's own reply is complete.
+	if s.origin == "" || s.preflight {
 		return pwabi.ActionContinue
 	}
 	cfg := s.root.config
