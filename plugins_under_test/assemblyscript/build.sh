@@ -19,9 +19,10 @@ declare -A DESCRIPTION=(
   [basic_auth]="basic-auth contract: Basic credentials from pluginConfig JSON, 401 local response otherwise"
   [headers]="headers contract: logs request/response headers, adds configured headers, removes one"
   [callout_auth]="callout-auth contract: dispatch_http_call to a cluster, allow on even first body byte, 403 otherwise"
+  [token_refresh]="root tick refreshes a token via an HTTP call into shared data; requests carry it in a header (503 before the first token)"
 )
 
-for name in basic_auth headers callout_auth; do
+for name in basic_auth headers callout_auth token_refresh; do
   node_modules/.bin/asc "$name/index.ts" -b "$OUT/$name.wasm" \
     --use abort=abort_proc_exit -O3z --converge --noAssert >/dev/null 2>"$OUT/.asc-$name.log" || {
       cat "$OUT/.asc-$name.log" >&2; exit 1; }

@@ -37,6 +37,9 @@ declare -A DESCRIPTIONS=(
 PLUGINS+=(bot_detect gateway)
 DESCRIPTIONS[bot_detect]="Bot detection: 403 on a User-Agent deny-list; a request without User-Agent is paused forever (a real hang, on Envoy too)"
 DESCRIPTIONS[gateway]="API gateway (6-8 MB): JSON config, JWT HS256/RS256/ES256/EdDSA via x509, CORS, CIDR allow-list, regexp block rules, token bucket"
+# issue 20 (blind scenario check): a CORS filter
+PLUGINS+=(cors)
+DESCRIPTIONS[cors]="CORS: preflights answered locally (204/403), Access-Control-* on allowed origins' responses, counters cors_preflight_total/cors_refused_total"
 # Samples that do not use pwabi (their own ABI shim): the SDK name recorded in the manifest.
 declare -A SDKS=([higress_ratelimit]="higress-shim")
 declare -A SDK_VERSIONS=([higress_ratelimit]="0.2.100")

@@ -42,6 +42,8 @@ PLUGINS=(
   "service|wasm32-wasip1|Root-only service: ticks count in shared data (CAS), enqueue an event, HTTP callout report"
   "istio_template|wasm32-wasip1|Istio guide template: logs config and headers (String API), 401 JSON under /v2"
   "guide_callout|wasm32-wasip1|Istio guide dispatch_http_call snippet: even first byte allows, else 403"
+  "auth_random|wasm32-wasip1|SDK http_auth_random in spirit: callout byte allows/denies (403/503), response headers set/removed from JSON config"
+  "grpc_ratelimit|wasm32-wasip1|Rate-limit shim: unary gRPC ShouldRateLimit to 'ratelimit', 429 + x-ratelimit-limited when over limit, fail_open on gRPC error"
 )
 
 want=("$@")

@@ -38,3 +38,17 @@ def test_a_stuck_batch_only_delays_the_finish(token: str) -> None:
 
 def test_a_context_without_grpcio_state_is_not_waited_for() -> None:
     _await_initial_metadata(object())
+
+
+def test_a_fail_among_answers_keeps_the_cluster_reachable() -> None:
+    """Issue 20: a fail() taken by one call took the cluster down for the answers declared after it."""
+    from pytest_proxy_wasm.backends.envoy.grpc_server import GrpcFakes
+
+    fakes = GrpcFakes()
+    mixed = fakes.expect("call", "ratelimit", None, None, once=False)
+    mixed.respond_with(b"\x08\x01").fail().respond_with(status=8, status_message="down")
+    for _ in range(3):
+        mixed.take()  # the last call took the fail(): later calls get status 8, not a dead cluster
+        assert not fakes.unreachable("ratelimit")
+    fakes.expect("call", "down", None, None, once=False).fail()
+    assert fakes.unreachable("down")

@@ -7,6 +7,7 @@ from wat_builder import BAD_PTR, Probe, build, decode_pairs, guest_bytes, pairs,
 
 from pytest_proxy_wasm import ExpectationError, Host
 from pytest_proxy_wasm.host.grpc import TIMEOUT_MESSAGE, UPSTREAM_DOWN
+from pytest_proxy_wasm.host.grpc_fakes import UPSTREAM_DOWN_DETAILS
 
 OK, NOT_FOUND, BAD_ARGUMENT, PARSE_FAILURE, IMA = 0, 1, 2, 4, 6
 UNSET = 0xFFFFFFFF
@@ -132,8 +133,10 @@ def test_unary_success_delivers_only_the_message(proxy_wasm_host: Host) -> None:
 @pytest.mark.parametrize(
     ("declare", "code", "message"),
     [
-        (lambda e: e.respond_with(status=7, status_message="denied"), 7, b"denied"),
-        (lambda e: e.fail(), 14, UPSTREAM_DOWN.encode()),
+        # Envoy 1.40 appends the response code details (enhancedGrpcMessage; seen on the Envoy backend)
+        (lambda e: e.respond_with(status=7, status_message="denied"), 7, b"denied{via_upstream}"),
+        (lambda e: e.respond_with(status=7), 7, b"via_upstream"),
+        (lambda e: e.fail(), 14, f"{UPSTREAM_DOWN}{{{UPSTREAM_DOWN_DETAILS}}}".encode()),
         (lambda e: e.respond_with(), 13, b""),  # OK without a message: Grpc::AsyncRequestImpl -> Internal
     ],
 )
@@ -166,7 +169,7 @@ def test_unary_timeout_closes_with_unavailable_at_the_deadline(proxy_wasm_host: 
     assert host.clock.monotonic_ns - before == 1_000_000_000
     assert events(host) == ["close"]
     assert slots(plugin, 2, 20) == [14, OK]
-    assert guest_bytes(plugin, 24, 28) == TIMEOUT_MESSAGE.encode()
+    assert guest_bytes(plugin, 24, 28) == TIMEOUT_MESSAGE.encode() + b"{response_timeout}"
 
 
 def test_unknown_cluster_is_parse_failure_and_writes_no_token(proxy_wasm_host: Host) -> None:

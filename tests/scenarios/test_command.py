@@ -232,3 +232,15 @@ def test_save_scenario_refuses_wasmplugin_yaml(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--save-scenario: a WasmPlugin YAML run is not saved" in result.stderr
+
+
+def test_a_plugin_that_traps_is_named_on_its_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 20 (blind scenarios): a trap was only visible as an unexpected status."""
+    scenario = tmp_path / "trap.proxywasm.yaml"
+    module = FIXTURES / "hostile" / "trap_request_headers.wasm"
+    steps = "steps: [{request: {path: /}, expect: {status: 200}}]\n"
+    scenario.write_text(f"plugins: [{{module: {module}}}]\n{steps}")
+    assert main(["run", str(scenario)]) == 1
+    step = capsys.readouterr().out.splitlines()[1]
+    assert step.startswith("  step 1: -> 503 (upstream did not see it, 0 callouts) [a plugin failed: ")
+    assert "proxy_on_request_headers" in step and step.endswith("] FAIL")

@@ -25,9 +25,12 @@ from .contexts import Buffer
 from .grpc_fakes import (
     INTERNAL,
     OK,
+    TIMEOUT_DETAILS,
     TIMEOUT_MESSAGE,
     UNAVAILABLE,
     UPSTREAM_DOWN,
+    UPSTREAM_DOWN_DETAILS,
+    VIA_UPSTREAM,
     GrpcCallRecord,
     GrpcDeclarations,
     GrpcExpectation,
@@ -35,6 +38,7 @@ from .grpc_fakes import (
     Pairs,
     decode_message,
     encode_message,
+    grpc_status_message,
     pairs_of,
     unanswered,
 )
@@ -134,15 +138,19 @@ class GrpcCalls(GrpcDeclarations):
         self.active[(id(vm), token)] = active
         if kind == "call":
             if timeout_ms and response.delay_ms > timeout_ms:
-                self._at(active, timeout_ms, lambda: self._close(active, UNAVAILABLE, TIMEOUT_MESSAGE))
+                self._at(
+                    active,
+                    timeout_ms,
+                    lambda: self._close(active, UNAVAILABLE, TIMEOUT_MESSAGE, TIMEOUT_DETAILS),
+                )
             elif response.failure or response.status != OK:
                 self._at(
                     active,
                     response.delay_ms,
-                    lambda: self._close(active, response.status, response.status_message),
+                    lambda: self._close(active, response.status, response.status_message, _details(response)),
                 )
-            elif not response.messages:
-                self._at(active, response.delay_ms, lambda: self._close(active, INTERNAL, ""))
+            elif not response.messages:  # Grpc::AsyncRequestImpl: Internal with an empty message
+                self._at(active, response.delay_ms, lambda: self._close(active, INTERNAL, "", ""))
             else:
                 self._at(active, response.delay_ms, lambda: self._message(active, response.messages[0]))
             return token
@@ -151,7 +159,7 @@ class GrpcCalls(GrpcDeclarations):
             self._at(
                 active,
                 response.delay_ms,
-                lambda: self._close(active, response.status, response.status_message),
+                lambda: self._close(active, response.status, response.status_message, _details(response)),
             )
             return token
         self._at(active, response.delay_ms, lambda: self._initial_metadata(active))
@@ -318,16 +326,21 @@ class GrpcCalls(GrpcDeclarations):
         active.vm.callout_maps = {MapType.GRPC_RECEIVE_TRAILING_METADATA: metadata}
         self._invoke(active, "proxy_on_grpc_receive_trailing_metadata", len(metadata))
 
-    def _close(self, active: _Active, status: int, message: str) -> None:
+    def _close(self, active: _Active, status: int, message: str, details: str = VIA_UPSTREAM) -> None:
         if not self._is_live(active):
             return
         active.remote_closed = True
         active.record.close_status, active.record.close_message = status, message
         root = active.root
-        root.status = (status, message.encode())
+        root.status = (status, grpc_status_message(message, details).encode())
         try:
             self._invoke(active, "proxy_on_grpc_close", status)
         finally:
             root.status = (status, b"")  # Envoy clears status_message_ after the callback
         if active.record.kind == "call" or active.local_closed:
             self._forget(active)
+
+
+def _details(response: GrpcResponse) -> str:
+    """Envoy's response code details for an answer: a ``fail`` is a cluster nobody answers on."""
+    return UPSTREAM_DOWN_DETAILS if response.failure else VIA_UPSTREAM

@@ -15,8 +15,29 @@ from typing import Any
 from ..errors import ExpectationError
 
 OK, INTERNAL, UNAVAILABLE = 0, 13, 14
-UPSTREAM_DOWN = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+# What Envoy 1.40 tells a plugin about a call to a cluster with nothing listening (seen with the
+# Envoy backend): the router's reply, then its response code details (see grpc_status_message).
+UPSTREAM_DOWN = (
+    "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"
+)
+UPSTREAM_DOWN_DETAILS = (
+    "upstream_reset_before_response_started"
+    "{remote_connection_failure|delayed_connect_error:_Connection_refused}"
+)
 TIMEOUT_MESSAGE = "upstream request timeout"  # router local reply 504 -> grpc-status 14 (httpToGrpcStatus)
+TIMEOUT_DETAILS = "response_timeout"
+VIA_UPSTREAM = "via_upstream"  # the details of any answer the gRPC server itself gave
+
+
+def grpc_status_message(message: str, details: str) -> str:
+    """The message ``proxy_get_status`` gives in ``proxy_on_grpc_close`` on Envoy 1.40: Envoy's gRPC
+    client (``enhancedGrpcMessage``) appends the stream's response code details as ``{details}``,
+    or gives the details alone when the server sent no message (``status 7 "via_upstream"``)."""
+    if not message:
+        return details
+    return f"{message}{{{details}}}" if details else message
+
+
 Pairs = list[tuple[str, str]]
 Replies = Callable[[Any], Any] | Sequence[Any] | None
 

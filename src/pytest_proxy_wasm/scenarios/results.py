@@ -93,9 +93,12 @@ class ScenarioResult:
 
 def _summary(step: StepResult) -> str:
     outcome = step.outcome
+    # A trap explains a surprising status at once (else it is only in the logs and --json).
+    reason = outcome.plugin_failed if outcome is not None else None
+    failed = f" [a plugin failed: {reason}]" if reason else ""
     if isinstance(outcome, Outcome):
         upstream = "upstream saw it" if outcome.upstream_request else "upstream did not see it"
-        return f"-> {outcome.status} ({upstream}, {len(outcome.callouts)} callouts)"
+        return f"-> {outcome.status} ({upstream}, {len(outcome.callouts)} callouts){failed}"
     if isinstance(outcome, TcpOutcome):
-        return f"-> closed by {outcome.closed_by}"
+        return f"-> closed by {outcome.closed_by}{failed}"
     return "-"

@@ -65,7 +65,9 @@ class GrpcFakes(GrpcDeclarations):
         """Every expectation for ``cluster`` is a ``fail()``: Envoy gets a cluster with nothing listening,
         the reset the emulator models (grpcio cannot reset one stream: it answers trailers-only)."""
         mine = [e for e in self.expectations if e.cluster == cluster]
-        return bool(mine) and all(e.response.failure for e in mine)
+        # Every declared answer, not the one the last call took: a fail() in a sequence of answers
+        # must not take the cluster down for the answers after it.
+        return bool(mine) and all(a.failure for e in mine for a in (e.answers or [e.response]))
 
     def knows(self, cluster: str) -> bool:
         return self.declared(cluster)
@@ -146,6 +148,8 @@ class GrpcCluster:
         if response.delay_ms and self.stopping.wait(response.delay_ms / 1000):
             return
         if response.failure:  # trailers-only: a stream also sees (empty) metadata callbacks on Envoy
+            if kind == "call":  # the request is whole (the client half-closed): record what was sent
+                record.messages.extend(requests)
             self._finish(record, context, response)
             return
         if kind == "call":

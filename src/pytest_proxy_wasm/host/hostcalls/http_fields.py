@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..abi.enums import AbiVersion, MapType, WasmResult
 from ..abi.pairs import decode_pairs, encode_pairs
+from ..inline_headers import add_copy, set_pairs
 from . import hostcall
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def proxy_set_header_map_pairs(vm: VM, map_type: int, ptr: int, size: int) -> in
     headers = _writable(vm, map_type)
     if headers is None:
         return BAD_ARGUMENT
-    headers.set_pairs(decode_pairs(data) or [])  # malformed input becomes an empty map (cpp-host)
+    # Malformed input becomes an empty map (cpp-host); inline headers given twice are joined (Envoy).
+    set_pairs(headers, map_type, decode_pairs(data) or [])
     return OK
 
 
@@ -95,7 +97,7 @@ def _mutate(
     if replace:
         headers.replace(key, value)
     else:
-        headers.add(key, value)
+        add_copy(headers, map_type, key, value)  # Envoy addCopy: joins an inline header
     return OK
 
 
