@@ -5,6 +5,7 @@ counters (an empty ``.debug_line`` section turns those on)."""
 
 from __future__ import annotations
 
+import ctypes
 import warnings
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,23 @@ def test_counter_functions_are_the_original_indices() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         wasmtime.Module.validate(wasmtime.Engine(), result.data)
+
+
+def test_counters_follow_an_imported_and_a_defined_memory() -> None:
+    wat = """(module (import "env" "memory" (memory 1)) (memory $own 1)
+      (func (export "f") (result i32) (i32.load $own (i32.const 0))))"""
+    result = instrument(wasmtime.wat2wasm(wat) + DEBUG_LINE, "imported.wasm")
+    store = wasmtime.Store()
+    imported = wasmtime.Memory(store, wasmtime.MemoryType(wasmtime.Limits(1, None)))
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, result.data), [imported])
+    exports = instance.exports(store)
+    assert exports["f"](store) == 0
+    assert exports["f"](store) == 0
+    counters = exports["pytest_proxy_wasm_coverage"]
+    assert read(store, counters, 8) == (2).to_bytes(8, "little")  # the entry counter, in memory 2
+    assert read(store, imported, 64) == bytes(64)  # the plugin's memories are untouched
+
+
+def read(store: wasmtime.Store, memory: Any, size: int) -> bytes:
+    pointer = memory.data_ptr(store)
+    return ctypes.string_at(pointer if isinstance(pointer, int) else ctypes.addressof(pointer.contents), size)
