@@ -1,5 +1,7 @@
-"""The cost of plugin coverage (issue 23): whole exchanges instrumented against plain, on the headers
-sample of every SDK, and the instrumentation itself for a Go module (3.4 MB), uncached and cached.
+"""The cost of plugin coverage (issue 23): whole exchanges instrumented against plain on real samples
+(the headers sample of every SDK, the body samples, the 6.5 MB Go gateway with its configuration), and
+the instrumentation itself for the largest Go fixture (entry counters, the block walk a module with DWARF
+gets, and what the collector pays uncached and from its disk cache).
 
 Run: ``python -m pytest benchmarks/test_coverage_cost.py --benchmark-only -p no:xdist
 --benchmark-timer=time.process_time --benchmark-group-by=func``
@@ -24,8 +26,20 @@ MODULES = {
     "assemblyscript": FIXTURES / "assemblyscript" / "headers.wasm",
     "c": FIXTURES / "c" / "c_headers.wasm",
     "rust-dwarf": FIXTURES / "rust" / "headers_debug.wasm",  # line tables: block counters too
+    "rust-body": FIXTURES / "rust" / "body.wasm",
+    "go-body": FIXTURES / "go" / "body.wasm",
+    "go-gateway": FIXTURES / "go" / "gateway.wasm",  # CORS regexps, block rules, rate limit
 }
-HEADERS = [("user-agent", "bench"), ("accept", "*/*")] + [(f"x-req-{i}", "value") for i in range(4)]
+CONFIGS = {
+    "go-gateway": (FIXTURES.parent / "plugins_under_test" / "go" / "gateway" / "config.json").read_bytes()
+}
+HEADERS = [("user-agent", "bench"), ("accept", "*/*"), ("origin", "https://api.example.com")] + [
+    (f"x-req-{i}", "value") for i in range(4)
+]
+BODY = b'{"name": "bench", "items": [1, 2, 3]}'
+# The largest Go fixture (the gateway, 6.5 MB): what the instrumentation benchmarks take.
+LARGEST_GO = max((FIXTURES / "go").glob("*.wasm"), key=lambda path: path.stat().st_size)
+DEBUG_LINE = b"\x00\x0c\x0b.debug_line"  # an empty line table: forces the block walk
 
 
 @pytest.fixture(params=["plain", "coverage"])
@@ -46,23 +60,39 @@ def host(mode: str) -> Iterator[Host]:
 
 @pytest.mark.parametrize("language", list(MODULES))
 def test_exchange(benchmark: pytest.FixtureRequest, host: Host, language: str, mode: str) -> None:
-    plugin = host.load_plugin(MODULES[language])
+    plugin = host.load_plugin(MODULES[language], plugin_config=CONFIGS.get(language))
 
     def exchange() -> None:
-        host.request(plugin, path="/bench", headers=HEADERS, upstream_body="ok")
+        host.request(plugin, path="/bench", headers=HEADERS, body=BODY, upstream_body="ok")
 
     benchmark(exchange)  # type: ignore[operator]
-    assert host.request(plugin, path="/bench").status == 200
+    assert host.request(plugin, path="/bench", headers=HEADERS, body=BODY).status == 200
 
 
-def test_instrument_go_uncached(benchmark: pytest.FixtureRequest) -> None:
-    data = MODULES["go"].read_bytes()
+@pytest.mark.parametrize("walk", ["go", "blocks"])
+def test_instrument_largest_go(benchmark: pytest.FixtureRequest, walk: str) -> None:
+    """``instrument`` alone: what a Go module gets (entry and pclntab segment counters), or every basic
+    block (forced with an empty ``.debug_line``, as with DWARF)."""
+    data = LARGEST_GO.read_bytes() + (DEBUG_LINE if walk == "blocks" else b"")
     result = benchmark.pedantic(instrument, args=(data, "go"), rounds=2, iterations=1)  # type: ignore[attr-defined]
-    assert len(result.counters) > 1_000  # an entry counter per function and one per dispatch segment
+    benchmark.extra_info.update(module=LARGEST_GO.name, bytes=len(data), counters=len(result.counters))  # type: ignore[attr-defined]
+    assert len(result.counters) > (10_000 if walk == "blocks" else 1_000)
 
 
-def test_instrument_go_cached(benchmark: pytest.FixtureRequest, tmp_path: Path) -> None:
-    data = MODULES["go"].read_bytes()
+def test_instrument_largest_go_uncached(benchmark: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """What a session pays the first time: validate the original, instrument, store in the disk cache."""
+    data = LARGEST_GO.read_bytes()
+    rounds = iter(range(100))
+
+    def uncached() -> bytes:
+        return CoverageCollector(tmp_path / str(next(rounds))).instrument("go", data)
+
+    result = benchmark.pedantic(uncached, rounds=2, iterations=1)  # type: ignore[attr-defined]
+    assert result[:4] == b"\0asm"
+
+
+def test_instrument_largest_go_cached(benchmark: pytest.FixtureRequest, tmp_path: Path) -> None:
+    data = LARGEST_GO.read_bytes()
     CoverageCollector(tmp_path).instrument("go", data)  # fills the disk cache
 
     def cached() -> bytes:
@@ -89,6 +119,7 @@ def test_test_cycle(benchmark: pytest.FixtureRequest, runtime: Runtime, language
 
     def cycle() -> None:
         with Host(runtime, HostOptions()) as host:
-            host.request(host.load_plugin(compiled), path="/bench", headers=HEADERS, upstream_body="ok")
+            plugin = host.load_plugin(compiled, plugin_config=CONFIGS.get(language))
+            host.request(plugin, path="/bench", headers=HEADERS, body=BODY, upstream_body="ok")
 
     benchmark(cycle)  # type: ignore[operator]

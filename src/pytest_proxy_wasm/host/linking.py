@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
+from ..plugin_coverage.instrument import COUNTER_EXPORT
 from . import native
 from .abi.enums import AbiVersion, WasiErrno, WasmResult
 from .abi.signatures import CALLBACKS, Hostcall, callbacks_for, hostcalls_for
@@ -74,7 +75,8 @@ def make_plan(compiled: CompiledModule) -> LinkPlan:
     for export in compiled.module.exports:
         name, etype = export.name, export.type
         if isinstance(etype, wasmtime.MemoryType):
-            memory = name if memory is None else memory
+            if name != COUNTER_EXPORT:  # an instrumented copy's counters are not the plugin's memory
+                memory = name if memory is None else memory
             continue
         if not isinstance(etype, wasmtime.FuncType):
             continue

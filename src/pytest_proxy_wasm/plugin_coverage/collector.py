@@ -130,11 +130,11 @@ class CoverageCollector:
             return known.instrumented
         result = self._cached(digest)
         if result is None:
+            if not _valid(data):  # checked first: an invalid copy could fail with other offsets
+                return data  # not counted; compiling it reports the same error as without coverage
             try:
                 result = instrument(data, label)
             except WasmFormatError as exc:
-                if not _valid(data):
-                    return data  # not counted; compiling it reports the same error as without coverage
                 raise ModuleLoadError(label, f"cannot instrument for coverage: {exc}") from None
             self._store(digest, result)
         module = ModuleCoverage(label, data, digest, result.counters, result.data, origin=origin)

@@ -100,6 +100,8 @@ def instrument(data: bytes, name: str = "<module>") -> Instrumented:
             imported = _count_imports(Reader(data, start, name, end))
         elif section_id == 5:
             memories = Reader(data, start, name, end).u32()
+        elif section_id == 7 and COUNTER_EXPORT in _export_names(Reader(data, start, name, end)):
+            raise WasmFormatError(f"{name}: already exports {COUNTER_EXPORT!r} (an instrumented copy?)")
     memory_index = imported["memory"] + memories
     # Block counters serve the line mapping (DWARF, a source map); Go's pclntab needs its segments'
     # (go_instrument.py); without line information only function entries count.
@@ -169,6 +171,15 @@ def _assemble(
         out += _section(7, b"\x01" + export)
     result.data = bytes(out)
     return result
+
+
+def _export_names(reader: Reader) -> set[str]:
+    names = set()
+    for _ in range(reader.u32()):
+        names.add(reader.name())
+        reader.byte()
+        reader.u32()
+    return names
 
 
 def _count_imports(reader: Reader) -> dict[str, int]:
