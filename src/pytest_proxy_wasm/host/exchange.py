@@ -15,6 +15,7 @@ from ..outcome import Outcome, UpstreamRequest, assemble_outcome
 from .abi.enums import StreamType
 from .client_address import mutate_request_headers
 from .contexts import LocalResponse
+from .direct_response import DirectResponse, direct_reply
 from .filter_walk import Direction, FilterWalk, codec_headers
 from .headers import HeaderInput, HeaderMap, to_pairs, wire_pairs
 from .local_reply import is_grpc_request, is_head_request, local_reply_body
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from .host import Host
     from .http import HttpStream
     from .plugin import Plugin
+
+__all__ = ["DirectResponse", "Exchange", "UpstreamResponse", "direct_reply", "request_id"]
 
 MAX_PENDING_ROUNDS = 10_000
 STREAM_IDLE_TIMEOUT_NS = 300 * 1_000_000_000  # Envoy's default stream idle timeout: 5 min
@@ -46,46 +49,6 @@ class UpstreamResponse:
         self.headers = headers if headers is not None else []
         self.body = body
         self.trailers = trailers
-
-
-DIRECT_RESPONSE_BODY_LIMIT = 4096  # Envoy's route config max_direct_response_body_size_bytes default
-
-
-class DirectResponse(LocalResponse):
-    """The router's local reply for a ``direct_response`` route (verified against Envoy 1.40): 201 and
-    3xx get ``location`` (the request's URL) after ``:status``; an empty body gets no content-length."""
-
-    def envoy_headers(
-        self, request: HeaderMap | None, *, grpc: bool | None = None, head: bool | None = None
-    ) -> HeaderMap:
-        headers = super().envoy_headers(request, grpc=grpc, head=head)
-        if headers.get(b"grpc-status") is not None:
-            return headers
-        if not self.body:
-            headers.remove(b"content-length")
-        if request is not None and (self.status == 201 or 300 <= self.status < 400):
-            url = b"%s://%s%s" % (
-                request.get(b":scheme") or b"http",
-                request.get(b":authority") or b"",
-                request.get(b":path") or b"/",
-            )
-            pairs = headers.pairs()
-            headers = HeaderMap([pairs[0], (b"location", url), *pairs[1:]])
-        return headers
-
-
-def direct_reply(status: int, body: bytes | str) -> DirectResponse:
-    """What the router of a ``direct_response`` route sends: a local reply, details ``direct_response``."""
-    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
-        raise ValueError(
-            f"direct_response status must be an HTTP status 200-599 (Envoy's range), not {status!r}"
-        )
-    data = body.encode() if isinstance(body, str) else bytes(body)
-    if len(data) > DIRECT_RESPONSE_BODY_LIMIT:
-        raise ValueError(
-            f"direct_response body is {len(data)} bytes; Envoy's limit is {DIRECT_RESPONSE_BODY_LIMIT}"
-        )
-    return DirectResponse(status, data, [], "direct_response", None)
 
 
 _UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))

@@ -259,12 +259,6 @@ class EnvoyBackend(EnvoyInspection, TcpConnections, CalloutDeclarations, FaultWa
             self._failed = None
         return parsed.plugin_logs
 
-    def _reloadcount_lines(self) -> int:
-        stats = self.process.stats() if self.process is not None else {}
-        return sum(v for k, v in stats.items() if k.startswith("wasm.") and k.endswith(".vm_reload_success"))
-
-    # -- exchanges ------------------------------------------------------------------------------------
-
     def request(
         self,
         plugins: Any = None,

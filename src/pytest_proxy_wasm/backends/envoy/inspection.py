@@ -32,3 +32,8 @@ class EnvoyInspection:
 
     def stats(self) -> dict[str, int]:
         return self.process.stats() if self.process is not None else {}
+
+    def _reloadcount_lines(self) -> int:
+        """How many times Envoy reloaded a failed VM (``wasm.*.vm_reload_success`` summed)."""
+        stats = self.process.stats() if self.process is not None else {}
+        return sum(v for k, v in stats.items() if k.startswith("wasm.") and k.endswith(".vm_reload_success"))
