@@ -149,6 +149,9 @@ def test_conformance_report_carries_the_section(pytester: pytest.Pytester) -> No
     assert annotated[marker_line("unused")] == ("miss", "not hit")
     assert "<code>c_coverage_unused</code>" in html.split('class="never-own"', 1)[1].split("</ul>", 1)[0]
     assert '<section id="plugin-coverage">' in (out / "coverage.html").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "### Plugin code coverage" in summary
+    assert f"| c_coverage.wasm | line | {lh}/{lf} ({percent}) |" in summary
     assert main(["report", str(out / "run.json"), "--html", str(out / "again.html")]) == 0  # re-rendered
     assert f"{lh}/{lf} ({percent})" in (out / "again.html").read_text().split('<tr class="total-own">', 1)[1]
 
@@ -160,6 +163,7 @@ def test_conformance_report_without_coverage_has_no_section(pytester: pytest.Pyt
         "--proxy-wasm-select", "module.valid_wasm", "--proxy-wasm-report-dir", "out",
     )  # fmt: skip
     assert "plugin-coverage" not in (pytester.path / "out" / "run.html").read_text()
+    assert "Plugin code coverage" not in (pytester.path / "out" / "summary.md").read_text()
     assert "plugin_coverage" not in json.loads((pytester.path / "out" / "run.json").read_text())
 
 

@@ -109,3 +109,25 @@ def render_coverage_page(value: Any) -> str:
     from .html import _environment
 
     return _environment().get_template("coverage.html.j2").render(section=render_coverage_section(value))
+
+
+def coverage_markdown(section: Any) -> list[str]:
+    """``summary.md``'s plugin coverage table (none when the run measured no coverage)."""
+    if not isinstance(section, dict) or not _list(section.get("modules")):
+        return []
+    header = "| module | level | own lines | own functions | SDK/std/runtime lines |"
+    out = ["", "### Plugin code coverage", "", header, "|---|---|---|---|---|"]
+    for module in _list(section.get("modules")):
+        if not isinstance(module, dict):
+            continue
+        own, other = module.get("own") or {}, module.get("other") or {}
+
+        def ratio(totals: dict[str, Any], kind: str) -> str:
+            hit, total = _int(totals.get(f"{kind}_hit")), _int(totals.get(f"{kind}_total"))
+            return f"{hit}/{total} ({percent(hit, total)})" if total else "-"
+
+        out.append(
+            f"| {module.get('name', '?')} | {module.get('level', '?')} | {ratio(own, 'lines')} | "
+            f"{ratio(own, 'functions')} | {ratio(other, 'lines')} |"
+        )
+    return out

@@ -56,7 +56,9 @@ def render_markdown(model: dict[str, Any]) -> str:
             lines += _evidence(case)
     lines += _blocked(model["cases"]) + _warnings(model["cases"])
     from ..plugin_coverage.guided_report import render_markdown as generated_coverage
+    from .coverage_section import coverage_markdown
 
+    lines += coverage_markdown(model.get("plugin_coverage"))  # --coverage (docs/coverage.md)
     lines += generated_coverage(model.get("generated_coverage"))  # check --coverage (docs/coverage.md)
     return "\n".join(lines)
 
