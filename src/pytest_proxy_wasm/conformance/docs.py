@@ -128,6 +128,8 @@ written (the other reports were written)`) and the exit status is 3.
 `verdict`, `count:<outcome>`, `module:<name>:sha256` and `:abi`; per testcase the properties `case`,
 `area`, `module_sha256`, `outcome`, `severity`, `warning`, `cause`, `blocks`, `evidence`; a finding is a
 `<failure>`, a blocked case `<skipped type="blocked">`, a not applicable case `<skipped type="pytest.skip">`.
+With `--coverage` (`--proxy-wasm-coverage`), `run.json` has `plugin_coverage` and `run.html` a "Plugin
+code coverage" section (docs/coverage.md, "The HTML report").
 
 * **Verdict**: FAIL when any case failed, or a case listed as an expected failure passed; ERROR when
   a harness fault left a case's result unknown (see "Harness faults").
