@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from pytest_proxy_wasm.host.host import Host
-from pytest_proxy_wasm.host.runtime import Runtime
-from pytest_proxy_wasm.plugin_coverage.collector import CoverageCollector
 from pytest_proxy_wasm.plugin_coverage.decode import Reader
 from pytest_proxy_wasm.plugin_coverage.instrument import _leb
 from pytest_proxy_wasm.plugin_coverage.report import ModuleReport, build_report
 from pytest_proxy_wasm.plugin_coverage.sourcemap import decode_vlq, mappings
 from pytest_proxy_wasm.plugin_coverage.writers import summary_line
+
+from .helpers import counting_runtime, source_line
 
 pytest_plugins = ["pytester"]
 
@@ -37,15 +37,11 @@ BAD_CONFIG = '"basic-auth: invalid configuration: not a JSON object"'
 
 
 def line_of(text: str) -> int:
-    lines = (SOURCE_ROOT / SOURCE).read_text().splitlines()
-    (number,) = [i for i, line in enumerate(lines, start=1) if text in line]
-    return number
+    return source_line(SOURCE_ROOT / SOURCE, text)
 
 
 def report_for(module: Path, authorizations: list[str | None]) -> ModuleReport:
-    runtime = Runtime(None)
-    collector = CoverageCollector(None)
-    runtime.coverage = collector
+    runtime, collector = counting_runtime()
     with Host(runtime) as host:
         plugin = host.load_plugin(module, plugin_config=json.dumps(CONFIG))
         for value in authorizations:

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from pytest_proxy_wasm.host.host import Host
-from pytest_proxy_wasm.host.runtime import Runtime
 from pytest_proxy_wasm.plugin_coverage.collector import CoverageCollector
 from pytest_proxy_wasm.plugin_coverage.decode import Reader
 from pytest_proxy_wasm.plugin_coverage.go_pclntab import memory_image
 from pytest_proxy_wasm.plugin_coverage.names import function_names
 from pytest_proxy_wasm.plugin_coverage.report import ModuleReport, build_report
+
+from .helpers import counting_runtime, source_line
 
 pytest_plugins = ["pytester"]
 
@@ -33,15 +34,11 @@ MATCH = "if re.MatchString(agent) {"
 
 
 def line_of(text: str) -> int:
-    lines = (SOURCE_ROOT / SOURCE).read_text().splitlines()
-    (number,) = [i for i, line in enumerate(lines, start=1) if text in line]
-    return number
+    return source_line(SOURCE_ROOT / SOURCE, text)
 
 
 def report_for(agents: list[str]) -> ModuleReport:
-    runtime = Runtime(None)
-    collector = CoverageCollector(None)
-    runtime.coverage = collector
+    runtime, collector = counting_runtime()
     with Host(runtime) as host:
         plugin = host.load_plugin(MODULE)
         for agent in agents:
@@ -98,9 +95,7 @@ def test_sdk_std_and_runtime_are_not_own(denied_once_passed_twice: ModuleReport)
 
 
 def test_without_the_source_root_paths_stay_as_compiled() -> None:
-    runtime = Runtime(None)
-    collector = CoverageCollector(None)
-    runtime.coverage = collector
+    runtime, collector = counting_runtime()
     with Host(runtime) as host:
         host.request(host.load_plugin(MODULE), path="/", headers={"user-agent": "x"})
     (module,) = collector.modules.values()
@@ -156,9 +151,7 @@ def without_name_section(data: bytes) -> bytes:
 def test_a_module_linked_with_s_keeps_line_level_through_pclntab(tmp_path: Path) -> None:
     stripped = tmp_path / "bot_detect.wasm"
     stripped.write_bytes(without_name_section(MODULE.read_bytes()))
-    runtime = Runtime(None)
-    collector = CoverageCollector(None)
-    runtime.coverage = collector
+    runtime, collector = counting_runtime()
     with Host(runtime) as host:
         plugin = host.load_plugin(stripped)
         assert host.request(plugin, path="/", headers={"user-agent": "curl/8"}).status == 403
