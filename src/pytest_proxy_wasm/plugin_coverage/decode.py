@@ -67,6 +67,12 @@ class Reader:
     def skip(self, count: int) -> None:
         self.pos += count
 
+    def skip_locals(self) -> None:
+        """Past a function body's local declarations (count, then count x (n, valtype))."""
+        for _ in range(self.u32()):
+            self.u32()
+            self.valtype()
+
 
 def _memarg(reader: Reader) -> None:
     if reader.u32() & 0x40:

@@ -28,9 +28,7 @@ def instrument_go_body(
 
     data = reader.data
     body_start = reader.pos
-    for _ in range(reader.u32()):  # local declarations
-        reader.u32()
-        reader.valtype()
+    reader.skip_locals()
     counters = result.counters
     first = len(counters)
     counters.append(Counter(function, reader.pos - base, body_end - base, True))

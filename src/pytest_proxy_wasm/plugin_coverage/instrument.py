@@ -242,9 +242,7 @@ def _instrument_entry(
     """Only a function-entry counter (the module has no line tables to map blocks onto)."""
     data = reader.data
     body_start = reader.pos
-    for _ in range(reader.u32()):  # local declarations
-        reader.u32()
-        reader.valtype()
+    reader.skip_locals()
     result.counters.append(Counter(function, reader.pos - base, body_end - base, True))
     return bytearray(
         data[body_start : reader.pos] + _bump(len(result.counters) - 1, memory) + data[reader.pos : body_end]
@@ -256,9 +254,7 @@ def _instrument_body(
 ) -> bytearray:
     data = reader.data
     body_start = reader.pos
-    for _ in range(reader.u32()):  # local declarations
-        reader.u32()
-        reader.valtype()
+    reader.skip_locals()
     out = bytearray(data[body_start : reader.pos])
     counters = result.counters
     open_counter = -1  # the counter whose range is still growing (-1: none, code is unreachable)
